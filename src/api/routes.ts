@@ -1,0 +1,199 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { CustomRoute } from "@slack/bolt";
+import { z } from "zod";
+import { cancelRequest } from "../approvals/cancel-request.ts";
+import { createRequest } from "../approvals/create-request.ts";
+import type { Deps } from "../approvals/deps.ts";
+import { reportOutcome } from "../approvals/report-outcome.ts";
+import { cancelBodySchema, createRequestBodySchema, outcomeBodySchema } from "../approvals/request-body.ts";
+import { toResource } from "../db/rows.ts";
+import { createAuthenticator } from "./auth.ts";
+import { ApiError, statusOf } from "./errors.ts";
+import { parseWith, readJson, sendError, sendJson } from "./http.ts";
+
+const idempotencyKeySchema = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, "must be printable ASCII");
+const waitSchema = z.coerce.number().int().min(1).max(60);
+const requestIdSchema = /^req_[A-Za-z0-9_-]{1,64}$/;
+
+export interface ApiOptions {
+  /** True once shutdown began: long-polls answer at once. */
+  isStopping: () => boolean;
+  /** Called after a verb may have queued Slack side effects or callbacks. */
+  afterChange: () => void;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, agentId: string, id: string | null, url: URL) => Promise<void>;
+
+/**
+ * The agent API as Bolt custom routes on the same listener as /slack/events.
+ * Routers only authenticate, validate, call a verb and map its result.
+ */
+export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] {
+  const authenticate = createAuthenticator(deps.config.agents);
+
+  const create: Handler = async (req, res, agentId) => {
+    const agent = deps.config.agents.find((a) => a.id === agentId);
+    if (!agent) throw new ApiError("unauthorized", "unknown agent");
+    const keyHeader = req.headers["idempotency-key"];
+    let key: string | null = null;
+    if (keyHeader !== undefined) {
+      const parsed = idempotencyKeySchema.safeParse(keyHeader);
+      if (!parsed.success) {
+        throw new ApiError("invalid_request", "Idempotency-Key header is invalid", [
+          { path: "Idempotency-Key", message: parsed.error.issues[0]?.message ?? "invalid" },
+        ]);
+      }
+      key = parsed.data;
+    }
+    const body = parseWith(createRequestBodySchema, await readJson(req));
+    const result = createRequest(deps, agent, body, key);
+    switch (result.kind) {
+      case "created":
+        return sendJson(res, 201, result.resource, { location: `/v1/requests/${result.resource.id}` });
+      case "replayed":
+        return sendJson(res, 200, result.resource, { "idempotent-replayed": "true" });
+      case "idempotency_conflict":
+        throw new ApiError(
+          "idempotency_conflict",
+          "this Idempotency-Key was already used with a different request body",
+        );
+      case "no_matching_policy":
+        throw new ApiError("no_matching_policy", `no policy matches action "${body.action}"; nothing was stored`);
+      case "callback_not_allowed":
+        throw new ApiError("invalid_request", result.message, [{ path: "callback_url", message: result.message }]);
+    }
+  };
+
+  const get: Handler = async (_req, res, agentId, id, url) => {
+    const wait = url.searchParams.get("wait");
+    let waitSeconds = 0;
+    if (wait !== null) {
+      const parsed = waitSchema.safeParse(wait);
+      if (!parsed.success) {
+        throw new ApiError("invalid_request", "wait must be a whole number of seconds from 1 to 60", [
+          { path: "wait", message: parsed.error.issues[0]?.message ?? "invalid" },
+        ]);
+      }
+      waitSeconds = parsed.data;
+    }
+    let row = ownRow(agentId, id);
+    if (waitSeconds > 0 && row.status === "pending" && !options.isStopping()) {
+      const abort = new AbortController();
+      const onClose = () => abort.abort();
+      res.on("close", onClose);
+      const deadline = Date.now() + waitSeconds * 1000;
+      // Any change wakes the wait; keep waiting until the status is final.
+      while (row.status === "pending" && !abort.signal.aborted && !options.isStopping()) {
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        await deps.events.wait(row.id, left, abort.signal);
+        row = ownRow(agentId, id);
+      }
+      res.off("close", onClose);
+      if (abort.signal.aborted) return;
+    }
+    sendJson(res, 200, toResource(row, deps.store.decisionsFor(row.id)));
+  };
+
+  const cancel: Handler = async (req, res, agentId, id) => {
+    const body = parseWith(cancelBodySchema, await readJson(req, { emptyOk: true }));
+    const result = cancelRequest(deps, agentId, ownRow(agentId, id).id, body.reason ?? null);
+    switch (result.kind) {
+      case "cancelled":
+        return sendJson(res, 200, result.resource);
+      case "not_found":
+        throw notFound(id);
+      case "conflict":
+        throw new ApiError("conflict", `only a pending request can be cancelled; this one is ${result.resource.status}`);
+    }
+  };
+
+  const outcome: Handler = async (req, res, agentId, id) => {
+    const body = parseWith(outcomeBodySchema, await readJson(req));
+    const result = reportOutcome(deps, agentId, ownRow(agentId, id).id, body);
+    switch (result.kind) {
+      case "recorded":
+        return sendJson(res, 200, result.resource);
+      case "not_found":
+        throw notFound(id);
+      case "conflict":
+        throw new ApiError("conflict", result.message);
+    }
+  };
+
+  const notFound = (id: string | null) => new ApiError("not_found", `request ${id ?? ""} not found`);
+  /** An agent sees only its own requests: another agent's id is simply not found. */
+  const ownRow = (agentId: string, id: string | null) => {
+    const row = id !== null && requestIdSchema.test(id) ? deps.store.getRequest(id) : undefined;
+    if (!row || row.agent !== agentId) throw notFound(id);
+    return row;
+  };
+
+  const dispatch = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const parts = url.pathname.split("/").filter(Boolean); // ["v1", "requests", id?, verb?]
+    let route = "unknown";
+    try {
+      const method = req.method ?? "GET";
+      const [v1, collection, id = null, verb = null, ...rest] = parts;
+      if (v1 !== "v1" || collection !== "requests" || rest.length > 0) {
+        throw new ApiError("not_found", `no such endpoint: ${method} ${url.pathname}`);
+      }
+      const handler = pick(method, id, verb);
+      route = `${method} /v1/requests${id === null ? "" : "/:id"}${verb === null ? "" : `/${verb}`}`;
+      if (typeof handler === "string") throw new ApiError(handler === "405" ? "method_not_allowed" : "not_found", `no such endpoint: ${method} ${url.pathname}`);
+      const agent = authenticate(req);
+      await handler(req, res, agent.id, id, url);
+      if (method === "POST") options.afterChange();
+      deps.metrics.apiResponse(route, res.statusCode);
+    } catch (error) {
+      if (error instanceof ApiError) {
+        if (!res.headersSent) sendError(res, error);
+        deps.metrics.apiResponse(route, statusOf(error.code));
+        return;
+      }
+      deps.log.error({ err: error, method: req.method, path: url.pathname }, "agent API request failed");
+      if (!res.headersSent) sendError(res, new ApiError("internal_error", "internal error; see the server log"));
+      deps.metrics.apiResponse(route, 500);
+    }
+  };
+
+  const pick = (method: string, id: string | null, verb: string | null): Handler | "404" | "405" => {
+    if (id === null) return method === "POST" ? create : "405";
+    if (verb === null) return method === "GET" ? get : "405";
+    if (verb === "cancel") return method === "POST" ? cancel : "405";
+    if (verb === "outcome") return method === "POST" ? outcome : "405";
+    return "404";
+  };
+
+  const health = (_req: IncomingMessage, res: ServerResponse) => {
+    let ok = false;
+    try {
+      ok = deps.store.ping();
+    } catch (error) {
+      deps.log.error({ err: error }, "health check: database did not answer");
+    }
+    sendJson(res, ok ? 200 : 503, ok ? { ok: true } : { ok: false, error: { code: "unavailable", message: "database did not answer" } });
+  };
+
+  const metrics = (_req: IncomingMessage, res: ServerResponse) => {
+    deps.metrics.render().then(
+      (text) => {
+        res.writeHead(200, { "content-type": deps.metrics.contentType });
+        res.end(text);
+      },
+      (error: unknown) => {
+        deps.log.error({ err: error }, "metrics rendering failed");
+        sendError(res, new ApiError("internal_error", "metrics failed"));
+      },
+    );
+  };
+
+  const all = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+  return [
+    { path: "/v1/*rest", method: all, handler: (req, res) => void dispatch(req, res) },
+    { path: "/healthz", method: ["GET"], handler: health },
+    { path: "/metrics", method: ["GET"], handler: metrics },
+  ];
+}
+

@@ -1,0 +1,30 @@
+import { toResource } from "../db/rows.ts";
+import type { Deps } from "./deps.ts";
+import { afterFinal, finalizeInTx } from "./finalize.ts";
+import type { RequestResource } from "./types.ts";
+
+export type CancelResult =
+  | { kind: "cancelled"; resource: RequestResource }
+  | { kind: "not_found" }
+  | { kind: "conflict"; resource: RequestResource };
+
+/** Pending → cancelled by the agent that asked; anything else is a conflict. */
+export function cancelRequest(deps: Deps, agentId: string, id: string, reason: string | null): CancelResult {
+  const { store } = deps;
+  const row = store.getRequest(id);
+  if (!row || row.agent !== agentId) return { kind: "not_found" };
+  const now = deps.clock.now();
+  const done = store.tx(() =>
+    finalizeInTx(
+      deps,
+      row,
+      { status: "cancelled", resolution: "cancelled_by_agent", actor: `agent:${agentId}`, detail: { reason } },
+      now,
+    ),
+  );
+  if (done) afterFinal(deps, id);
+  const after = store.getRequest(id);
+  if (!after) return { kind: "not_found" };
+  const resource = toResource(after, store.decisionsFor(id));
+  return done ? { kind: "cancelled", resource } : { kind: "conflict", resource };
+}

@@ -1,0 +1,130 @@
+import { randomBytes } from "node:crypto";
+import type { Agent } from "../config/file.ts";
+import { parseDuration } from "../config/duration.ts";
+import { toResource } from "../db/rows.ts";
+import { findPolicy } from "../policy/match.ts";
+import type { Deps } from "./deps.ts";
+import { queueCallbackInTx, queueSlack } from "./finalize.ts";
+import { argsHash, canonicalJson } from "./hash.ts";
+import type { CreateRequestBody } from "./request-body.ts";
+import type { RequestResource } from "./types.ts";
+
+export type CreateResult =
+  | { kind: "created"; resource: RequestResource }
+  | { kind: "replayed"; resource: RequestResource }
+  | { kind: "idempotency_conflict" }
+  | { kind: "no_matching_policy" }
+  | { kind: "callback_not_allowed"; message: string };
+
+export const newRequestId = (): string => `req_${randomBytes(12).toString("base64url")}`;
+
+/** Hosts an agent may aim callbacks at; `*.example.com` covers subdomains. */
+export function callbackHostAllowed(agent: Agent, url: string): boolean {
+  if (agent.callback_hosts === null) return true;
+  const host = new URL(url).hostname.toLowerCase();
+  return agent.callback_hosts.some((pattern) =>
+    pattern.startsWith("*.") ? host.endsWith(pattern.slice(1)) : host === pattern,
+  );
+}
+
+/**
+ * Routes a validated request by policy and stores it with its first Slack post
+ * queued, all in one transaction. Policy decisions resolve at once.
+ */
+export function createRequest(
+  deps: Deps,
+  agent: Agent,
+  body: CreateRequestBody,
+  idempotencyKey: string | null,
+): CreateResult {
+  const { store, config, clock } = deps;
+  const bodyHash = argsHash(body);
+  if (idempotencyKey !== null) {
+    const earlier = store.findByIdempotencyKey(agent.id, idempotencyKey);
+    if (earlier) {
+      if (earlier.bodyHash !== bodyHash) return { kind: "idempotency_conflict" };
+      return { kind: "replayed", resource: toResource(earlier, store.decisionsFor(earlier.id)) };
+    }
+  }
+  if (body.callback_url !== undefined) {
+    if (agent.callback_secret === null) {
+      return { kind: "callback_not_allowed", message: `agent "${agent.id}" has no callback_secret configured` };
+    }
+    if (!callbackHostAllowed(agent, body.callback_url)) {
+      return {
+        kind: "callback_not_allowed",
+        message: `host of callback_url is not in callback_hosts of agent "${agent.id}"`,
+      };
+    }
+  }
+  const policy = findPolicy(config.policies, { ...body, agent: agent.id });
+  if (policy === null) return { kind: "no_matching_policy" };
+
+  const now = clock.now();
+  const askedTtl = body.ttl === undefined ? null : parseDuration(body.ttl);
+  const ttlMs = askedTtl === null ? policy.ttlMs : Math.min(askedTtl, policy.ttlMs);
+  const expiresAt = now + ttlMs;
+  const routed = policy.decision === null && policy.route !== null;
+  const role = routed && policy.route !== null ? (config.roles[policy.route] ?? null) : null;
+  const escalateAt =
+    routed && policy.escalateAfterMs !== null && now + policy.escalateAfterMs < expiresAt
+      ? now + policy.escalateAfterMs
+      : null;
+  const remindAt = routed ? now + Math.floor(((escalateAt ?? expiresAt) - now) / 2) : null;
+  const id = newRequestId();
+  const hash = argsHash(body.params);
+  const status = policy.decision === "approve" ? "approved" : policy.decision === "reject" ? "rejected" : "pending";
+  const resolution =
+    policy.decision === "approve" ? "approved_by_policy" : policy.decision === "reject" ? "rejected_by_policy" : null;
+
+  store.tx(() => {
+    store.insertRequest({
+      id,
+      agent: agent.id,
+      status,
+      resolution,
+      action: body.action,
+      summary: body.summary,
+      target: body.target ?? null,
+      params: canonicalJson(body.params),
+      reason: body.reason ?? null,
+      risk: body.risk === undefined ? null : JSON.stringify(body.risk),
+      evidence: JSON.stringify(body.evidence ?? []),
+      runId: body.run_id ?? null,
+      onBehalfOf: body.on_behalf_of ?? null,
+      callbackUrl: body.callback_url ?? null,
+      argsHash: hash,
+      policy: policy.name,
+      role: routed ? policy.route : null,
+      approvalsRequired: policy.approvals,
+      ttlMs,
+      createdAt: now,
+      expiresAt,
+      remindAt,
+      escalateAt,
+      escalatedAt: null,
+      escalatedTo: null,
+      decidedAt: status === "pending" ? null : now,
+      outcome: null,
+      slackChannel: role?.channel ?? null,
+      slackTs: null,
+      dmChannel: null,
+      dmTs: null,
+      idempotencyKey,
+      bodyHash,
+    });
+    store.audit(id, now, "created", `agent:${agent.id}`, { action: body.action, args_hash: hash });
+    if (routed) {
+      store.audit(id, now, "routed", null, { policy: policy.name, role: policy.route });
+      queueSlack(deps, id, { kind: "post" }, now);
+    } else {
+      store.audit(id, now, status, `policy:${policy.name}`, { resolution });
+      if (body.callback_url !== undefined) queueCallbackInTx(deps, id, now);
+    }
+  });
+
+  deps.metrics.created(policy.name, status, resolution, routed);
+  const row = store.getRequest(id);
+  if (!row) throw new Error(`request ${id} vanished after insert`);
+  return { kind: "created", resource: toResource(row, []) };
+}

@@ -1,0 +1,67 @@
+import { randomUUID } from "node:crypto";
+import { toResource } from "../db/rows.ts";
+import type { RequestRow } from "../db/schema.ts";
+import type { Deps } from "./deps.ts";
+import type { SlackEffect } from "./slack-effects.ts";
+import type { FinalStatus, Resolution } from "./types.ts";
+
+/** Queues a Slack side effect in the caller's transaction. */
+export function queueSlack(deps: Pick<Deps, "store">, requestId: string, effect: SlackEffect, now: number): void {
+  deps.store.enqueueSlack(requestId, effect.kind, effect, now);
+}
+
+/**
+ * Inside the caller's transaction: moves a pending request to a final status
+ * with a conditional update, audits it, queues the Slack update and the
+ * callback. Returns false (and changes nothing) when it was no longer pending.
+ */
+export function finalizeInTx(
+  deps: Pick<Deps, "store" | "config">,
+  row: RequestRow,
+  change: { status: FinalStatus; resolution: Resolution; actor: string | null; detail?: unknown },
+  now: number,
+): boolean {
+  const { store } = deps;
+  if (!store.finalize({ id: row.id, status: change.status, resolution: change.resolution, decidedAt: now })) {
+    return false;
+  }
+  store.audit(row.id, now, change.status, change.actor, { resolution: change.resolution, ...asObject(change.detail) });
+  if (row.role !== null) queueSlack(deps, row.id, { kind: "update" }, now);
+  if (row.callbackUrl !== null) queueCallbackInTx(deps, row.id, now);
+  return true;
+}
+
+function asObject(detail: unknown): Record<string, unknown> {
+  return detail !== null && typeof detail === "object" ? (detail as Record<string, unknown>) : {};
+}
+
+/** The `request.decided` delivery, with the resource as it stands after the change. */
+export function queueCallbackInTx(deps: Pick<Deps, "store">, requestId: string, now: number): void {
+  const row = deps.store.getRequest(requestId);
+  if (!row || row.callbackUrl === null) return;
+  const id = `msg_${randomUUID().replaceAll("-", "")}`;
+  const body = JSON.stringify({
+    type: "request.decided",
+    timestamp: new Date(now).toISOString(),
+    data: toResource(row, deps.store.decisionsFor(requestId)),
+  });
+  deps.store.insertCallback({
+    id,
+    requestId,
+    agent: row.agent,
+    url: row.callbackUrl,
+    body,
+    createdAt: now,
+    nextAttemptAt: now,
+  });
+  deps.store.audit(requestId, now, "callback_queued", null, { webhook_id: id });
+}
+
+/** After commit: wake long-polls and count the transition. */
+export function afterFinal(deps: Pick<Deps, "events" | "metrics" | "store">, requestId: string): void {
+  const row = deps.store.getRequest(requestId);
+  if (row?.resolution && row.decidedAt !== null) {
+    deps.metrics.finalized(row.status, row.resolution, row.createdAt, row.decidedAt);
+  }
+  deps.events.notify(requestId);
+}

@@ -1,0 +1,174 @@
+import type { Role } from "../config/file.ts";
+import { toResource } from "../db/rows.ts";
+import type { DecisionRow, RequestRow } from "../db/schema.ts";
+import type { Deps } from "./deps.ts";
+import { afterFinal, finalizeInTx, queueSlack } from "./finalize.ts";
+import type { EphemeralMessage } from "./slack-effects.ts";
+import type { RequestResource } from "./types.ts";
+
+export type RefusalReason = "not_an_approver" | "requester" | "already_voted";
+
+export interface DecisionInput {
+  requestId: string;
+  user: { id: string; name: string | null };
+  decision: "approve" | "reject";
+  comment: string | null;
+  /** Where the click happened, for the ephemeral answer; null for none. */
+  channel: string | null;
+}
+
+export type DecisionResult =
+  | { kind: "not_found" }
+  | { kind: "already_final"; resource: RequestResource }
+  | { kind: "refused"; reason: RefusalReason; resource: RequestResource }
+  | { kind: "recorded"; resource: RequestResource; final: boolean };
+
+/** Resolves whether a Slack user is in a user group (cached by the Slack layer). */
+export type MembershipCheck = (usergroup: string, userId: string) => Promise<boolean>;
+
+/**
+ * Who may decide: the role's approvers, members of its user group, and the
+ * manager once the request was escalated — never the person it is on behalf of.
+ */
+export async function authorityOf(
+  row: RequestRow,
+  role: Role | undefined,
+  userId: string,
+  isMember: MembershipCheck,
+): Promise<RefusalReason | null> {
+  if (row.onBehalfOf === userId) return "requester";
+  if (row.escalatedTo === userId) return null;
+  if (!role) return "not_an_approver";
+  if (role.approvers.includes(userId)) return null;
+  if (role.usergroup !== null && (await isMember(role.usergroup, userId))) return null;
+  return "not_an_approver";
+}
+
+/**
+ * Records an approver's click. The transaction re-reads the request, so the
+ * first final decision wins however many clicks race, and each approver counts once.
+ */
+export async function recordDecision(
+  deps: Deps,
+  input: DecisionInput,
+  isMember: MembershipCheck,
+): Promise<DecisionResult> {
+  const { store, clock } = deps;
+  const refusal = await refusalFor(deps, input, isMember);
+  if (refusal === "not_found") return { kind: "not_found" };
+  const now = clock.now();
+  const actor = `slack:${input.user.id}`;
+  const step = store.tx((): Step => {
+    const row = store.getRequest(input.requestId);
+    if (!row) return { kind: "not_found" };
+    const votes = store.decisionsFor(row.id);
+    const stop = refuseInTx(deps, row, votes, input, refusal, now);
+    if (stop !== null) return stop;
+    const mine = votes.find((v) => v.approverId === input.user.id);
+    if (mine) store.changeVote(mine.id, input.decision, input.comment, now);
+    else {
+      store.insertDecision({
+        requestId: row.id,
+        approverId: input.user.id,
+        approverName: input.user.name,
+        decision: input.decision,
+        comment: input.comment,
+        at: now,
+      });
+    }
+    store.audit(row.id, now, `vote_${input.decision}`, actor, { name: input.user.name, comment: input.comment });
+    if (input.decision === "reject") {
+      finalizeInTx(deps, row, { status: "rejected", resolution: "rejected_by_human", actor }, now);
+      return { kind: "recorded", final: true };
+    }
+    const approvals = votes.filter((v) => v.decision === "approve").length + 1;
+    if (approvals >= row.approvalsRequired) {
+      finalizeInTx(deps, row, { status: "approved", resolution: "approved_by_humans", actor }, now);
+      return { kind: "recorded", final: true };
+    }
+    queueSlack(deps, row.id, { kind: "update" }, now);
+    return { kind: "recorded", final: false };
+  });
+
+  return finish(deps, input.requestId, step);
+}
+
+/**
+ * Checks a click without recording a vote (the Reject button, before its
+ * modal opens): refusals and late clicks are audited and answered the same way.
+ */
+export async function screenClick(
+  deps: Deps,
+  input: DecisionInput,
+  isMember: MembershipCheck,
+): Promise<DecisionResult | { kind: "allowed" }> {
+  const refusal = await refusalFor(deps, input, isMember);
+  if (refusal === "not_found") return { kind: "not_found" };
+  const now = deps.clock.now();
+  const step = deps.store.tx((): Step | null => {
+    const row = deps.store.getRequest(input.requestId);
+    if (!row) return { kind: "not_found" };
+    return refuseInTx(deps, row, deps.store.decisionsFor(row.id), input, refusal, now);
+  });
+  return step === null ? { kind: "allowed" } : finish(deps, input.requestId, step);
+}
+
+/** The authority check happens before the transaction because a user group lookup may call Slack. */
+async function refusalFor(
+  deps: Deps,
+  input: DecisionInput,
+  isMember: MembershipCheck,
+): Promise<RefusalReason | null | "not_found"> {
+  const row = deps.store.getRequest(input.requestId);
+  if (!row) return "not_found";
+  if (row.status !== "pending") return null;
+  const role = row.role === null ? undefined : deps.config.roles[row.role];
+  return authorityOf(row, role, input.user.id, isMember);
+}
+
+/** Inside the transaction: a late click or a refusal is audited and answered ephemerally. */
+function refuseInTx(
+  deps: Deps,
+  row: RequestRow,
+  votes: DecisionRow[],
+  input: DecisionInput,
+  refusal: RefusalReason | null,
+  now: number,
+): Step | null {
+  const actor = `slack:${input.user.id}`;
+  const ephemeral = (message: EphemeralMessage) => {
+    if (input.channel !== null) {
+      queueSlack(deps, row.id, { kind: "ephemeral", channel: input.channel, user: input.user.id, message }, now);
+    }
+  };
+  if (row.status !== "pending") {
+    deps.store.audit(row.id, now, "late_click", actor, { decision: input.decision, status: row.status });
+    ephemeral({ type: "already_final" });
+    return { kind: "already_final" };
+  }
+  const mine = votes.find((v) => v.approverId === input.user.id);
+  const reason = refusal ?? (input.decision === "approve" && mine?.decision === "approve" ? "already_voted" : null);
+  if (reason === null) return null;
+  deps.store.audit(row.id, now, "refused_click", actor, { decision: input.decision, reason });
+  ephemeral({ type: "refused", reason });
+  return { kind: "refused", reason };
+}
+
+function finish(deps: Deps, requestId: string, step: Step): DecisionResult {
+  const { store } = deps;
+  if (step.kind === "not_found") return step;
+  if (step.kind === "refused") deps.metrics.refusedClick(step.reason);
+  if (step.kind === "recorded") {
+    if (step.final) afterFinal(deps, requestId);
+    else deps.events.notify(requestId);
+  }
+  const row = store.getRequest(requestId);
+  if (!row) return { kind: "not_found" };
+  return { ...step, resource: toResource(row, store.decisionsFor(row.id)) };
+}
+
+type Step =
+  | { kind: "not_found" }
+  | { kind: "already_final" }
+  | { kind: "refused"; reason: RefusalReason }
+  | { kind: "recorded"; final: boolean };

@@ -1,0 +1,38 @@
+import { iso } from "../clock.ts";
+import { toResource } from "../db/rows.ts";
+import type { Deps } from "./deps.ts";
+import { queueSlack } from "./finalize.ts";
+import type { OutcomeBody } from "./request-body.ts";
+import type { Outcome, RequestResource } from "./types.ts";
+
+export type OutcomeResult =
+  | { kind: "recorded"; resource: RequestResource }
+  | { kind: "not_found" }
+  | { kind: "conflict"; message: string; resource: RequestResource };
+
+/** The agent says how the approved action went: once, and only for an approved request. */
+export function reportOutcome(deps: Deps, agentId: string, id: string, body: OutcomeBody): OutcomeResult {
+  const { store } = deps;
+  const row = store.getRequest(id);
+  if (!row || row.agent !== agentId) return { kind: "not_found" };
+  const now = deps.clock.now();
+  const outcome: Outcome = { status: body.status, detail: body.detail ?? null, at: iso(now) };
+  const stored = store.tx(() => {
+    if (!store.setOutcome(id, JSON.stringify(outcome))) return false;
+    store.audit(id, now, "outcome", `agent:${agentId}`, outcome);
+    if (row.role !== null) queueSlack(deps, id, { kind: "update" }, now);
+    return true;
+  });
+  const after = store.getRequest(id);
+  if (!after) return { kind: "not_found" };
+  const resource = toResource(after, store.decisionsFor(id));
+  if (stored) {
+    deps.events.notify(id);
+    return { kind: "recorded", resource };
+  }
+  const message =
+    after.status !== "approved"
+      ? `an outcome can only be reported for an approved request; this one is ${after.status}`
+      : "an outcome was already reported for this request";
+  return { kind: "conflict", message, resource };
+}

@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { parseDuration } from "../config/duration.ts";
+import { evidenceItemSchema, riskSchema } from "./types.ts";
+
+const noControl = (s: string) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(s);
+const text = (max: number) => z.string().max(max).refine(noControl, "must not contain control characters");
+
+/** The body of `POST /v1/requests`. Unknown keys are refused so a typo is never silently ignored. */
+export const createRequestBodySchema = z.strictObject({
+  action: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, "must be letters, digits and . _ : / - (e.g. refund.issue)"),
+  summary: text(10_000).min(1),
+  target: text(1_000).optional(),
+  params: z.record(z.string(), z.unknown()),
+  reason: text(10_000).optional(),
+  risk: riskSchema.strict().optional(),
+  evidence: z.array(evidenceItemSchema.strict()).max(100).optional(),
+  run_id: text(200).optional(),
+  on_behalf_of: z
+    .string()
+    .regex(/^[UW][A-Z0-9]{2,}$/, "must be a Slack user id such as U0123ABC")
+    .optional(),
+  callback_url: z
+    .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+    .max(2000)
+    .optional(),
+  ttl: z
+    .string()
+    .refine((v) => parseDuration(v) !== null, "must be a duration such as 90s, 30m, 4h or 2d")
+    .optional(),
+});
+
+export type CreateRequestBody = z.infer<typeof createRequestBodySchema>;
+
+export const outcomeBodySchema = z.strictObject({
+  status: z.enum(["succeeded", "failed"]),
+  detail: text(2000).optional(),
+});
+export type OutcomeBody = z.infer<typeof outcomeBodySchema>;
+
+export const cancelBodySchema = z.strictObject({ reason: text(2000).optional() });

@@ -1,0 +1,105 @@
+import type { Deps } from "./deps.ts";
+import { afterFinal, finalizeInTx, queueSlack } from "./finalize.ts";
+
+export interface SweepReport {
+  expired: number;
+  escalated: number;
+  reminded: number;
+  failed: number;
+}
+
+const BATCH = 500;
+
+/**
+ * One pass of the TTL sweep at `now`: expiries first (fail closed), then
+ * escalations, then reminders. Due rows come from partial indexes, and each
+ * row is handled in its own transaction so one bad row never blocks the rest.
+ */
+export function sweep(deps: Deps, now: number): SweepReport {
+  const report: SweepReport = { expired: 0, escalated: 0, reminded: 0, failed: 0 };
+  drain(deps, report, (limit) => deps.store.dueExpiries(now, limit), (id) => expire(deps, id, now), "expired");
+  drain(deps, report, (limit) => deps.store.dueEscalations(now, limit), (id) => escalate(deps, id, now), "escalated");
+  drain(deps, report, (limit) => deps.store.dueReminders(now, limit), (id) => remind(deps, id, now), "reminded");
+  return report;
+}
+
+function drain(
+  deps: Deps,
+  report: SweepReport,
+  due: (limit: number) => string[],
+  handle: (id: string) => boolean,
+  counter: "expired" | "escalated" | "reminded",
+): void {
+  const failed = new Set<string>();
+  for (;;) {
+    const ids = due(BATCH + failed.size).filter((id) => !failed.has(id));
+    if (ids.length === 0) return;
+    for (const id of ids) {
+      try {
+        if (handle(id)) report[counter] += 1;
+      } catch (error) {
+        // A row that cannot be handled is logged and skipped until the next
+        // tick; the rest of the due set still goes through.
+        failed.add(id);
+        report.failed += 1;
+        deps.log.error({ err: error, requestId: id, step: counter }, "sweep could not handle a request");
+      }
+    }
+    if (ids.length < BATCH) return;
+  }
+}
+
+function expire(deps: Deps, id: string, now: number): boolean {
+  const { store } = deps;
+  const done = store.tx(() => {
+    const row = store.getRequest(id);
+    if (!row || row.status !== "pending" || row.expiresAt > now) return false;
+    return finalizeInTx(
+      deps,
+      row,
+      { status: "expired", resolution: "approval_timeout", actor: "system:sweep", detail: { ttl_ms: row.ttlMs } },
+      now,
+    );
+  });
+  if (done) afterFinal(deps, id);
+  return done;
+}
+
+function escalate(deps: Deps, id: string, now: number): boolean {
+  const { store } = deps;
+  const done = store.tx(() => {
+    const row = store.getRequest(id);
+    if (!row || row.status !== "pending" || row.escalateAt === null || row.escalateAt > now) return false;
+    const manager = row.role === null ? null : (deps.config.roles[row.role]?.escalate_to ?? null);
+    if (manager === null) {
+      store.markEscalated(id, now, "");
+      store.audit(id, now, "escalation_skipped", "system:sweep", { reason: "role has no escalate_to" });
+      return false;
+    }
+    if (!store.markEscalated(id, now, manager)) return false;
+    store.audit(id, now, "escalated", "system:sweep", { manager });
+    queueSlack(deps, id, { kind: "escalation_dm", manager }, now);
+    queueSlack(deps, id, { kind: "escalation_notice", manager }, now);
+    queueSlack(deps, id, { kind: "update" }, now);
+    return true;
+  });
+  if (done) {
+    deps.metrics.escalated();
+    deps.events.notify(id);
+  }
+  return done;
+}
+
+function remind(deps: Deps, id: string, now: number): boolean {
+  const { store } = deps;
+  const done = store.tx(() => {
+    const row = store.getRequest(id);
+    if (!row || row.status !== "pending" || row.remindAt === null || row.remindAt > now) return false;
+    if (!store.clearReminder(id)) return false;
+    store.audit(id, now, "reminded", "system:sweep");
+    queueSlack(deps, id, { kind: "reminder" }, now);
+    return true;
+  });
+  if (done) deps.metrics.reminded();
+  return done;
+}

@@ -1,0 +1,132 @@
+import cron from "node-cron";
+import { z } from "zod";
+
+/**
+ * Process settings (CONTRACT §1). The parsed object uses camelCase names:
+ *   SLACK_BOT_TOKEN → slackBotToken, SLACK_SIGNING_SECRET → slackSigningSecret,
+ *   SLACK_APP_TOKEN → slackAppToken, SLACK_API_URL → slackApiUrl (always ends in "/"),
+ *   PORT → port, DATABASE_PATH → databasePath, COUNTERSIGN_CONFIG → configPath,
+ *   SWEEP_CRON → sweepCron, LOG_LEVEL → logLevel.
+ * Unset optional settings are null, never undefined.
+ */
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const ENV_DEFAULTS = {
+  SLACK_API_URL: "https://slack.com/api/",
+  PORT: 3000,
+  DATABASE_PATH: "./data/countersign.db",
+  COUNTERSIGN_CONFIG: "./countersign.yml",
+  SWEEP_CRON: "*/10 * * * * *",
+  LOG_LEVEL: "info",
+} as const;
+
+const ENV_KEYS = [
+  "SLACK_BOT_TOKEN",
+  "SLACK_SIGNING_SECRET",
+  "SLACK_APP_TOKEN",
+  "SLACK_API_URL",
+  "PORT",
+  "DATABASE_PATH",
+  "COUNTERSIGN_CONFIG",
+  "SWEEP_CRON",
+  "LOG_LEVEL",
+] as const;
+
+const got = (input: unknown): string => ` (got ${JSON.stringify(input)})`;
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+/** Secrets are never echoed back in messages, hence no "(got …)" on the token checks. */
+function slackSecret(required: boolean, prefix?: { value: string; what: string }) {
+  let base = z.string({ error: "required for npm start" });
+  if (prefix) base = base.startsWith(prefix.value, `must start with "${prefix.value}" (${prefix.what})`);
+  return required ? base : base.optional();
+}
+
+function envSchema(requireSlack: boolean) {
+  return z
+    .object({
+      SLACK_BOT_TOKEN: slackSecret(requireSlack, { value: "xoxb-", what: "a bot token" }),
+      SLACK_SIGNING_SECRET: slackSecret(requireSlack),
+      SLACK_APP_TOKEN: slackSecret(false, { value: "xapp-", what: "an app-level token" }),
+      SLACK_API_URL: z
+        .string()
+        .refine(isHttpUrl, { error: (iss) => `must be an http:// or https:// URL${got(iss.input)}` })
+        .transform((url) => (url.endsWith("/") ? url : `${url}/`))
+        .default(ENV_DEFAULTS.SLACK_API_URL),
+      PORT: z
+        .string()
+        .refine((s) => /^[0-9]{1,5}$/.test(s) && Number(s) <= 65535, {
+          error: (iss) => `must be an integer between 0 and 65535${got(iss.input)}`,
+        })
+        .transform(Number)
+        .default(ENV_DEFAULTS.PORT),
+      DATABASE_PATH: z.string().default(ENV_DEFAULTS.DATABASE_PATH),
+      COUNTERSIGN_CONFIG: z.string().default(ENV_DEFAULTS.COUNTERSIGN_CONFIG),
+      SWEEP_CRON: z
+        .string()
+        .refine((expr) => cron.validate(expr), {
+          error: (iss) =>
+            `must be a node-cron expression of 5 or 6 fields, e.g. "*/10 * * * * *"${got(iss.input)}`,
+        })
+        .default(ENV_DEFAULTS.SWEEP_CRON),
+      LOG_LEVEL: z
+        .enum(LOG_LEVELS, { error: (iss) => `must be one of ${LOG_LEVELS.join(", ")}${got(iss.input)}` })
+        .default(ENV_DEFAULTS.LOG_LEVEL),
+    })
+    .transform((e) => ({
+      slackBotToken: e.SLACK_BOT_TOKEN ?? null,
+      slackSigningSecret: e.SLACK_SIGNING_SECRET ?? null,
+      slackAppToken: e.SLACK_APP_TOKEN ?? null,
+      slackApiUrl: e.SLACK_API_URL,
+      port: e.PORT,
+      databasePath: e.DATABASE_PATH,
+      configPath: e.COUNTERSIGN_CONFIG,
+      sweepCron: e.SWEEP_CRON,
+      logLevel: e.LOG_LEVEL,
+    }));
+}
+
+export type Env = z.output<ReturnType<typeof envSchema>>;
+/** What `npm start` gets: loadEnv with requireSlack guarantees both Slack secrets. */
+export type SlackEnv = Env & { slackBotToken: string; slackSigningSecret: string };
+
+export type LoadEnvResult<E> = { ok: true; env: E } | { ok: false; problems: string[] };
+
+/**
+ * Parses process settings from `source` (normally process.env, passed in by main.ts).
+ * Blank values count as unset; every problem is reported as "NAME: what is wrong".
+ */
+export function loadEnv(
+  source: Record<string, string | undefined>,
+  opts: { requireSlack: true },
+): LoadEnvResult<SlackEnv>;
+export function loadEnv(
+  source: Record<string, string | undefined>,
+  opts: { requireSlack: boolean },
+): LoadEnvResult<Env>;
+export function loadEnv(
+  source: Record<string, string | undefined>,
+  opts: { requireSlack: boolean },
+): LoadEnvResult<Env> {
+  const cleaned: Record<string, string | undefined> = {};
+  for (const key of ENV_KEYS) {
+    const value = source[key]?.trim();
+    cleaned[key] = value === "" ? undefined : value;
+  }
+  const result = envSchema(opts.requireSlack).safeParse(cleaned);
+  if (result.success) return { ok: true, env: result.data };
+  return {
+    ok: false,
+    problems: result.error.issues.map((issue) => `${issue.path.map(String).join(".")}: ${issue.message}`),
+  };
+}

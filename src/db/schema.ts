@@ -1,0 +1,137 @@
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { Resolution, Status } from "../approvals/types.ts";
+
+/**
+ * Times are integer milliseconds since the epoch; JSON columns hold text that
+ * is parsed with zod when read back (see src/db/rows.ts).
+ */
+export const requests = sqliteTable(
+  "requests",
+  {
+    id: text("id").primaryKey(),
+    agent: text("agent").notNull(),
+    status: text("status").$type<Status>().notNull(),
+    resolution: text("resolution").$type<Resolution>(),
+    action: text("action").notNull(),
+    summary: text("summary").notNull(),
+    target: text("target"),
+    params: text("params").notNull(),
+    reason: text("reason"),
+    risk: text("risk"),
+    evidence: text("evidence").notNull(),
+    runId: text("run_id"),
+    onBehalfOf: text("on_behalf_of"),
+    callbackUrl: text("callback_url"),
+    argsHash: text("args_hash").notNull(),
+    policy: text("policy").notNull(),
+    role: text("role"),
+    approvalsRequired: integer("approvals_required").notNull(),
+    ttlMs: integer("ttl_ms").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    /** Next reminder due; null once sent or when none is planned. */
+    remindAt: integer("remind_at"),
+    /** Escalation due; null once escalated or when the policy has none. */
+    escalateAt: integer("escalate_at"),
+    escalatedAt: integer("escalated_at"),
+    escalatedTo: text("escalated_to"),
+    decidedAt: integer("decided_at"),
+    outcome: text("outcome"),
+    slackChannel: text("slack_channel"),
+    slackTs: text("slack_ts"),
+    dmChannel: text("dm_channel"),
+    dmTs: text("dm_ts"),
+    idempotencyKey: text("idempotency_key"),
+    bodyHash: text("body_hash").notNull(),
+  },
+  (t) => [
+    uniqueIndex("requests_agent_idempotency_key").on(t.agent, t.idempotencyKey),
+    index("requests_agent_created").on(t.agent, t.createdAt),
+    // The sweep's three due queries each walk one of these partial indexes,
+    // so their cost follows the number of due rows, not stored ones.
+    index("requests_pending_expires").on(t.expiresAt).where(sql`status = 'pending'`),
+    index("requests_pending_escalate")
+      .on(t.escalateAt)
+      .where(sql`status = 'pending' AND escalate_at IS NOT NULL`),
+    index("requests_pending_remind").on(t.remindAt).where(sql`status = 'pending' AND remind_at IS NOT NULL`),
+  ],
+);
+
+export const decisions = sqliteTable(
+  "decisions",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    requestId: text("request_id")
+      .notNull()
+      .references(() => requests.id),
+    approverId: text("approver_id").notNull(),
+    approverName: text("approver_name"),
+    decision: text("decision").$type<"approve" | "reject">().notNull(),
+    comment: text("comment"),
+    at: integer("at").notNull(),
+  },
+  (t) => [uniqueIndex("decisions_request_approver").on(t.requestId, t.approverId)],
+);
+
+/** Append-only: rows are inserted, never updated or deleted. */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    requestId: text("request_id"),
+    at: integer("at").notNull(),
+    event: text("event").notNull(),
+    actor: text("actor"),
+    detail: text("detail"),
+  },
+  (t) => [index("audit_log_request").on(t.requestId, t.id)],
+);
+
+/**
+ * Durable queue of Slack side effects, written in the same transaction as the
+ * state change that causes them and drained in id order per request.
+ */
+export const slackOutbox = sqliteTable(
+  "slack_outbox",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    requestId: text("request_id").notNull(),
+    kind: text("kind").notNull(),
+    payload: text("payload").notNull(),
+    createdAt: integer("created_at").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+    lastError: text("last_error"),
+  },
+  (t) => [index("slack_outbox_request").on(t.requestId, t.id), index("slack_outbox_due").on(t.nextAttemptAt)],
+);
+
+/** Standard Webhooks deliveries of `request.decided`; id is the stable webhook-id. */
+export const callbacks = sqliteTable(
+  "callbacks",
+  {
+    id: text("id").primaryKey(),
+    requestId: text("request_id").notNull(),
+    agent: text("agent").notNull(),
+    url: text("url").notNull(),
+    body: text("body").notNull(),
+    createdAt: integer("created_at").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at"),
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    deliveredAt: integer("delivered_at"),
+    failedAt: integer("failed_at"),
+  },
+  (t) => [
+    index("callbacks_due").on(t.nextAttemptAt).where(sql`delivered_at IS NULL AND failed_at IS NULL`),
+    index("callbacks_request").on(t.requestId),
+  ],
+);
+
+export type RequestRow = typeof requests.$inferSelect;
+export type NewRequestRow = typeof requests.$inferInsert;
+export type DecisionRow = typeof decisions.$inferSelect;
+export type OutboxRow = typeof slackOutbox.$inferSelect;
+export type CallbackRow = typeof callbacks.$inferSelect;

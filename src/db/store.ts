@@ -1,0 +1,267 @@
+import { and, asc, eq, getTableColumns, isNotNull, isNull, lte, sql } from "drizzle-orm";
+import type { OpenDatabase } from "./open.ts";
+import {
+  auditLog,
+  type CallbackRow,
+  callbacks,
+  type DecisionRow,
+  decisions,
+  type NewRequestRow,
+  type OutboxRow,
+  type RequestRow,
+  requests,
+  slackOutbox,
+} from "./schema.ts";
+
+const p = sql.placeholder;
+
+/** Placeholders for every column of a table, so an insert can be prepared once. */
+function placeholdersFor<T extends Record<string, unknown>>(columns: T): { [K in keyof T]: ReturnType<typeof p> } {
+  return Object.fromEntries(Object.keys(columns).map((k) => [k, p(k)])) as { [K in keyof T]: ReturnType<typeof p> };
+}
+
+const { id: _decisionId, ...decisionColumns } = getTableColumns(decisions);
+const { id: _auditId, ...auditColumns } = getTableColumns(auditLog);
+const { id: _outboxId, ...outboxColumns } = getTableColumns(slackOutbox);
+
+export type FinalUpdate = {
+  id: string;
+  status: RequestRow["status"];
+  resolution: NonNullable<RequestRow["resolution"]>;
+  decidedAt: number;
+};
+
+export type NewCallback = Omit<CallbackRow, "attempts" | "lastStatus" | "lastError" | "deliveredAt" | "failedAt">;
+
+/**
+ * Every SQL statement countersign runs, prepared once. Verbs compose these
+ * inside `tx` so a state change and its side-effect rows commit together.
+ */
+export function createStore({ db, sqlite }: OpenDatabase) {
+  const pending = eq(requests.status, "pending");
+  const s = {
+    insertRequest: db.insert(requests).values(placeholdersFor(getTableColumns(requests))).prepare(),
+    getRequest: db.select().from(requests).where(eq(requests.id, p("id"))).prepare(),
+    byIdempotencyKey: db
+      .select()
+      .from(requests)
+      .where(and(eq(requests.agent, p("agent")), eq(requests.idempotencyKey, p("key"))))
+      .prepare(),
+    decisionsFor: db
+      .select()
+      .from(decisions)
+      .where(eq(decisions.requestId, p("id")))
+      .orderBy(asc(decisions.id))
+      .prepare(),
+    insertDecision: db.insert(decisions).values(placeholdersFor(decisionColumns)).prepare(),
+    changeVote: db
+      .update(decisions)
+      .set({ decision: sql`${p("decision")}`, comment: sql`${p("comment")}`, at: sql`${p("at")}` })
+      .where(eq(decisions.id, p("id")))
+      .prepare(),
+    finalize: db
+      .update(requests)
+      .set({ status: sql`${p("status")}`, resolution: sql`${p("resolution")}`, decidedAt: sql`${p("decidedAt")}` })
+      .where(and(eq(requests.id, p("id")), pending))
+      .prepare(),
+    markEscalated: db
+      .update(requests)
+      .set({ escalatedAt: sql`${p("at")}`, escalatedTo: sql`${p("to")}`, escalateAt: null })
+      .where(and(eq(requests.id, p("id")), pending, isNotNull(requests.escalateAt)))
+      .prepare(),
+    clearReminder: db
+      .update(requests)
+      .set({ remindAt: null })
+      .where(and(eq(requests.id, p("id")), pending, isNotNull(requests.remindAt)))
+      .prepare(),
+    setOutcome: db
+      .update(requests)
+      .set({ outcome: sql`${p("outcome")}` })
+      .where(and(eq(requests.id, p("id")), eq(requests.status, "approved"), isNull(requests.outcome)))
+      .prepare(),
+    setChannelMessage: db
+      .update(requests)
+      .set({ slackChannel: sql`${p("channel")}`, slackTs: sql`${p("ts")}` })
+      .where(eq(requests.id, p("id")))
+      .prepare(),
+    setDmMessage: db
+      .update(requests)
+      .set({ dmChannel: sql`${p("channel")}`, dmTs: sql`${p("ts")}` })
+      .where(eq(requests.id, p("id")))
+      .prepare(),
+    audit: db.insert(auditLog).values(placeholdersFor(auditColumns)).prepare(),
+    enqueueSlack: db.insert(slackOutbox).values(placeholdersFor(outboxColumns)).prepare(),
+    // The head of each request's queue only: later items wait for earlier ones.
+    dueSlack: db
+      .select()
+      .from(slackOutbox)
+      .where(
+        and(
+          lte(slackOutbox.nextAttemptAt, p("now")),
+          sql`NOT EXISTS (SELECT 1 FROM slack_outbox AS earlier
+                WHERE earlier.request_id = ${slackOutbox.requestId} AND earlier.id < ${slackOutbox.id})`,
+        ),
+      )
+      .orderBy(asc(slackOutbox.id))
+      .limit(p("limit"))
+      .prepare(),
+    nextSlackAt: db
+      .select({ at: sql<number | null>`min(${slackOutbox.nextAttemptAt})` })
+      .from(slackOutbox)
+      .prepare(),
+    deleteSlack: db
+      .delete(slackOutbox)
+      .where(eq(slackOutbox.id, p("id")))
+      .prepare(),
+    retrySlack: db
+      .update(slackOutbox)
+      .set({
+        attempts: sql`${slackOutbox.attempts} + 1`,
+        nextAttemptAt: sql`${p("nextAttemptAt")}`,
+        lastError: sql`${p("error")}`,
+      })
+      .where(eq(slackOutbox.id, p("id")))
+      .prepare(),
+    outboxDepth: db
+      .select({ n: sql<number>`count(*)` })
+      .from(slackOutbox)
+      .prepare(),
+    insertCallback: db
+      .insert(callbacks)
+      .values(placeholdersFor({ ...getTableColumns(callbacks) }))
+      .prepare(),
+    dueCallbacks: db
+      .select()
+      .from(callbacks)
+      .where(
+        and(isNull(callbacks.deliveredAt), isNull(callbacks.failedAt), lte(callbacks.nextAttemptAt, p("now"))),
+      )
+      .orderBy(asc(callbacks.nextAttemptAt))
+      .limit(p("limit"))
+      .prepare(),
+    callbackAttempt: db
+      .update(callbacks)
+      .set({
+        attempts: sql`${callbacks.attempts} + 1`,
+        nextAttemptAt: sql`${p("nextAttemptAt")}`,
+        lastStatus: sql`${p("status")}`,
+        lastError: sql`${p("error")}`,
+        deliveredAt: sql`${p("deliveredAt")}`,
+        failedAt: sql`${p("failedAt")}`,
+      })
+      .where(eq(callbacks.id, p("id")))
+      .prepare(),
+    callbacksFor: db
+      .select()
+      .from(callbacks)
+      .where(eq(callbacks.requestId, p("id")))
+      .prepare(),
+    pendingCallbacks: db
+      .select({ n: sql<number>`count(*)` })
+      .from(callbacks)
+      .where(and(isNull(callbacks.deliveredAt), isNull(callbacks.failedAt)))
+      .prepare(),
+    dueExpiries: db
+      .select({ id: requests.id })
+      .from(requests)
+      .where(and(pending, lte(requests.expiresAt, p("now"))))
+      .orderBy(asc(requests.expiresAt))
+      .limit(p("limit"))
+      .prepare(),
+    dueEscalations: db
+      .select({ id: requests.id })
+      .from(requests)
+      .where(and(pending, isNotNull(requests.escalateAt), lte(requests.escalateAt, p("now"))))
+      .orderBy(asc(requests.escalateAt))
+      .limit(p("limit"))
+      .prepare(),
+    dueReminders: db
+      .select({ id: requests.id })
+      .from(requests)
+      .where(and(pending, isNotNull(requests.remindAt), lte(requests.remindAt, p("now"))))
+      .orderBy(asc(requests.remindAt))
+      .limit(p("limit"))
+      .prepare(),
+    countByStatus: db
+      .select({ status: requests.status, resolution: requests.resolution, n: sql<number>`count(*)` })
+      .from(requests)
+      .groupBy(requests.status, requests.resolution)
+      .prepare(),
+    auditFor: db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.requestId, p("id")))
+      .orderBy(asc(auditLog.id))
+      .prepare(),
+  };
+
+  return {
+    /** Runs fn in one IMMEDIATE transaction; a throw rolls everything back. */
+    tx<T>(fn: () => T): T {
+      return sqlite.transaction(fn).immediate();
+    },
+    ping(): boolean {
+      return sqlite.prepare("SELECT 1 AS ok").get() !== undefined;
+    },
+    insertRequest: (row: Required<NewRequestRow>) => void s.insertRequest.run(row),
+    getRequest: (id: string): RequestRow | undefined => s.getRequest.get({ id }),
+    findByIdempotencyKey: (agent: string, key: string): RequestRow | undefined =>
+      s.byIdempotencyKey.get({ agent, key }),
+    decisionsFor: (id: string): DecisionRow[] => s.decisionsFor.all({ id }),
+    insertDecision: (row: Omit<DecisionRow, "id">) => void s.insertDecision.run(row),
+    changeVote: (id: number, decision: DecisionRow["decision"], comment: string | null, at: number) =>
+      void s.changeVote.run({ id, decision, comment, at }),
+    /** Moves a pending request to a final status; false when it was no longer pending. */
+    finalize: (u: FinalUpdate): boolean => s.finalize.run(u).changes === 1,
+    markEscalated: (id: string, at: number, to: string): boolean => s.markEscalated.run({ id, at, to }).changes === 1,
+    clearReminder: (id: string): boolean => s.clearReminder.run({ id }).changes === 1,
+    setOutcome: (id: string, outcome: string): boolean => s.setOutcome.run({ id, outcome }).changes === 1,
+    setChannelMessage: (id: string, channel: string, ts: string) => void s.setChannelMessage.run({ id, channel, ts }),
+    setDmMessage: (id: string, channel: string, ts: string) => void s.setDmMessage.run({ id, channel, ts }),
+    audit: (requestId: string | null, at: number, event: string, actor: string | null, detail?: unknown) =>
+      void s.audit.run({ requestId, at, event, actor, detail: detail === undefined ? null : JSON.stringify(detail) }),
+    auditFor: (id: string) => s.auditFor.all({ id }),
+    enqueueSlack: (requestId: string, kind: string, payload: unknown, at: number) =>
+      void s.enqueueSlack.run({
+        requestId,
+        kind,
+        payload: JSON.stringify(payload),
+        createdAt: at,
+        attempts: 0,
+        nextAttemptAt: at,
+        lastError: null,
+      }),
+    dueSlack: (now: number, limit: number): OutboxRow[] => s.dueSlack.all({ now, limit }),
+    nextSlackAt: (): number | null => s.nextSlackAt.get()?.at ?? null,
+    deleteSlack: (id: number) => void s.deleteSlack.run({ id }),
+    retrySlack: (id: number, nextAttemptAt: number, error: string) =>
+      void s.retrySlack.run({ id, nextAttemptAt, error }),
+    outboxDepth: (): number => s.outboxDepth.get()?.n ?? 0,
+    insertCallback: (row: NewCallback) =>
+      void s.insertCallback.run({
+        ...row,
+        attempts: 0,
+        lastStatus: null,
+        lastError: null,
+        deliveredAt: null,
+        failedAt: null,
+      }),
+    dueCallbacks: (now: number, limit: number): CallbackRow[] => s.dueCallbacks.all({ now, limit }),
+    callbackAttempt: (a: {
+      id: string;
+      nextAttemptAt: number | null;
+      status: number | null;
+      error: string | null;
+      deliveredAt: number | null;
+      failedAt: number | null;
+    }) => void s.callbackAttempt.run(a),
+    callbacksFor: (id: string): CallbackRow[] => s.callbacksFor.all({ id }),
+    pendingCallbacks: (): number => s.pendingCallbacks.get()?.n ?? 0,
+    dueExpiries: (now: number, limit: number) => s.dueExpiries.all({ now, limit }).map((r) => r.id),
+    dueEscalations: (now: number, limit: number) => s.dueEscalations.all({ now, limit }).map((r) => r.id),
+    dueReminders: (now: number, limit: number) => s.dueReminders.all({ now, limit }).map((r) => r.id),
+    countByStatus: () => s.countByStatus.all(),
+  };
+}
+
+export type Store = ReturnType<typeof createStore>;

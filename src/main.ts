@@ -1,0 +1,74 @@
+import { loadEnv } from "./config/env.ts";
+import { loadConfigFile } from "./config/file.ts";
+import { createLogger } from "./log.ts";
+import { startService } from "./service.ts";
+
+/**
+ * Composition root: read env → load config → open db + migrate → start the
+ * Slack app, agent API and sweeper. A bad setting stops start-up with every
+ * problem listed, before anything listens.
+ */
+async function main(): Promise<void> {
+  const envResult = loadEnv(process.env, { requireSlack: true });
+  if (!envResult.ok) return fail("invalid environment", envResult.problems);
+  const env = envResult.env;
+  const configResult = loadConfigFile(env.configPath, process.env);
+  if (!configResult.ok) {
+    return fail(
+      `invalid configuration file ${env.configPath}`,
+      configResult.problems.map((p) => `${p.path}: ${p.message}`),
+    );
+  }
+  const log = createLogger(env.logLevel);
+  const service = await startService({
+    config: configResult.config,
+    slack: {
+      botToken: env.slackBotToken,
+      signingSecret: env.slackSigningSecret,
+      appToken: env.slackAppToken,
+      apiUrl: env.slackApiUrl,
+    },
+    port: env.port,
+    database: env.databasePath,
+    log,
+    sweepCron: env.sweepCron,
+  });
+  log.info(
+    { port: service.port, mode: env.slackAppToken === null ? "http" : "socket", database: env.databasePath },
+    `countersign listening on :${service.port} (Slack at /slack/events, agents at /v1)`,
+  );
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down: finishing in-flight work");
+    const force = setTimeout(() => {
+      log.error("shutdown took longer than 20s; exiting");
+      process.exit(1);
+    }, 20_000);
+    force.unref();
+    service.stop().then(
+      () => {
+        log.info("stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+function fail(what: string, problems: string[]): void {
+  process.stderr.write(`countersign: ${what}:\n${problems.map((p) => `  - ${p}`).join("\n")}\n`);
+  process.exit(2);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`countersign: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,144 @@
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { App } from "@slack/bolt";
+import { WebClient } from "@slack/web-api";
+import cron, { type ScheduledTask } from "node-cron";
+import type { Logger } from "pino";
+import { createApiRoutes } from "./api/routes.ts";
+import type { Deps } from "./approvals/deps.ts";
+import { RequestEvents } from "./approvals/events.ts";
+import { type SweepReport, sweep } from "./approvals/sweep.ts";
+import { createCallbackWorker } from "./callbacks/deliver.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import type { AppConfig } from "./config/file.ts";
+import { type OpenDatabase, openDatabase } from "./db/open.ts";
+import { createStore } from "./db/store.ts";
+import { boltLogger } from "./log.ts";
+import { createMetrics } from "./metrics.ts";
+import { registerListeners } from "./slack/listeners.ts";
+import { createSlackOutbox, type OutboxOptions } from "./slack/outbox.ts";
+import { createUsergroupDirectory } from "./slack/usergroups.ts";
+
+export interface ServiceOptions {
+  config: AppConfig;
+  slack: { botToken: string; signingSecret: string; appToken: string | null; apiUrl: string };
+  port: number;
+  /** A path (opened and migrated here) or an already open database. */
+  database: string | OpenDatabase;
+  log: Logger;
+  clock?: Clock;
+  /** node-cron expression of the sweep; null runs no cron (tests call sweepNow). */
+  sweepCron: string | null;
+  outbox?: OutboxOptions;
+  callbacks?: { timeoutMs?: number; pollMs?: number };
+  /** Bind address; all interfaces when unset. */
+  host?: string;
+}
+
+export interface Service {
+  deps: Deps;
+  app: App;
+  port: number;
+  url: string;
+  sweepNow(): SweepReport;
+  kick(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds and starts countersign: database, Bolt app with the agent API as
+ * custom routes on the same listener, the Slack outbox, the callback worker
+ * and the sweep (run once at start-up for whatever fell due while down).
+ */
+export async function startService(options: ServiceOptions): Promise<Service> {
+  const { log, config } = options;
+  const clock = options.clock ?? systemClock;
+  const database = typeof options.database === "string" ? openDatabase(options.database) : options.database;
+  const store = createStore(database);
+  const events = new RequestEvents();
+  const metrics = createMetrics({ outboxDepth: store.outboxDepth, pendingCallbacks: store.pendingCallbacks });
+  metrics.seed(store.countByStatus());
+  const deps: Deps = { store, config, clock, events, metrics, log };
+
+  let stopping = false;
+  const slackLogger = boltLogger(log);
+  const outboxClient = new WebClient(options.slack.botToken, {
+    slackApiUrl: options.slack.apiUrl,
+    logger: slackLogger,
+    // The outbox owns retries: a 429 pauses the channel for its Retry-After.
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: 15_000,
+  });
+  const outbox = createSlackOutbox(deps, outboxClient, options.outbox);
+  const callbacks = createCallbackWorker(deps, options.callbacks);
+  const kick = () => {
+    outbox.kick();
+    callbacks.kick();
+  };
+
+  const routes = createApiRoutes(deps, { isStopping: () => stopping, afterChange: kick });
+  const app = new App({
+    token: options.slack.botToken,
+    signingSecret: options.slack.signingSecret,
+    ...(options.slack.appToken === null ? {} : { socketMode: true, appToken: options.slack.appToken }),
+    port: options.port,
+    customRoutes: routes,
+    logger: slackLogger,
+    clientOptions: { slackApiUrl: options.slack.apiUrl, retryConfig: { retries: 1 }, timeout: 2_500 },
+  });
+  const directory = createUsergroupDirectory(app.client, clock);
+  registerListeners(app, {
+    deps,
+    isMember: (group, user) => directory.isMember(group, user),
+    kickOutbox: kick,
+  });
+  app.error(async (error) => {
+    log.error({ err: error }, "Slack listener failed");
+  });
+
+  const started = (await app.start(
+    options.host === undefined ? options.port : { port: options.port, host: options.host },
+  )) as unknown;
+  const port = listeningPort(started, options.port);
+
+  const sweepNow = (): SweepReport => {
+    const report = sweep(deps, clock.now());
+    if (report.expired + report.escalated + report.reminded > 0) {
+      log.info(report, "sweep");
+      kick();
+    }
+    return report;
+  };
+  sweepNow();
+  outbox.start();
+  callbacks.start();
+  let task: ScheduledTask | null = null;
+  if (options.sweepCron !== null) {
+    task = cron.schedule(options.sweepCron, () => void sweepNow(), { noOverlap: true, name: "sweep" });
+  }
+
+  return {
+    deps,
+    app,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    sweepNow,
+    kick,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      await task?.stop();
+      events.wakeAll();
+      await app.stop();
+      await Promise.all([outbox.stop(), callbacks.stop()]);
+      database.sqlite.close();
+    },
+  };
+}
+
+function listeningPort(started: unknown, fallback: number): number {
+  const server = started as Partial<Server> | undefined;
+  const address = typeof server?.address === "function" ? (server.address() as AddressInfo | null) : null;
+  return address?.port ?? fallback;
+}

@@ -1,0 +1,157 @@
+import type { App } from "@slack/bolt";
+import type { WebClient } from "@slack/web-api";
+import { z } from "zod";
+import type { Deps } from "../approvals/deps.ts";
+import { toResource } from "../db/rows.ts";
+import {
+  type DecisionResult,
+  type MembershipCheck,
+  recordDecision,
+  screenClick,
+} from "../approvals/record-decision.ts";
+import { REJECT_REASON_MAX, renderAlreadyFinal, renderRefusal, renderRejectModal } from "./render.ts";
+
+/** The parts of a block_actions payload we rely on, validated rather than trusted. */
+const clickSchema = z.object({
+  user: z.object({ id: z.string().min(1), username: z.string().optional(), name: z.string().optional() }),
+  trigger_id: z.string().optional(),
+  container: z.object({ channel_id: z.string().optional() }).optional(),
+  channel: z.object({ id: z.string() }).optional(),
+  actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).min(1),
+});
+
+const submissionSchema = z.object({
+  user: z.object({ id: z.string().min(1), username: z.string().optional(), name: z.string().optional() }),
+  view: z.object({
+    private_metadata: z.string(),
+    state: z.object({
+      values: z.record(z.string(), z.record(z.string(), z.object({ value: z.string().nullish() }))),
+    }),
+  }),
+});
+
+export interface ListenerDeps {
+  deps: Deps;
+  isMember: MembershipCheck;
+  /** Called after a verb queued Slack side effects. */
+  kickOutbox: () => void;
+}
+
+/**
+ * Approve records a vote at once; Reject first screens the clicker, then opens
+ * the reason modal, whose submission records the rejection. Every handler acks
+ * before doing any work, well inside Slack's 3 seconds.
+ */
+export function registerListeners(app: App, { deps, isMember, kickOutbox }: ListenerDeps): void {
+  const { log } = deps;
+
+  app.action("approve", async ({ ack, body }) => {
+    await ack();
+    const click = clickSchema.safeParse(body);
+    if (!click.success) return void log.warn({ issues: click.error.issues }, "ignoring a malformed approve click");
+    const { user, actions, container, channel } = click.data;
+    const requestId = actions[0]?.value ?? "";
+    const result = await recordDecision(
+      deps,
+      {
+        requestId,
+        user: { id: user.id, name: user.username ?? user.name ?? null },
+        decision: "approve",
+        comment: null,
+        channel: container?.channel_id ?? channel?.id ?? null,
+      },
+      isMember,
+    );
+    log.info({ requestId, user: user.id, result: result.kind }, "approve click");
+    kickOutbox();
+  });
+
+  app.action("reject", async ({ ack, body, client }) => {
+    await ack();
+    const click = clickSchema.safeParse(body);
+    if (!click.success) return void log.warn({ issues: click.error.issues }, "ignoring a malformed reject click");
+    const { user, actions, container, channel, trigger_id } = click.data;
+    const requestId = actions[0]?.value ?? "";
+    const screened = await screenClick(
+      deps,
+      {
+        requestId,
+        user: { id: user.id, name: user.username ?? user.name ?? null },
+        decision: "reject",
+        comment: null,
+        channel: container?.channel_id ?? channel?.id ?? null,
+      },
+      isMember,
+    );
+    if (screened.kind !== "allowed") {
+      log.info({ requestId, user: user.id, result: screened.kind }, "reject click refused");
+      return kickOutbox();
+    }
+    if (trigger_id !== undefined) await openRejectModal(client, trigger_id, requestId, deps);
+  });
+
+  app.view("reject", async ({ ack, body }) => {
+    const submission = submissionSchema.safeParse(body);
+    if (!submission.success) {
+      await ack();
+      return void log.warn({ issues: submission.error.issues }, "ignoring a malformed reject submission");
+    }
+    const { user, view } = submission.data;
+    const reason = (view.state.values.reason?.reason?.value ?? "").trim();
+    if (reason.length === 0 || reason.length > REJECT_REASON_MAX) {
+      await ack({
+        response_action: "errors",
+        errors: {
+          reason:
+            reason.length === 0
+              ? "Please say why you are rejecting this request."
+              : `Please keep the reason under ${REJECT_REASON_MAX} characters (it has ${reason.length}).`,
+        },
+      });
+      return;
+    }
+    const result = await recordDecision(
+      deps,
+      {
+        requestId: view.private_metadata,
+        user: { id: user.id, name: user.username ?? user.name ?? null },
+        decision: "reject",
+        comment: reason,
+        channel: null,
+      },
+      isMember,
+    );
+    const problem = modalProblem(result, deps);
+    await ack(problem === null ? undefined : { response_action: "errors", errors: { reason: problem } });
+    log.info({ requestId: view.private_metadata, user: user.id, result: result.kind }, "reject submission");
+    kickOutbox();
+  });
+}
+
+/** A rejection that could not be recorded is explained inside the modal itself. */
+function modalProblem(result: DecisionResult, deps: Deps): string | null {
+  switch (result.kind) {
+    case "recorded":
+      return null;
+    case "not_found":
+      return "This request no longer exists.";
+    case "already_final":
+      return renderAlreadyFinal(result.resource);
+    case "refused": {
+      const role = result.resource.role === null ? undefined : deps.config.roles[result.resource.role];
+      return renderRefusal(result.reason, result.resource, role);
+    }
+  }
+}
+
+async function openRejectModal(client: WebClient, triggerId: string, requestId: string, deps: Deps): Promise<void> {
+  const row = deps.store.getRequest(requestId);
+  if (!row) return;
+  const view = renderRejectModal(toResource(row, deps.store.decisionsFor(requestId)));
+  try {
+    await client.views.open({ trigger_id: triggerId, view });
+  } catch (error) {
+    // The trigger is good for 3 seconds only; nothing was changed, the approver can click again.
+    deps.log.error({ err: error, requestId }, "could not open the reject modal");
+  }
+}

@@ -1,0 +1,247 @@
+import { ErrorCode, type WebClient } from "@slack/web-api";
+import type { Deps } from "../approvals/deps.ts";
+import { type SlackEffect, slackEffectSchema } from "../approvals/slack-effects.ts";
+import type { RequestResource } from "../approvals/types.ts";
+import { formatDuration } from "../config/duration.ts";
+import { toResource } from "../db/rows.ts";
+import type { OutboxRow, RequestRow } from "../db/schema.ts";
+import {
+  type RenderContext,
+  renderAlreadyFinal,
+  renderEscalationNotice,
+  renderRefusal,
+  renderReminder,
+  renderRequestMessage,
+} from "./render.ts";
+
+export interface OutboxOptions {
+  /** Items sent at once across requests and channels (one at a time per channel). */
+  concurrency?: number;
+  /** How often to look for retries that fell due. */
+  pollMs?: number;
+}
+
+/** What a send resolved to: done (remove the row) or retry at a time. */
+type SendResult = { done: true } | { done: false; retryAt: number; error: string; pauseChannel?: boolean };
+
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+/**
+ * Drains the slack_outbox table: the head item of each request's queue, one
+ * call at a time per channel, retried with backoff; a 429 pauses that channel
+ * for its Retry-After. An item is deleted only after Slack accepted it and the
+ * result (the message ts) is stored, in one transaction.
+ */
+export function createSlackOutbox(deps: Deps, client: WebClient, options: OutboxOptions = {}) {
+  const concurrency = options.concurrency ?? 8;
+  const pollMs = options.pollMs ?? 500;
+  const inFlight = new Map<number, Promise<void>>();
+  const busyChannels = new Set<string>();
+  const pausedUntil = new Map<string, number>();
+  let timer: NodeJS.Timeout | null = null;
+  let scheduled = false;
+  let stopped = true;
+
+  const channelOf = (item: OutboxRow, effect: SlackEffect, row: RequestRow | undefined): string | null => {
+    if (effect.kind === "ephemeral") return effect.channel;
+    if (effect.kind === "escalation_dm") return `dm:${effect.manager}`;
+    return row?.slackChannel ?? `request:${item.requestId}`;
+  };
+
+  function kick(): void {
+    if (stopped || scheduled) return;
+    scheduled = true;
+    setImmediate(pump);
+  }
+
+  function pump(): void {
+    scheduled = false;
+    if (stopped) return;
+    const now = deps.clock.now();
+    const free = concurrency - inFlight.size;
+    if (free > 0) {
+      // Look past items held back by a busy or rate-limited channel.
+      const due = deps.store.dueSlack(now, 200 + inFlight.size);
+      let started = 0;
+      for (const item of due) {
+        if (started >= free) break;
+        if (inFlight.has(item.id)) continue;
+        const parsed = slackEffectSchema.safeParse(JSON.parse(item.payload));
+        const row = deps.store.getRequest(item.requestId);
+        if (!parsed.success || !row) {
+          deps.log.error({ item: item.id, requestId: item.requestId }, "dropping an unreadable outbox item");
+          deps.store.tx(() => {
+            deps.store.audit(item.requestId, now, "slack_dropped", null, { kind: item.kind, reason: "unreadable" });
+            deps.store.deleteSlack(item.id);
+          });
+          continue;
+        }
+        const channel = channelOf(item, parsed.data, row);
+        if (channel !== null && (busyChannels.has(channel) || (pausedUntil.get(channel) ?? 0) > now)) continue;
+        if (channel !== null) busyChannels.add(channel);
+        started += 1;
+        const run = send(item, parsed.data, row)
+          .catch((error: unknown) => failure(error, now, item))
+          .then((result) => settle(item, result, channel))
+          .catch((error: unknown) => deps.log.error({ err: error, item: item.id }, "outbox bookkeeping failed"))
+          .finally(() => {
+            inFlight.delete(item.id);
+            if (channel !== null) busyChannels.delete(channel);
+            kick();
+          });
+        inFlight.set(item.id, run);
+      }
+    }
+    schedulePoll();
+  }
+
+  function schedulePoll(): void {
+    if (timer !== null || stopped) return;
+    timer = setTimeout(() => {
+      timer = null;
+      kick();
+    }, pollMs);
+    timer.unref();
+  }
+
+  function settle(item: OutboxRow, result: SendResult, channel: string | null): void {
+    if (result.done) return;
+    if (result.pauseChannel === true && channel !== null) pausedUntil.set(channel, result.retryAt);
+    deps.store.retrySlack(item.id, result.retryAt, result.error);
+  }
+
+  function failure(error: unknown, now: number, item: OutboxRow): SendResult {
+    const code = (error as { code?: string }).code;
+    const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** item.attempts) * (0.75 + Math.random() * 0.5);
+    if (code === ErrorCode.RateLimitedError) {
+      const retryAfter = Number((error as { retryAfter?: number }).retryAfter ?? 1);
+      deps.metrics.slackCall(item.kind, "rate_limited");
+      return { done: false, retryAt: now + retryAfter * 1000, error: "ratelimited", pauseChannel: true };
+    }
+    const detail =
+      code === ErrorCode.PlatformError
+        ? String((error as { data?: { error?: string } }).data?.error ?? "platform_error")
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    deps.metrics.slackCall(item.kind, "error");
+    deps.log.warn({ requestId: item.requestId, kind: item.kind, attempt: item.attempts + 1, error: detail }, "Slack call failed; will retry");
+    return { done: false, retryAt: now + Math.round(backoff), error: detail };
+  }
+
+  const contextFor = (row: RequestRow, resource: RequestResource): RenderContext => ({
+    redactKeys: deps.config.redact,
+    needsConfirm:
+      row.approvalsRequired > 1 || resource.risk?.tier === "high" || resource.risk?.tier === "critical",
+    escalatedTo: row.escalatedTo === null || row.escalatedTo === "" ? null : row.escalatedTo,
+    ttlText: formatDuration(row.ttlMs),
+    nowMs: deps.clock.now(),
+  });
+
+  /** Performs one item's Slack calls; returns done once its effects are stored. */
+  async function send(item: OutboxRow, effect: SlackEffect, row: RequestRow): Promise<SendResult> {
+    const resource = toResource(row, deps.store.decisionsFor(row.id));
+    const message = renderRequestMessage(resource, contextFor(row, resource));
+    const now = () => deps.clock.now();
+    const finish = (event: string, detail: unknown, extra?: () => void) => {
+      deps.metrics.slackCall(item.kind, "ok");
+      deps.store.tx(() => {
+        extra?.();
+        deps.store.audit(row.id, now(), event, null, detail);
+        deps.store.deleteSlack(item.id);
+      });
+      return { done: true } as const;
+    };
+    const skip = (reason: string) => {
+      deps.store.tx(() => {
+        deps.store.audit(row.id, now(), "slack_skipped", null, { kind: item.kind, reason });
+        deps.store.deleteSlack(item.id);
+      });
+      return { done: true } as const;
+    };
+
+    switch (effect.kind) {
+      case "post": {
+        if (row.slackTs !== null) return skip("already posted");
+        if (row.slackChannel === null) return skip("no channel");
+        const posted = await client.chat.postMessage({
+          channel: row.slackChannel,
+          text: message.text,
+          blocks: message.blocks,
+          unfurl_links: false,
+          unfurl_media: false,
+          metadata: { event_type: "countersign_request", event_payload: { request_id: row.id } },
+        });
+        const channel = posted.channel ?? row.slackChannel;
+        const ts = posted.ts ?? "";
+        return finish("posted", { channel, ts }, () => deps.store.setChannelMessage(row.id, channel, ts));
+      }
+      case "update": {
+        if (row.slackTs === null || row.slackChannel === null) return skip("never posted");
+        await client.chat.update({ channel: row.slackChannel, ts: row.slackTs, text: message.text, blocks: message.blocks });
+        if (row.dmChannel !== null && row.dmTs !== null) {
+          await client.chat.update({ channel: row.dmChannel, ts: row.dmTs, text: message.text, blocks: message.blocks });
+        }
+        return finish("message_updated", { status: row.status });
+      }
+      case "escalation_dm": {
+        if (row.dmTs !== null) return skip("already sent");
+        const opened = await client.conversations.open({ users: effect.manager });
+        const dm = opened.channel?.id;
+        if (!dm) throw new Error("conversations.open returned no channel");
+        const posted = await client.chat.postMessage({
+          channel: dm,
+          text: message.text,
+          blocks: message.blocks,
+          unfurl_links: false,
+          unfurl_media: false,
+        });
+        const ts = posted.ts ?? "";
+        return finish("escalation_dm_sent", { manager: effect.manager, channel: dm, ts }, () =>
+          deps.store.setDmMessage(row.id, dm, ts),
+        );
+      }
+      case "escalation_notice":
+      case "reminder": {
+        if (row.slackTs === null || row.slackChannel === null) return skip("never posted");
+        if (effect.kind === "reminder" && row.status !== "pending") return skip("no longer pending");
+        const role = row.role === null ? undefined : deps.config.roles[row.role];
+        const reply =
+          effect.kind === "reminder"
+            ? renderReminder(resource, role?.approvers ?? [], role?.usergroup ?? null)
+            : renderEscalationNotice(resource, effect.manager);
+        await client.chat.postMessage({ channel: row.slackChannel, thread_ts: row.slackTs, ...reply });
+        return finish(effect.kind === "reminder" ? "reminder_posted" : "escalation_notice_posted", {});
+      }
+      case "ephemeral": {
+        const text =
+          effect.message.type === "already_final"
+            ? renderAlreadyFinal(resource)
+            : renderRefusal(effect.message.reason, resource, deps.config.roles[row.role ?? ""]);
+        await client.chat.postEphemeral({ channel: effect.channel, user: effect.user, text });
+        return finish("ephemeral_sent", { user: effect.user, message: effect.message });
+      }
+    }
+  }
+
+  return {
+    start(): void {
+      stopped = false;
+      kick();
+    },
+    kick,
+    /** Stops taking new items and waits (bounded) for calls in flight. */
+    async stop(timeoutMs = 10_000): Promise<void> {
+      stopped = true;
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+      const all = Promise.allSettled([...inFlight.values()]);
+      await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    },
+    get inFlight(): number {
+      return inFlight.size;
+    },
+  };
+}
+
+export type SlackOutbox = ReturnType<typeof createSlackOutbox>;

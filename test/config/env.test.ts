@@ -1,0 +1,139 @@
+import { describe, expect, it } from "vitest";
+import { loadEnv } from "../../src/config/env.ts";
+
+const slack = { SLACK_BOT_TOKEN: "xoxb-1-2-abc", SLACK_SIGNING_SECRET: "s3cr3t" };
+
+describe("loadEnv", () => {
+  it("applies every default when nothing is set and Slack is not required", () => {
+    expect(loadEnv({}, { requireSlack: false })).toEqual({
+      ok: true,
+      env: {
+        slackBotToken: null,
+        slackSigningSecret: null,
+        slackAppToken: null,
+        slackApiUrl: "https://slack.com/api/",
+        port: 3000,
+        databasePath: "./data/countersign.db",
+        configPath: "./countersign.yml",
+        sweepCron: "*/10 * * * * *",
+        logLevel: "info",
+      },
+    });
+  });
+
+  it("requires both Slack secrets for npm start", () => {
+    expect(loadEnv({}, { requireSlack: true })).toEqual({
+      ok: false,
+      problems: ["SLACK_BOT_TOKEN: required for npm start", "SLACK_SIGNING_SECRET: required for npm start"],
+    });
+  });
+
+  it("treats empty and blank strings as unset", () => {
+    const result = loadEnv(
+      { SLACK_BOT_TOKEN: "", SLACK_SIGNING_SECRET: "  ", PORT: "", LOG_LEVEL: "", SLACK_APP_TOKEN: "" },
+      { requireSlack: true },
+    );
+    expect(result).toEqual({
+      ok: false,
+      problems: ["SLACK_BOT_TOKEN: required for npm start", "SLACK_SIGNING_SECRET: required for npm start"],
+    });
+    const relaxed = loadEnv({ PORT: "", LOG_LEVEL: "", SLACK_APP_TOKEN: "" }, { requireSlack: false });
+    expect(relaxed.ok && [relaxed.env.port, relaxed.env.logLevel, relaxed.env.slackAppToken]).toEqual([
+      3000,
+      "info",
+      null,
+    ]);
+  });
+
+  it("parses every setting when all are given", () => {
+    const result = loadEnv(
+      {
+        ...slack,
+        SLACK_APP_TOKEN: "xapp-1-A-b",
+        SLACK_API_URL: "http://127.0.0.1:4000/api",
+        PORT: "8080",
+        DATABASE_PATH: ":memory:",
+        COUNTERSIGN_CONFIG: "/etc/countersign.yml",
+        SWEEP_CRON: "* * * * *",
+        LOG_LEVEL: "debug",
+        UNRELATED: "ignored",
+      },
+      { requireSlack: true },
+    );
+    expect(result).toEqual({
+      ok: true,
+      env: {
+        slackBotToken: "xoxb-1-2-abc",
+        slackSigningSecret: "s3cr3t",
+        slackAppToken: "xapp-1-A-b",
+        slackApiUrl: "http://127.0.0.1:4000/api/",
+        port: 8080,
+        databasePath: ":memory:",
+        configPath: "/etc/countersign.yml",
+        sweepCron: "* * * * *",
+        logLevel: "debug",
+      },
+    });
+  });
+
+  it("keeps a trailing slash that is already there and accepts the port bounds", () => {
+    const low = loadEnv({ SLACK_API_URL: "https://slack.example/api/", PORT: "0" }, { requireSlack: false });
+    const high = loadEnv({ PORT: "65535" }, { requireSlack: false });
+    expect(low.ok && [low.env.slackApiUrl, low.env.port]).toEqual(["https://slack.example/api/", 0]);
+    expect(high.ok && high.env.port).toBe(65535);
+  });
+
+  it.each(["abc", "65536", "-1", "3.5", "80 80", "1e3"])("rejects PORT=%j naming the value", (port) => {
+    expect(loadEnv({ PORT: port }, { requireSlack: false })).toEqual({
+      ok: false,
+      problems: [`PORT: must be an integer between 0 and 65535 (got ${JSON.stringify(port)})`],
+    });
+  });
+
+  it("reports every malformed setting at once, each by name", () => {
+    const result = loadEnv(
+      {
+        SLACK_BOT_TOKEN: "xoxp-user-token",
+        SLACK_APP_TOKEN: "xoxb-not-an-app-token",
+        SLACK_API_URL: "ftp://slack.example/api/",
+        PORT: "abc",
+        SWEEP_CRON: "every ten seconds",
+        LOG_LEVEL: "verbose",
+      },
+      { requireSlack: true },
+    );
+    expect(result).toEqual({
+      ok: false,
+      problems: [
+        'SLACK_BOT_TOKEN: must start with "xoxb-" (a bot token)',
+        "SLACK_SIGNING_SECRET: required for npm start",
+        'SLACK_APP_TOKEN: must start with "xapp-" (an app-level token)',
+        'SLACK_API_URL: must be an http:// or https:// URL (got "ftp://slack.example/api/")',
+        'PORT: must be an integer between 0 and 65535 (got "abc")',
+        'SWEEP_CRON: must be a node-cron expression of 5 or 6 fields, e.g. "*/10 * * * * *" (got "every ten seconds")',
+        'LOG_LEVEL: must be one of debug, info, warn, error (got "verbose")',
+      ],
+    });
+  });
+
+  it("checks the bot token prefix even when Slack is not required, without echoing the secret", () => {
+    const result = loadEnv({ SLACK_BOT_TOKEN: "xoxp-secret-value" }, { requireSlack: false });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.problems).toEqual(['SLACK_BOT_TOKEN: must start with "xoxb-" (a bot token)']);
+    expect(JSON.stringify(result)).not.toContain("secret-value");
+  });
+
+  it.each(["not a url", "slack.com/api", "mailto:ops@example.com"])("rejects SLACK_API_URL=%j", (url) => {
+    expect(loadEnv({ SLACK_API_URL: url }, { requireSlack: false })).toEqual({
+      ok: false,
+      problems: [`SLACK_API_URL: must be an http:// or https:// URL (got ${JSON.stringify(url)})`],
+    });
+  });
+
+  it.each(["61 * * * *", "* * *", "*/10 * * * * * *"])("rejects SWEEP_CRON=%j", (expr) => {
+    const result = loadEnv({ SWEEP_CRON: expr }, { requireSlack: false });
+    expect(!result.ok && result.problems).toEqual([
+      `SWEEP_CRON: must be a node-cron expression of 5 or 6 fields, e.g. "*/10 * * * * *" (got ${JSON.stringify(expr)})`,
+    ]);
+  });
+});

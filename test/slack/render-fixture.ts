@@ -1,0 +1,51 @@
+import type { DecisionView, RequestResource } from "../../src/approvals/types.ts";
+import type { RenderContext } from "../../src/slack/render.ts";
+
+/** A pending request like the one in CONTRACT §3; override any field. */
+export function makeRequest(overrides: Partial<RequestResource> = {}): RequestResource {
+  return {
+    id: "req_01JDX5",
+    status: "pending",
+    action: "refund.issue",
+    summary: "Refund $75 to Dana Ruiz for a defective blender",
+    target: "order #48213",
+    params: { amount: 75, currency: "USD", order_id: "48213" },
+    reason: "Product has a known defect; within the 30-day window",
+    risk: { tier: "medium", score: 62, reasons: ["amount over $50"] },
+    evidence: [
+      { title: "Customer message", text: "It stopped working after two days…" },
+      { title: "Order", url: "https://shop.example.com/orders/48213" },
+      { title: "Proposed reply", text: "Hi Dana, *sorry* about that", format: "markdown" },
+    ],
+    run_id: "run_7f3a",
+    on_behalf_of: "U0REQUESTER",
+    callback_url: null,
+    args_hash: "sha256:9f2c7d6b1e0a",
+    agent: "support-bot",
+    policy: "medium-refunds",
+    role: "support-lead",
+    approvals_required: 1,
+    decisions: [],
+    created_at: "2026-11-22T10:00:00.000Z",
+    expires_at: "2026-11-22T10:30:00.000Z",
+    escalated_at: null,
+    decided_at: null,
+    resolution: null,
+    outcome: null,
+    slack: { channel: "C0SUPPORT", ts: "1700000000.000100" },
+    ...overrides,
+  };
+}
+
+export function vote(
+  approver: string,
+  decision: "approve" | "reject" = "approve",
+  comment: string | null = null,
+  at = "2026-11-22T10:04:05.123Z",
+): DecisionView {
+  return { decision, approver: { slack_user_id: approver, name: approver.toLowerCase() }, comment, at };
+}
+
+export function makeContext(overrides: Partial<RenderContext> = {}): RenderContext {
+  return { redactKeys: [], needsConfirm: false, escalatedTo: null, ttlText: "30m", ...overrides };
+}
