@@ -1,0 +1,15 @@
+import type { Clock } from "../../src/clock.ts";
+
+/** A clock that moves only when a test says so. */
+export class FakeClock implements Clock {
+  constructor(private ms = Date.parse("2026-11-22T10:00:00.000Z")) {}
+  now(): number {
+    return this.ms;
+  }
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+  set(ms: number): void {
+    this.ms = ms;
+  }
+}

@@ -1,0 +1,187 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import type { AppConfig } from "../../src/config/file.ts";
+import { openDatabase, type OpenDatabase } from "../../src/db/open.ts";
+import { type Service, startService } from "../../src/service.ts";
+import { type FakeSlack, startFakeSlack } from "../../src/sim/slack-api.ts";
+import { blockActionsPayload, postToApp, viewSubmissionPayload } from "../../src/sim/slack-requests.ts";
+import { validateMessage } from "../../src/slack/render.ts";
+import { FakeClock } from "./clock.ts";
+import { TOKENS, testConfig } from "./config.ts";
+
+export const SIGNING_SECRET = "test-signing-secret";
+export const BOT_TOKEN = "xoxb-test-token";
+
+export interface HarnessOptions {
+  config?: AppConfig;
+  /** A database file path (kept across restarts) instead of :memory:. */
+  dbPath?: string;
+  clock?: FakeClock;
+  slack?: FakeSlack;
+  callbacks?: { timeoutMs?: number; pollMs?: number };
+}
+
+export interface Harness {
+  service: Service;
+  slack: FakeSlack;
+  clock: FakeClock;
+  config: AppConfig;
+  logs: string[];
+  url: string;
+  api(method: string, path: string, body?: unknown, opts?: ApiCallOptions): Promise<ApiResult>;
+  create(body?: Record<string, unknown>, opts?: ApiCallOptions): Promise<ApiResult>;
+  click(user: string, action: "approve" | "reject", requestId: string, opts?: ClickOptions): Promise<number>;
+  submitReject(user: string, requestId: string, reason: string): Promise<{ status: number; json?: unknown }>;
+  /** Waits until the outbox and callback queue are empty. */
+  settle(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ApiCallOptions {
+  token?: string | null;
+  headers?: Record<string, string>;
+  raw?: string;
+}
+export interface ApiResult {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
+  json: any;
+  headers: Headers;
+}
+export interface ClickOptions {
+  channel?: string;
+  ts?: string;
+  username?: string;
+}
+
+export const REFUND = {
+  action: "refund.issue",
+  summary: "Refund $75 to Dana Ruiz for a defective blender",
+  target: "order #48213",
+  params: { amount: 75, currency: "USD", order_id: "48213" },
+  reason: "Product has a known defect; within the 30-day window",
+  risk: { tier: "medium", score: 62, reasons: ["amount over $50"] },
+  evidence: [{ title: "Customer message", text: "It stopped working after two days" }],
+};
+
+/** A real service on an ephemeral port, with a fake Slack over HTTP and a fake clock. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const clock = options.clock ?? new FakeClock();
+  const slack = options.slack ?? (await startFakeSlack({ validateBlocks: (b) => validateMessage(b) }));
+  const config = options.config ?? testConfig();
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const database: OpenDatabase | string = options.dbPath ?? openDatabase(":memory:");
+  const service = await startService({
+    config,
+    slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, appToken: null, apiUrl: slack.url },
+    port: 0,
+    host: "127.0.0.1",
+    database,
+    log: pino({ level: "debug" }, sink),
+    clock,
+    sweepCron: null,
+    outbox: { pollMs: 20 },
+    callbacks: { pollMs: 20, ...options.callbacks },
+  });
+  const url = service.url;
+
+  const api: Harness["api"] = async (method, path, body, opts = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    const token = opts.token === undefined ? TOKENS.support : opts.token;
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    let payload: string | undefined = opts.raw;
+    if (payload === undefined && body !== undefined) {
+      payload = JSON.stringify(body);
+      headers["content-type"] ??= "application/json";
+    }
+    const res = await fetch(`${url}${path}`, { method, headers, body: payload });
+    const text = await res.text();
+    let json: unknown = null;
+    try {
+      json = text === "" ? null : JSON.parse(text);
+    } catch {
+      json = text;
+    }
+    return { status: res.status, json, headers: res.headers };
+  };
+
+  const harness: Harness = {
+    service,
+    slack,
+    clock,
+    config,
+    logs,
+    url,
+    api,
+    create: (body = REFUND, opts) => api("POST", "/v1/requests", body, opts),
+    async click(user, action, requestId, opts = {}) {
+      const row = service.deps.store.getRequest(requestId);
+      const res = await postToApp(
+        `${url}/slack/events`,
+        SIGNING_SECRET,
+        blockActionsPayload({
+          user: { id: user, username: opts.username ?? user.toLowerCase() },
+          actionId: action,
+          value: requestId,
+          channelId: opts.channel ?? row?.slackChannel ?? "C0SUPPORT",
+          messageTs: opts.ts ?? row?.slackTs ?? "1.000100",
+        }),
+      );
+      return res.status;
+    },
+    async submitReject(user, requestId, reason) {
+      const res = await postToApp(
+        `${url}/slack/events`,
+        SIGNING_SECRET,
+        viewSubmissionPayload({
+          user: { id: user, username: user.toLowerCase() },
+          callbackId: "reject",
+          privateMetadata: requestId,
+          values: { reason: { reason: { type: "plain_text_input", value: reason } } },
+        }),
+      );
+      return { status: res.status, json: res.json };
+    },
+    async settle(timeoutMs = 3000) {
+      const deadline = Date.now() + timeoutMs;
+      const { store } = service.deps;
+      while (Date.now() < deadline) {
+        service.kick();
+        if (store.outboxDepth() === 0 && store.pendingCallbacks() === 0) return;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`not settled: outbox ${store.outboxDepth()}, callbacks ${store.pendingCallbacks()}`);
+    },
+    async stop() {
+      await service.stop();
+      if (!options.slack) await slack.close();
+    },
+  };
+  return harness;
+}
+
+/** A temp directory for database files, removed by the returned cleanup. */
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "countersign-test-"));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Polls until fn returns a truthy value (for state that changes outside the fake Slack). */
+export async function eventually<T>(fn: () => T, timeoutMs = 3000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = fn();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
