@@ -271,7 +271,8 @@ function crossCheck(doc: Record<string, unknown>, add: (path: Path, message: str
     }
     const approvals = policy.approvals;
     const approvers = new Set(role.approvers).size;
-    if (Number.isInteger(approvals) && role.usergroup === null && (approvals as number) > approvers) {
+    const reachable = role.usergroup !== null || typeof approvals !== "number" || approvals <= approvers;
+    if (Number.isInteger(approvals) && !reachable) {
       add(
         at("approvals"),
         `${approvals} approvals can never be satisfied: role ${q(route)} has ${approvers} approver(s) and no usergroup`,

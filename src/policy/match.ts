@@ -15,7 +15,7 @@ import { RISK_TIERS } from "../approvals/types.ts";
 export type MatchInput = {
   action: string;
   agent: string;
-  risk?: { tier?: string } | null;
+  risk?: { tier?: string; [key: string]: unknown } | null;
   [key: string]: unknown;
 };
 

@@ -19,7 +19,12 @@ export function truncationMarker(cut: number): string {
  * never splitting a surrogate pair or an escaped entity. The marker counts the
  * characters (code points) of `raw` that were dropped.
  */
-function cut(raw: string, max: number, encodedLength: (c: string) => number, encode: (s: string) => string): string {
+function cut(
+  raw: string,
+  max: number,
+  encodedLength: (c: string) => number,
+  encode: (s: string) => string,
+): string {
   const whole = encode(raw);
   if (whole.length <= max) return whole;
   const total = codePoints(raw);
@@ -115,7 +120,7 @@ export function safeLink(url: string, label: string): string | null {
 
 /** http(s), parseable, and free of characters that would end or split a Slack link. */
 export function isSafeUrl(url: string): boolean {
-  if (/[|<>\s\u0000-\u001f\u007f]/.test(url)) return false;
+  if (/[|<>\s\p{Cc}]/u.test(url)) return false;
   let parsed: URL;
   try {
     parsed = new URL(url);

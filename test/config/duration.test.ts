@@ -13,12 +13,25 @@ describe("parseDuration", () => {
     expect(parseDuration(text)).toBe(ms);
   });
 
-  it.each(["", "0s", "0m", "-5m", "1.5h", "1h30m", "30", "m", "30 m", "30M", "30ms", "01m", " 30m", "2w", "9999999999999999d"])(
-    "rejects %j",
-    (text) => {
-      expect(parseDuration(text)).toBeNull();
-    },
-  );
+  it.each([
+    "",
+    "0s",
+    "0m",
+    "-5m",
+    "1.5h",
+    "1h30m",
+    "30",
+    "m",
+    "30 m",
+    "30M",
+    "30ms",
+    "01m",
+    " 30m",
+    "2w",
+    "9999999999999999d",
+  ])("rejects %j", (text) => {
+    expect(parseDuration(text)).toBeNull();
+  });
 });
 
 describe("formatDuration", () => {

@@ -104,7 +104,8 @@ describe("dotted paths and operators", () => {
 
   it("never compares a string numerically", () => {
     const input = request({ params: { amount: "75" } });
-    for (const op of ["lt", "lte", "gt", "gte"]) expect(matches({ "params.amount": { [op]: 75 } }, input)).toBe(false);
+    for (const op of ["lt", "lte", "gt", "gte"])
+      expect(matches({ "params.amount": { [op]: 75 } }, input)).toBe(false);
     expect(matches({ "params.amount": { lt: 100 } }, input)).toBe(false);
     expect(matches({ "params.amount": "75" }, input)).toBe(true);
   });
@@ -146,7 +147,15 @@ describe("findPolicy", () => {
     [refund("20"), "large-refunds"],
     [request({ params: {} }), "large-refunds"],
     [request({ action: "deploy.api", risk: { tier: "critical" } }), "risky-deploys"],
-    [request({ action: "deploy.api", agent: "deploy-bot", risk: { tier: "low" }, params: { env: "staging" } }), "bot-only"],
+    [
+      request({
+        action: "deploy.api",
+        agent: "deploy-bot",
+        risk: { tier: "low" },
+        params: { env: "staging" },
+      }),
+      "bot-only",
+    ],
   ])("first match wins: %j → %s", (input, name) => {
     expect(findPolicy(policies, input)?.name).toBe(name);
   });

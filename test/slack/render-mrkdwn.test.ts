@@ -8,8 +8,8 @@ import {
   safeLink,
   slackDate,
   truncate,
-  userMention,
   usergroupMention,
+  userMention,
 } from "../../src/slack/mrkdwn.ts";
 
 const MARKER = /… \((\d+) more characters?\)$/;
@@ -50,7 +50,9 @@ describe("truncate", () => {
   });
 
   it("uses the whole room: kept text plus marker is exactly max when possible", () => {
-    expect(truncate("abcdefghij".repeat(10), 50)).toBe(`${"abcdefghij".repeat(2)}abcdefgh… (72 more characters)`);
+    expect(truncate("abcdefghij".repeat(10), 50)).toBe(
+      `${"abcdefghij".repeat(2)}abcdefgh… (72 more characters)`,
+    );
   });
 
   it("falls back to a bare ellipsis when the marker itself does not fit", () => {
@@ -96,7 +98,9 @@ describe("links and mentions", () => {
   });
 
   it("escapes the label of a link", () => {
-    expect(safeLink("https://a.example/", "<!here> & |x")).toBe("<https://a.example/|&lt;!here&gt; &amp; ¦x>");
+    expect(safeLink("https://a.example/", "<!here> & |x")).toBe(
+      "<https://a.example/|&lt;!here&gt; &amp; ¦x>",
+    );
   });
 
   it("mentions only well-formed Slack ids", () => {

@@ -49,6 +49,13 @@ function bareAmpersands(texts: string[]): string[] {
 
 const ctx = makeContext();
 
+/** Valid for Slack, and rendered in full (not the last-resort minimal message). */
+function expectValid(m: { blocks: KnownBlock[] }): void {
+  expect(validateMessage(m.blocks)).toEqual([]);
+  expect(block(m.blocks, "fallback")).toBeUndefined();
+  expect(block(m.blocks, "params")).toBeDefined();
+}
+
 const moreLine = (n: number) => `… and ${n} more evidence ${n === 1 ? "item" : "items"} (see the API)`;
 
 describe("renderRequestMessage — agent text is never acted on", () => {
@@ -77,12 +84,20 @@ describe("renderRequestMessage — agent text is never acted on", () => {
     const m = renderRequestMessage(evilRequest(), makeContext({ needsConfirm: true }));
     const texts = [m.text, ...allTexts(m.blocks)];
     const json = JSON.stringify(m);
-    for (const attack of ["<!channel", "<!here", "<!everyone", "<@U123", "<#C999", "<http://evil", "<!subteam"]) {
+    for (const attack of [
+      "<!channel",
+      "<!here",
+      "<!everyone",
+      "<@U123",
+      "<#C999",
+      "<http://evil",
+      "<!subteam",
+    ]) {
       expect(json).not.toContain(attack);
     }
     expect(foreignTokens(texts, [])).toEqual([]);
     expect(bareAmpersands(texts)).toEqual([]);
-    expect(validateMessage(m.blocks)).toEqual([]);
+    expectValid(m);
     // The escaped text is still there to read.
     expect(sectionText(m.blocks, "summary")).toContain("&lt;!channel&gt;");
     expect(fieldTexts(m.blocks)).toContain("*Requested by*\n&lt;@U123&gt;");
@@ -139,7 +154,11 @@ describe("renderRequestMessage — pending evidence pack", () => {
       "meta",
       "decision",
     ]);
-    expect(m.blocks[0]).toEqual({ type: "header", block_id: "header", text: { type: "plain_text", text: "refund.issue" } });
+    expect(m.blocks[0]).toEqual({
+      type: "header",
+      block_id: "header",
+      text: { type: "plain_text", text: "refund.issue" },
+    });
     expect(fieldTexts(m.blocks)).toEqual([
       "*Agent*\nsupport-bot",
       "*Target*\norder #48213",
@@ -147,12 +166,16 @@ describe("renderRequestMessage — pending evidence pack", () => {
       "*Requested by*\n<@U0REQUESTER>",
       "*Expires*\n<!date^1795343400^{date_short_pretty} at {time}|2026-11-22T10:30:00.000Z>",
     ]);
-    expect(sectionText(m.blocks, "reason")).toBe("*Reason*\nProduct has a known defect; within the 30-day window");
+    expect(sectionText(m.blocks, "reason")).toBe(
+      "*Reason*\nProduct has a known defect; within the 30-day window",
+    );
     expect(contextText(m.blocks, "meta")).toBe(
       "Request `req_01JDX5` · Policy `medium-refunds` · Run `run_7f3a` · `sha256:9f2c7d6b1e0a`",
     );
-    expect(m.text).toBe("Approval needed: refund.issue — Refund $75 to Dana Ruiz for a defective blender (support-bot)");
-    expect(validateMessage(m.blocks)).toEqual([]);
+    expect(m.text).toBe(
+      "Approval needed: refund.issue — Refund $75 to Dana Ruiz for a defective blender (support-bot)",
+    );
+    expectValid(m);
   });
 
   it("params are pretty JSON in a code block", () => {
@@ -167,8 +190,20 @@ describe("renderRequestMessage — pending evidence pack", () => {
     const actions = block(m.blocks, "decision") as ActionsBlock;
     expect(actions.type).toBe("actions");
     expect(actions.elements).toEqual([
-      { type: "button", action_id: "approve", style: "primary", text: { type: "plain_text", text: "Approve" }, value: "req_01JDX5" },
-      { type: "button", action_id: "reject", style: "danger", text: { type: "plain_text", text: "Reject" }, value: "req_01JDX5" },
+      {
+        type: "button",
+        action_id: "approve",
+        style: "primary",
+        text: { type: "plain_text", text: "Approve" },
+        value: "req_01JDX5",
+      },
+      {
+        type: "button",
+        action_id: "reject",
+        style: "danger",
+        text: { type: "plain_text", text: "Reject" },
+        value: "req_01JDX5",
+      },
     ]);
   });
 
@@ -182,7 +217,7 @@ describe("renderRequestMessage — pending evidence pack", () => {
       deny: { type: "plain_text", text: "Cancel" },
     });
     expect(reject?.confirm).toBeUndefined();
-    expect(validateMessage(m.blocks)).toEqual([]);
+    expectValid(m);
   });
 
   it("pending with 1 of 2 approvals shows the progress line and keeps the buttons", () => {
@@ -197,20 +232,29 @@ describe("renderRequestMessage — pending evidence pack", () => {
     expect(fieldTexts(renderRequestMessage(makeRequest({ approvals_required: 2 }), ctx).blocks)).toContain(
       "*Approvals*\n0 of 2",
     );
-    expect(fieldTexts(renderRequestMessage(makeRequest(), ctx).blocks).some((f) => f.startsWith("*Approvals*"))).toBe(false);
+    expect(
+      fieldTexts(renderRequestMessage(makeRequest(), ctx).blocks).some((f) => f.startsWith("*Approvals*")),
+    ).toBe(false);
     expect(block(renderRequestMessage(makeRequest(), ctx).blocks, "progress")).toBeUndefined();
   });
 
   it("pending + escalated shows who it went to; once final the line is gone", () => {
     const escalated = makeRequest({ escalated_at: "2026-11-22T10:15:00.000Z" });
     const m = renderRequestMessage(escalated, makeContext({ escalatedTo: "U0MANAGER" }));
-    expect(contextText(m.blocks, "escalated")).toMatch(/^:rotating_light: Escalated to <@U0MANAGER> · <!date\^/);
+    expect(contextText(m.blocks, "escalated")).toMatch(
+      /^:rotating_light: Escalated to <@U0MANAGER> · <!date\^/,
+    );
     const expired = { ...escalated, status: "expired" as const, resolution: "approval_timeout" as const };
-    expect(block(renderRequestMessage(expired, makeContext({ escalatedTo: "U0MANAGER" })).blocks, "escalated")).toBeUndefined();
+    expect(
+      block(renderRequestMessage(expired, makeContext({ escalatedTo: "U0MANAGER" })).blocks, "escalated"),
+    ).toBeUndefined();
   });
 
   it("optional fields are left out when the agent did not send them", () => {
-    const m = renderRequestMessage(makeRequest({ target: null, risk: null, on_behalf_of: null, reason: null, run_id: null }), ctx);
+    const m = renderRequestMessage(
+      makeRequest({ target: null, risk: null, on_behalf_of: null, reason: null, run_id: null }),
+      ctx,
+    );
     expect(fieldTexts(m.blocks).map((f) => f.split("\n")[0])).toEqual(["*Agent*", "*Expires*"]);
     expect(block(m.blocks, "reason")).toBeUndefined();
     expect(contextText(m.blocks, "meta")).not.toContain("Run");
@@ -218,10 +262,16 @@ describe("renderRequestMessage — pending evidence pack", () => {
 
   it("blank agent text never produces an empty section", () => {
     const m = renderRequestMessage(
-      makeRequest({ action: "   ", summary: "", target: "", reason: " ", evidence: [{ title: " ", text: "" }] }),
+      makeRequest({
+        action: "   ",
+        summary: "",
+        target: "",
+        reason: " ",
+        evidence: [{ title: " ", text: "" }],
+      }),
       ctx,
     );
-    expect(validateMessage(m.blocks)).toEqual([]);
+    expectValid(m);
     expect(allTexts(m.blocks).every((t) => t.trim().length > 0)).toBe(true);
   });
 });
@@ -234,7 +284,10 @@ describe("renderRequestMessage — redaction", () => {
       items: [{ secret: { deep: "s3cr3t" } }, { name: "blender" }],
       secret_note: "keep me",
     };
-    const m = renderRequestMessage(makeRequest({ params }), makeContext({ redactKeys: ["card_number", "SECRET"] }));
+    const m = renderRequestMessage(
+      makeRequest({ params }),
+      makeContext({ redactKeys: ["card_number", "SECRET"] }),
+    );
     const text = sectionText(m.blocks, "params");
     expect(text).toContain('"Card_Number": "[redacted]"');
     expect(text).toContain('"secret": "[redacted]"');
@@ -253,7 +306,7 @@ describe("renderRequestMessage — final states", () => {
   const expectFinal = (m: ReturnType<typeof renderRequestMessage>) => {
     expect(m.blocks.some((b) => b.type === "actions")).toBe(false);
     expect(m.blocks[1]?.block_id).toBe("status");
-    expect(validateMessage(m.blocks)).toEqual([]);
+    expectValid(m);
   };
 
   it("approved by two humans", () => {
@@ -307,11 +360,21 @@ describe("renderRequestMessage — final states", () => {
   });
 
   it("outcome succeeded / failed is shown under the decision", () => {
-    const base = { status: "approved" as const, resolution: "approved_by_humans" as const, decisions: [vote("U0LEAD1")] };
-    const ok = final({ ...base, outcome: { status: "succeeded", detail: null, at: "2026-11-22T10:06:00.000Z" } });
+    const base = {
+      status: "approved" as const,
+      resolution: "approved_by_humans" as const,
+      decisions: [vote("U0LEAD1")],
+    };
+    const ok = final({
+      ...base,
+      outcome: { status: "succeeded", detail: null, at: "2026-11-22T10:06:00.000Z" },
+    });
     expectFinal(ok);
     expect(sectionText(ok.blocks, "status").split("\n")[1]).toMatch(/^✅ Executed · <!date\^1795341960\^/);
-    const failed = final({ ...base, outcome: { status: "failed", detail: "gateway <timeout> & retry", at: "2026-11-22T10:06:00.000Z" } });
+    const failed = final({
+      ...base,
+      outcome: { status: "failed", detail: "gateway <timeout> & retry", at: "2026-11-22T10:06:00.000Z" },
+    });
     expect(sectionText(failed.blocks, "status").split("\n")[1]).toMatch(
       /^⚠️ Failed: gateway &lt;timeout&gt; &amp; retry · <!date\^/,
     );
@@ -339,7 +402,7 @@ describe("renderRequestMessage — limits hold whatever the agent sends", () => 
       evidence: Array.from({ length: 20 }, (_, i) => ({ title: `Item ${i}`, text: "e".repeat(6000) })),
     });
     const m = renderRequestMessage(req, makeContext({ needsConfirm: true }));
-    expect(validateMessage(m.blocks)).toEqual([]);
+    expectValid(m);
     expect(measureBlocks(m.blocks).textChars).toBeLessThanOrEqual(LIMITS.totalText);
     const header = m.blocks[0] as { text: { text: string } };
     expect(header.text.text.length).toBeLessThanOrEqual(150);
@@ -348,7 +411,9 @@ describe("renderRequestMessage — limits hold whatever the agent sends", () => 
     expect(sectionText(m.blocks, "params")).toMatch(/… \(\d+ more characters\)\n```$/);
     expect(sectionText(m.blocks, "evidence_0")).toMatch(/^\*Item 0\*\ne+… \(\d+ more characters\)$/);
     // Everything not shown is accounted for.
-    const shown = m.blocks.filter((b) => b.block_id?.startsWith("evidence_") && b.block_id !== "evidence_more").length;
+    const shown = m.blocks.filter(
+      (b) => b.block_id?.startsWith("evidence_") && b.block_id !== "evidence_more",
+    ).length;
     expect(shown).toBeGreaterThanOrEqual(10);
     if (shown === 20) expect(block(m.blocks, "evidence_more")).toBeUndefined();
     else expect(contextText(m.blocks, "evidence_more")).toBe(moreLine(20 - shown));
@@ -364,19 +429,25 @@ describe("renderRequestMessage — limits hold whatever the agent sends", () => 
       target: "<".repeat(5000),
       params: { s: "<&>".repeat(5000) },
       risk: { tier: "critical", score: 100, reasons: Array.from({ length: 50 }, () => "&".repeat(1000)) },
-      evidence: Array.from({ length: 20 }, () => ({ title: "<".repeat(500), text: "&".repeat(6000), url: `https://e.example/${"&".repeat(2900)}` })),
+      evidence: Array.from({ length: 20 }, () => ({
+        title: "<".repeat(500),
+        text: "&".repeat(6000),
+        url: `https://e.example/${"&".repeat(2900)}`,
+      })),
       run_id: "&".repeat(5000),
     });
     const m = renderRequestMessage(req, makeContext({ needsConfirm: true }));
-    expect(validateMessage(m.blocks)).toEqual([]);
+    expectValid(m);
     expect(bareAmpersands(allTexts(m.blocks))).toEqual([]);
     expect(m.text.length).toBeLessThanOrEqual(3000);
   });
 
   it("more evidence items than blocks allow: shows what fits and counts the rest", () => {
-    const req = makeRequest({ evidence: Array.from({ length: 80 }, (_, i) => ({ title: `E${i}`, text: "short" })) });
+    const req = makeRequest({
+      evidence: Array.from({ length: 80 }, (_, i) => ({ title: `E${i}`, text: "short" })),
+    });
     const m = renderRequestMessage(req, ctx);
-    expect(validateMessage(m.blocks)).toEqual([]);
+    expectValid(m);
     expect(m.blocks.length).toBe(LIMITS.messageBlocks);
     const shown = m.blocks.filter((b) => /^evidence_\d+$/.test(b.block_id ?? "")).length;
     expect(shown).toBeGreaterThan(30);
@@ -388,20 +459,33 @@ describe("renderRequestMessage — limits hold whatever the agent sends", () => 
       status: "rejected",
       resolution: "rejected_by_human",
       approvals_required: 5,
-      decisions: [vote("U0A1"), vote("U0A2"), vote("U0A3"), vote("U0A4"), vote("U0LEAD1", "reject", "<\n".repeat(1000))],
+      decisions: [
+        vote("U0A1"),
+        vote("U0A2"),
+        vote("U0A3"),
+        vote("U0A4"),
+        vote("U0LEAD1", "reject", "<\n".repeat(1000)),
+      ],
       summary: "s".repeat(5000),
       evidence: Array.from({ length: 40 }, () => ({ title: "t".repeat(500), text: "x".repeat(6000) })),
       outcome: null,
     });
     const m = renderRequestMessage(req, ctx);
-    expect(validateMessage(m.blocks)).toEqual([]);
+    expectValid(m);
     expect(sectionText(m.blocks, "status")).toMatch(/^❌ Rejected by <@U0LEAD1>/);
   });
 
   it("property: any request renders to a message Slack accepts, with no agent-made tokens", () => {
     const text = (max: number) => fc.string({ unit: "binary", maxLength: max });
     const nasty = (max: number) =>
-      fc.oneof(text(max), fc.constantFrom(EVIL, "&".repeat(max), "<".repeat(max), "```", ""), fc.string({ unit: fc.constantFrom("<", ">", "&", "!", "@", "U", "|", "\n", "`", "*", "a"), maxLength: max }));
+      fc.oneof(
+        text(max),
+        fc.constantFrom(EVIL, "&".repeat(max), "<".repeat(max), "```", ""),
+        fc.string({
+          unit: fc.constantFrom("<", ">", "&", "!", "@", "U", "|", "\n", "`", "*", "a"),
+          maxLength: max,
+        }),
+      );
     const arb = fc.record({
       action: nasty(400),
       summary: nasty(8000),
@@ -410,7 +494,12 @@ describe("renderRequestMessage — limits hold whatever the agent sends", () => 
       params: fc.dictionary(nasty(50), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 50 }),
       evidence: fc.array(
         fc.record(
-          { title: nasty(500), text: nasty(8000), url: fc.oneof(fc.webUrl(), nasty(300)), format: fc.constantFrom("plain" as const, "markdown" as const) },
+          {
+            title: nasty(500),
+            text: nasty(8000),
+            url: fc.oneof(fc.webUrl(), nasty(300)),
+            format: fc.constantFrom("plain" as const, "markdown" as const),
+          },
           { requiredKeys: ["title"] },
         ),
         { maxLength: 60 },
@@ -433,9 +522,11 @@ describe("renderRequestMessage — limits hold whatever the agent sends", () => 
                 decisions: [vote("U0LEAD1", "reject", fields.summary.slice(0, 2000))],
               }),
         });
-        const m = renderRequestMessage(req, makeContext({ needsConfirm, escalatedTo: "U0MANAGER", redactKeys: ["token"] }));
-        expect(validateMessage(m.blocks)).toEqual([]);
-        expect(block(m.blocks, "fallback")).toBeUndefined();
+        const m = renderRequestMessage(
+          req,
+          makeContext({ needsConfirm, escalatedTo: "U0MANAGER", redactKeys: ["token"] }),
+        );
+        expectValid(m);
         expect(m.text.length).toBeLessThanOrEqual(3000);
         const texts = [m.text, ...allTexts(m.blocks)];
         expect(foreignTokens(texts, ["U0LEAD1", "U0MANAGER", "U0REQUESTER"])).toEqual([]);

@@ -54,7 +54,11 @@ export function evidenceBlock(item: EvidenceItem, index: number, max: number): S
     type: "section",
     block_id: `evidence_${index}`,
     // Plain evidence is shown as sent: verbatim stops Slack from auto-linking names and URLs in it.
-    text: { type: "mrkdwn", text: renderEvidenceText(item, max), ...(item.format === "markdown" ? {} : { verbatim: true }) },
+    text: {
+      type: "mrkdwn",
+      text: renderEvidenceText(item, max),
+      ...(item.format === "markdown" ? {} : { verbatim: true }),
+    },
   };
 }
 

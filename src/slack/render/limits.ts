@@ -60,8 +60,17 @@ class Checker {
   }
 
   /** A text object: right type, text length within [min, max]. */
-  text(v: unknown, path: string, max: number, types: readonly string[] = ["plain_text", "mrkdwn"], min = 1): void {
-    if (!isObject(v)) return this.fail(path, "must be a text object");
+  text(
+    v: unknown,
+    path: string,
+    max: number,
+    types: readonly string[] = ["plain_text", "mrkdwn"],
+    min = 1,
+  ): void {
+    if (!isObject(v)) {
+      this.fail(path, "must be a text object");
+      return;
+    }
     if (typeof v.type !== "string" || !types.includes(v.type)) {
       return this.fail(`${path}/type`, `must be one of ${types.join(", ")}`);
     }
@@ -69,7 +78,10 @@ class Checker {
   }
 
   str(v: unknown, path: string, max: number, min = 1): void {
-    if (typeof v !== "string") return this.fail(path, "must be a string");
+    if (typeof v !== "string") {
+      this.fail(path, "must be a string");
+      return;
+    }
     if (v.length < min) this.fail(path, `must be at least ${min} characters`);
     if (v.length > max) this.fail(path, `must be at most ${max} characters (got ${v.length})`);
   }
@@ -86,15 +98,22 @@ class Checker {
   }
 
   confirm(v: unknown, path: string): void {
-    if (!isObject(v)) return this.fail(path, "must be a confirmation object");
+    if (!isObject(v)) {
+      this.fail(path, "must be a confirmation object");
+      return;
+    }
     if (v.title !== undefined) this.text(v.title, `${path}/title`, LIMITS.confirmTitle, ["plain_text"]);
     this.text(v.text, `${path}/text`, LIMITS.confirmText);
-    if (v.confirm !== undefined) this.text(v.confirm, `${path}/confirm`, LIMITS.confirmButton, ["plain_text"]);
+    if (v.confirm !== undefined)
+      this.text(v.confirm, `${path}/confirm`, LIMITS.confirmButton, ["plain_text"]);
     if (v.deny !== undefined) this.text(v.deny, `${path}/deny`, LIMITS.confirmButton, ["plain_text"]);
   }
 
   element(v: unknown, path: string): void {
-    if (!isObject(v)) return this.fail(path, "must be an object");
+    if (!isObject(v)) {
+      this.fail(path, "must be an object");
+      return;
+    }
     if (v.type === "button") return this.button(v, path);
     if (v.type === "plain_text_input") {
       this.str(v.action_id, `${path}/action_id`, LIMITS.actionId);
@@ -104,7 +123,10 @@ class Checker {
   }
 
   block(b: unknown, path: string, blockIds: Set<string>): void {
-    if (!isObject(b)) return this.fail(path, "must be an object");
+    if (!isObject(b)) {
+      this.fail(path, "must be an object");
+      return;
+    }
     if (b.block_id !== undefined) {
       this.str(b.block_id, `${path}/block_id`, LIMITS.blockId);
       if (typeof b.block_id === "string") {
@@ -114,18 +136,22 @@ class Checker {
     }
     switch (b.type) {
       case "header":
-        return this.text(b.text, `${path}/text`, LIMITS.headerText, ["plain_text"]);
+        this.text(b.text, `${path}/text`, LIMITS.headerText, ["plain_text"]);
+        return;
       case "section":
-        return this.section(b, path);
+        this.section(b, path);
+        return;
       case "context":
-        return this.list(b.elements, `${path}/elements`, LIMITS.contextElements, (el, p) => {
+        this.list(b.elements, `${path}/elements`, LIMITS.contextElements, (el, p) => {
           if (isObject(el) && el.type === "image") return;
           this.text(el, p, LIMITS.contextText);
+          return;
         });
       case "actions": {
         const actionIds = new Set<string>();
-        return this.list(b.elements, `${path}/elements`, LIMITS.actionsElements, (el, p) => {
+        this.list(b.elements, `${path}/elements`, LIMITS.actionsElements, (el, p) => {
           this.element(el, p);
+          return;
           if (isObject(el) && typeof el.action_id === "string") {
             if (actionIds.has(el.action_id)) this.fail(`${p}/action_id`, "must be unique in the block");
             actionIds.add(el.action_id);
@@ -134,7 +160,8 @@ class Checker {
       }
       case "input":
         this.text(b.label, `${path}/label`, LIMITS.inputLabel, ["plain_text"]);
-        return this.element(b.element, `${path}/element`);
+        this.element(b.element, `${path}/element`);
+        return;
       case "divider":
         return;
       default:
@@ -143,7 +170,10 @@ class Checker {
   }
 
   section(b: Json, path: string): void {
-    if (b.text === undefined && b.fields === undefined) return this.fail(path, "must have text or fields");
+    if (b.text === undefined && b.fields === undefined) {
+      this.fail(path, "must have text or fields");
+      return;
+    }
     if (b.text !== undefined) this.text(b.text, `${path}/text`, LIMITS.sectionText);
     if (b.fields !== undefined) {
       this.list(b.fields, `${path}/fields`, LIMITS.fields, (f, p) => this.text(f, p, LIMITS.fieldText));
@@ -152,16 +182,27 @@ class Checker {
   }
 
   list(v: unknown, path: string, max: number, each: (el: unknown, path: string) => void): void {
-    if (!Array.isArray(v) || v.length === 0) return this.fail(path, "must be a non-empty array");
+    if (!Array.isArray(v) || v.length === 0) {
+      this.fail(path, "must be a non-empty array");
+      return;
+    }
     if (v.length > max) this.fail(path, `must have at most ${max} items (got ${v.length})`);
-    v.forEach((el, i) => each(el, `${path}/${i}`));
+    v.forEach((el, i) => {
+      each(el, `${path}/${i}`);
+    });
   }
 
   blocks(blocks: unknown, maxBlocks: number, path = "/blocks"): void {
-    if (!Array.isArray(blocks)) return this.fail(path, "must be an array");
-    if (blocks.length > maxBlocks) this.fail(path, `must have at most ${maxBlocks} blocks (got ${blocks.length})`);
+    if (!Array.isArray(blocks)) {
+      this.fail(path, "must be an array");
+      return;
+    }
+    if (blocks.length > maxBlocks)
+      this.fail(path, `must have at most ${maxBlocks} blocks (got ${blocks.length})`);
     const ids = new Set<string>();
-    blocks.forEach((b, i) => this.block(b, `${path}/${i}`, ids));
+    blocks.forEach((b, i) => {
+      this.block(b, `${path}/${i}`, ids);
+    });
   }
 }
 
@@ -172,7 +213,10 @@ export function validateMessage(blocks: unknown): string[] {
   if (Array.isArray(blocks)) {
     const total = sumText(blocks);
     if (total > LIMITS.totalText) {
-      c.fail("/blocks", `msg_blocks_too_long: text totals ${total} characters, more than ${LIMITS.totalText}`);
+      c.fail(
+        "/blocks",
+        `msg_blocks_too_long: text totals ${total} characters, more than ${LIMITS.totalText}`,
+      );
     }
   }
   return c.errors;
@@ -195,6 +239,7 @@ export function validateView(view: unknown): string[] {
   if (view.callback_id !== undefined) c.str(view.callback_id, "/view/callback_id", LIMITS.callbackId, 0);
   c.blocks(view.blocks, LIMITS.viewBlocks, "/view/blocks");
   const hasInput = Array.isArray(view.blocks) && view.blocks.some((b) => isObject(b) && b.type === "input");
-  if (hasInput && view.submit === undefined) c.fail("/view/submit", "is required when the view has input blocks");
+  if (hasInput && view.submit === undefined)
+    c.fail("/view/submit", "is required when the view has input blocks");
   return c.errors;
 }

@@ -1,6 +1,13 @@
 import type { KnownBlock } from "@slack/types";
 import type { RequestResource } from "../../approvals/types.ts";
-import { escapeTruncate, formatDuration, joinAnd, slackDate, userMention, usergroupMention } from "../mrkdwn.ts";
+import {
+  escapeTruncate,
+  formatDuration,
+  joinAnd,
+  slackDate,
+  usergroupMention,
+  userMention,
+} from "../mrkdwn.ts";
 import type { RenderedMessage } from "./request-message.ts";
 
 /** Who may approve for a role: the configured users, a user group, and the manager once escalated. */
@@ -19,7 +26,8 @@ function textMessage(blockId: string, text: string): RenderedMessage {
 
 /** Thread reply under the channel message when the request goes to the manager. */
 export function renderEscalationNotice(req: RequestResource, managerId: string): RenderedMessage {
-  const since = req.escalated_at === null ? Number.NaN : Date.parse(req.escalated_at) - Date.parse(req.created_at);
+  const since =
+    req.escalated_at === null ? Number.NaN : Date.parse(req.escalated_at) - Date.parse(req.created_at);
   const after = Number.isNaN(since) ? "in time" : `after ${formatDuration(since)}`;
   return textMessage(
     "escalation",
@@ -28,7 +36,11 @@ export function renderEscalationNotice(req: RequestResource, managerId: string):
 }
 
 /** Thread reply pinging each approver (and the user group) once. */
-export function renderReminder(req: RequestResource, approverIds: readonly string[], usergroup: string | null): RenderedMessage {
+export function renderReminder(
+  req: RequestResource,
+  approverIds: readonly string[],
+  usergroup: string | null,
+): RenderedMessage {
   const pings = [...new Set(approverIds)].map(userMention);
   if (usergroup !== null && usergroup !== "") pings.push(usergroupMention(usergroup));
   const who = pings.length ? `${pings.join(" ")} ` : "";
@@ -46,7 +58,8 @@ export function renderRefusal(reason: RefusalReason, req: RequestResource, role?
       if (!role) return `You are not an approver${roleName}, so you cannot decide this request.`;
       const who = [...new Set(role.approvers)].map(userMention);
       if (role.usergroup) who.push(`members of ${usergroupMention(role.usergroup)}`);
-      if (req.escalated_at !== null && role.escalateTo) who.push(`${userMention(role.escalateTo)} (escalation)`);
+      if (req.escalated_at !== null && role.escalateTo)
+        who.push(`${userMention(role.escalateTo)} (escalation)`);
       const list = who.length ? `; approvers: ${joinAnd(who)}` : "";
       return `You are not an approver${roleName}${list}.`;
     }

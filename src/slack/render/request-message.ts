@@ -49,8 +49,16 @@ const MORE_RESERVE = 80;
 
 const mrkdwn = (text: string) => ({ type: "mrkdwn" as const, text });
 const plain = (text: string) => ({ type: "plain_text" as const, text });
-const section = (block_id: string, text: string): SectionBlock => ({ type: "section", block_id, text: mrkdwn(text) });
-const context = (block_id: string, text: string): ContextBlock => ({ type: "context", block_id, elements: [mrkdwn(text)] });
+const section = (block_id: string, text: string): SectionBlock => ({
+  type: "section",
+  block_id,
+  text: mrkdwn(text),
+});
+const context = (block_id: string, text: string): ContextBlock => ({
+  type: "context",
+  block_id,
+  elements: [mrkdwn(text)],
+});
 
 /** Agent text that may be blank still needs something visible: Slack rejects empty text. */
 function orPlaceholder(s: string, placeholder: string): string {
@@ -60,9 +68,13 @@ function orPlaceholder(s: string, placeholder: string): string {
 function riskText(req: RequestResource): string | null {
   const risk = req.risk;
   if (!risk) return null;
-  const head = [risk.tier, risk.score === undefined ? undefined : `${risk.score}/100`].filter(Boolean).join(" · ");
+  const head = [risk.tier, risk.score === undefined ? undefined : `${risk.score}/100`]
+    .filter(Boolean)
+    .join(" · ");
   const reasons = (risk.reasons ?? []).filter((r) => r.trim() !== "");
-  const bullets = reasons.length ? escapeTruncate(reasons.map((r) => `• ${r}`).join("\n"), CAP.riskReasons) : "";
+  const bullets = reasons.length
+    ? escapeTruncate(reasons.map((r) => `• ${r}`).join("\n"), CAP.riskReasons)
+    : "";
   const text = [head, bullets].filter(Boolean).join("\n");
   return text === "" ? null : text;
 }
@@ -74,7 +86,10 @@ function fieldsBlock(req: RequestResource): SectionBlock {
     ["Risk", riskText(req)],
     ["Requested by", req.on_behalf_of === null ? null : userMention(req.on_behalf_of)],
     ["Expires", slackDate(req.expires_at)],
-    ["Approvals", req.approvals_required > 1 ? `${approvers(req).length} of ${req.approvals_required}` : null],
+    [
+      "Approvals",
+      req.approvals_required > 1 ? `${approvers(req).length} of ${req.approvals_required}` : null,
+    ],
   ];
   return {
     type: "section",
@@ -99,13 +114,23 @@ function actionsBlock(req: RequestResource, ctx: RenderContext): ActionsBlock {
       deny: plain("Cancel"),
     };
   }
-  const reject: Button = { type: "button", action_id: "reject", style: "danger", text: plain("Reject"), value: req.id };
+  const reject: Button = {
+    type: "button",
+    action_id: "reject",
+    style: "danger",
+    text: plain("Reject"),
+    value: req.id,
+  };
   return { type: "actions", block_id: "decision", elements: [approve, reject] };
 }
 
 function metaLine(req: RequestResource): string {
-  const parts = [`Request \`${escapeTruncate(req.id, CAP.id)}\``, `Policy \`${escapeTruncate(req.policy, CAP.id)}\``];
-  if (req.run_id !== null && req.run_id !== "") parts.push(`Run \`${escapeTruncate(req.run_id, CAP.runId)}\``);
+  const parts = [
+    `Request \`${escapeTruncate(req.id, CAP.id)}\``,
+    `Policy \`${escapeTruncate(req.policy, CAP.id)}\``,
+  ];
+  if (req.run_id !== null && req.run_id !== "")
+    parts.push(`Run \`${escapeTruncate(req.run_id, CAP.runId)}\``);
   parts.push(`\`${escapeTruncate(req.args_hash, CAP.id)}\``);
   return parts.join(" · ");
 }
@@ -151,17 +176,28 @@ export function renderRequestMessage(req: RequestResource, ctx: RenderContext): 
   const evidenceNeed = needs.reduce((a, b) => a + b, 0);
   const reserve = needs.length ? Math.min(evidenceNeed, EVIDENCE_RESERVE) + MORE_RESERVE : 0;
   const paramsRoom = Math.min(LIMITS.sectionText, paramsLength(req.params, ctx.redactKeys));
-  const params = renderParams(req.params, ctx.redactKeys, Math.min(paramsRoom, Math.max(remaining - reserve, PARAMS_MIN)));
+  const params = renderParams(
+    req.params,
+    ctx.redactKeys,
+    Math.min(paramsRoom, Math.max(remaining - reserve, PARAMS_MIN)),
+  );
   remaining -= params.length;
 
   // Evidence shares what is left, within the block limit; what does not fit is counted, never dropped silently.
   const maxBlocks = LIMITS.messageBlocks - head.length - 1 - tail.length - 1;
   let shares = planEvidence(needs, remaining, maxBlocks);
   if (shares.length < needs.length) shares = planEvidence(needs, remaining - MORE_RESERVE, maxBlocks);
-  const evidence: KnownBlock[] = shares.map((share, i) => evidenceBlock(req.evidence[i] ?? { title: "" }, i, share));
+  const evidence: KnownBlock[] = shares.map((share, i) =>
+    evidenceBlock(req.evidence[i] ?? { title: "" }, i, share),
+  );
   const hidden = needs.length - shares.length;
   if (hidden > 0) {
-    evidence.push(context("evidence_more", `… and ${hidden} more evidence ${hidden === 1 ? "item" : "items"} (see the API)`));
+    evidence.push(
+      context(
+        "evidence_more",
+        `… and ${hidden} more evidence ${hidden === 1 ? "item" : "items"} (see the API)`,
+      ),
+    );
   }
 
   const blocks = [...head, section("params", params), ...evidence, ...tail];
@@ -189,7 +225,10 @@ function minimalMessage(req: RequestResource, head: KnownBlock[], tail: KnownBlo
   const blocks: KnownBlock[] = [
     ...keep,
     section("summary", orPlaceholder(escapeTruncate(req.summary, 1000), "(no summary)")),
-    context("fallback", `The details of this request are too large to show here; fetch request \`${escapeTruncate(req.id, CAP.id)}\` from the API.`),
+    context(
+      "fallback",
+      `The details of this request are too large to show here; fetch request \`${escapeTruncate(req.id, CAP.id)}\` from the API.`,
+    ),
     ...tail.filter((b) => b.block_id === "meta" || b.block_id === "decision"),
   ];
   return { text: fallbackText(req), blocks };

@@ -8,7 +8,8 @@ const DETAIL_MAX = 600;
 export function approvers(req: RequestResource): string[] {
   const ids: string[] = [];
   for (const d of req.decisions) {
-    if (d.decision === "approve" && !ids.includes(d.approver.slack_user_id)) ids.push(d.approver.slack_user_id);
+    if (d.decision === "approve" && !ids.includes(d.approver.slack_user_id))
+      ids.push(d.approver.slack_user_id);
   }
   return ids;
 }
