@@ -15,6 +15,7 @@ import { type OpenDatabase, openDatabase } from "./db/open.ts";
 import { createStore } from "./db/store.ts";
 import { boltLogger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
+import { registerHome } from "./slack/home.ts";
 import { registerListeners } from "./slack/listeners.ts";
 import { createSlackOutbox, type OutboxOptions } from "./slack/outbox.ts";
 import { createUsergroupDirectory } from "./slack/usergroups.ts";
@@ -93,6 +94,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     isMember: (group, user) => directory.isMember(group, user),
     kickOutbox: kick,
   });
+  registerHome(app, deps, (group, user) => directory.isMember(group, user));
   app.error(async (error) => {
     log.error({ err: error }, "Slack listener failed");
   });

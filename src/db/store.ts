@@ -1,4 +1,4 @@
-import { and, asc, eq, getTableColumns, isNotNull, isNull, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
 import type { OpenDatabase } from "./open.ts";
 import {
   auditLog,
@@ -16,8 +16,12 @@ import {
 const p = sql.placeholder;
 
 /** Placeholders for every column of a table, so an insert can be prepared once. */
-function placeholdersFor<T extends Record<string, unknown>>(columns: T): { [K in keyof T]: ReturnType<typeof p> } {
-  return Object.fromEntries(Object.keys(columns).map((k) => [k, p(k)])) as { [K in keyof T]: ReturnType<typeof p> };
+function placeholdersFor<T extends Record<string, unknown>>(
+  columns: T,
+): { [K in keyof T]: ReturnType<typeof p> } {
+  return Object.fromEntries(Object.keys(columns).map((k) => [k, p(k)])) as {
+    [K in keyof T]: ReturnType<typeof p>;
+  };
 }
 
 const { id: _decisionId, ...decisionColumns } = getTableColumns(decisions);
@@ -31,7 +35,10 @@ export type FinalUpdate = {
   decidedAt: number;
 };
 
-export type NewCallback = Omit<CallbackRow, "attempts" | "lastStatus" | "lastError" | "deliveredAt" | "failedAt">;
+export type NewCallback = Omit<
+  CallbackRow,
+  "attempts" | "lastStatus" | "lastError" | "deliveredAt" | "failedAt"
+>;
 
 /**
  * Every SQL statement countersign runs, prepared once. Verbs compose these
@@ -40,8 +47,15 @@ export type NewCallback = Omit<CallbackRow, "attempts" | "lastStatus" | "lastErr
 export function createStore({ db, sqlite }: OpenDatabase) {
   const pending = eq(requests.status, "pending");
   const s = {
-    insertRequest: db.insert(requests).values(placeholdersFor(getTableColumns(requests))).prepare(),
-    getRequest: db.select().from(requests).where(eq(requests.id, p("id"))).prepare(),
+    insertRequest: db
+      .insert(requests)
+      .values(placeholdersFor(getTableColumns(requests)))
+      .prepare(),
+    getRequest: db
+      .select()
+      .from(requests)
+      .where(eq(requests.id, p("id")))
+      .prepare(),
     byIdempotencyKey: db
       .select()
       .from(requests)
@@ -61,7 +75,11 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       .prepare(),
     finalize: db
       .update(requests)
-      .set({ status: sql`${p("status")}`, resolution: sql`${p("resolution")}`, decidedAt: sql`${p("decidedAt")}` })
+      .set({
+        status: sql`${p("status")}`,
+        resolution: sql`${p("resolution")}`,
+        decidedAt: sql`${p("decidedAt")}`,
+      })
       .where(and(eq(requests.id, p("id")), pending))
       .prepare(),
     markEscalated: db
@@ -122,10 +140,7 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       })
       .where(eq(slackOutbox.id, p("id")))
       .prepare(),
-    outboxDepth: db
-      .select({ n: sql<number>`count(*)` })
-      .from(slackOutbox)
-      .prepare(),
+    outboxDepth: db.select({ n: sql<number>`count(*)` }).from(slackOutbox).prepare(),
     insertCallback: db
       .insert(callbacks)
       .values(placeholdersFor({ ...getTableColumns(callbacks) }))
@@ -134,7 +149,11 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       .select()
       .from(callbacks)
       .where(
-        and(isNull(callbacks.deliveredAt), isNull(callbacks.failedAt), lte(callbacks.nextAttemptAt, p("now"))),
+        and(
+          isNull(callbacks.deliveredAt),
+          isNull(callbacks.failedAt),
+          lte(callbacks.nextAttemptAt, p("now")),
+        ),
       )
       .orderBy(asc(callbacks.nextAttemptAt))
       .limit(p("limit"))
@@ -213,13 +232,21 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       void s.changeVote.run({ id, decision, comment, at }),
     /** Moves a pending request to a final status; false when it was no longer pending. */
     finalize: (u: FinalUpdate): boolean => s.finalize.run(u).changes === 1,
-    markEscalated: (id: string, at: number, to: string): boolean => s.markEscalated.run({ id, at, to }).changes === 1,
+    markEscalated: (id: string, at: number, to: string): boolean =>
+      s.markEscalated.run({ id, at, to }).changes === 1,
     clearReminder: (id: string): boolean => s.clearReminder.run({ id }).changes === 1,
     setOutcome: (id: string, outcome: string): boolean => s.setOutcome.run({ id, outcome }).changes === 1,
-    setChannelMessage: (id: string, channel: string, ts: string) => void s.setChannelMessage.run({ id, channel, ts }),
+    setChannelMessage: (id: string, channel: string, ts: string) =>
+      void s.setChannelMessage.run({ id, channel, ts }),
     setDmMessage: (id: string, channel: string, ts: string) => void s.setDmMessage.run({ id, channel, ts }),
     audit: (requestId: string | null, at: number, event: string, actor: string | null, detail?: unknown) =>
-      void s.audit.run({ requestId, at, event, actor, detail: detail === undefined ? null : JSON.stringify(detail) }),
+      void s.audit.run({
+        requestId,
+        at,
+        event,
+        actor,
+        detail: detail === undefined ? null : JSON.stringify(detail),
+      }),
     auditFor: (id: string) => s.auditFor.all({ id }),
     enqueueSlack: (requestId: string, kind: string, payload: unknown, at: number) =>
       void s.enqueueSlack.run({
@@ -261,6 +288,22 @@ export function createStore({ db, sqlite }: OpenDatabase) {
     dueEscalations: (now: number, limit: number) => s.dueEscalations.all({ now, limit }).map((r) => r.id),
     dueReminders: (now: number, limit: number) => s.dueReminders.all({ now, limit }).map((r) => r.id),
     countByStatus: () => s.countByStatus.all(),
+    /** Pending requests of some roles or escalated to a user, newest first (Home tab; not a hot path). */
+    pendingFor: (roles: string[], userId: string, limit: number): RequestRow[] =>
+      db
+        .select()
+        .from(requests)
+        .where(
+          and(
+            pending,
+            roles.length > 0
+              ? or(inArray(requests.role, roles), eq(requests.escalatedTo, userId))
+              : eq(requests.escalatedTo, userId),
+          ),
+        )
+        .orderBy(desc(requests.createdAt))
+        .limit(limit)
+        .all(),
   };
 }
 

@@ -138,6 +138,11 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
     nowMs: deps.clock.now(),
   });
 
+  const approversOf = (row: RequestRow) => {
+    const role = row.role === null ? undefined : deps.config.roles[row.role];
+    return { approvers: role?.approvers ?? [], usergroup: role?.usergroup ?? null, escalateTo: row.escalatedTo || null };
+  };
+
   /** Performs one item's Slack calls; returns done once its effects are stored. */
   async function send(item: OutboxRow, effect: SlackEffect, row: RequestRow): Promise<SendResult> {
     const resource = toResource(row, deps.store.decisionsFor(row.id));
@@ -217,7 +222,7 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
         const text =
           effect.message.type === "already_final"
             ? renderAlreadyFinal(resource)
-            : renderRefusal(effect.message.reason, resource, deps.config.roles[row.role ?? ""]);
+            : renderRefusal(effect.message.reason, resource, approversOf(row));
         await client.chat.postEphemeral({ channel: effect.channel, user: effect.user, text });
         return finish("ephemeral_sent", { user: effect.user, message: effect.message });
       }

@@ -72,7 +72,8 @@ class Checker {
       return;
     }
     if (typeof v.type !== "string" || !types.includes(v.type)) {
-      return this.fail(`${path}/type`, `must be one of ${types.join(", ")}`);
+      this.fail(`${path}/type`, `must be one of ${types.join(", ")}`);
+      return;
     }
     this.str(v.text, `${path}/text`, max, min);
   }
@@ -114,12 +115,9 @@ class Checker {
       this.fail(path, "must be an object");
       return;
     }
-    if (v.type === "button") return this.button(v, path);
-    if (v.type === "plain_text_input") {
-      this.str(v.action_id, `${path}/action_id`, LIMITS.actionId);
-      return;
-    }
-    if (typeof v.type !== "string") this.fail(`${path}/type`, "must be a string");
+    if (v.type === "button") this.button(v, path);
+    else if (v.type === "plain_text_input") this.str(v.action_id, `${path}/action_id`, LIMITS.actionId);
+    else if (typeof v.type !== "string") this.fail(`${path}/type`, "must be a string");
   }
 
   block(b: unknown, path: string, blockIds: Set<string>): void {
@@ -143,20 +141,19 @@ class Checker {
         return;
       case "context":
         this.list(b.elements, `${path}/elements`, LIMITS.contextElements, (el, p) => {
-          if (isObject(el) && el.type === "image") return;
-          this.text(el, p, LIMITS.contextText);
-          return;
+          if (!(isObject(el) && el.type === "image")) this.text(el, p, LIMITS.contextText);
         });
+        return;
       case "actions": {
         const actionIds = new Set<string>();
         this.list(b.elements, `${path}/elements`, LIMITS.actionsElements, (el, p) => {
           this.element(el, p);
-          return;
           if (isObject(el) && typeof el.action_id === "string") {
             if (actionIds.has(el.action_id)) this.fail(`${p}/action_id`, "must be unique in the block");
             actionIds.add(el.action_id);
           }
         });
+        return;
       }
       case "input":
         this.text(b.label, `${path}/label`, LIMITS.inputLabel, ["plain_text"]);
@@ -176,7 +173,9 @@ class Checker {
     }
     if (b.text !== undefined) this.text(b.text, `${path}/text`, LIMITS.sectionText);
     if (b.fields !== undefined) {
-      this.list(b.fields, `${path}/fields`, LIMITS.fields, (f, p) => this.text(f, p, LIMITS.fieldText));
+      this.list(b.fields, `${path}/fields`, LIMITS.fields, (f, p) => {
+        this.text(f, p, LIMITS.fieldText);
+      });
     }
     if (b.accessory !== undefined) this.element(b.accessory, `${path}/accessory`);
   }

@@ -1,0 +1,88 @@
+import type { App } from "@slack/bolt";
+import type { KnownBlock } from "@slack/types";
+import type { Deps } from "../approvals/deps.ts";
+import type { MembershipCheck } from "../approvals/record-decision.ts";
+import type { RequestRow } from "../db/schema.ts";
+import { escapeMrkdwn, slackDate, truncate } from "./mrkdwn.ts";
+
+const LIST_LIMIT = 20;
+
+/** Roles whose requests this user may decide: listed approver or user group member. */
+async function rolesOf(deps: Deps, userId: string, isMember: MembershipCheck): Promise<string[]> {
+  const names: string[] = [];
+  for (const [name, role] of Object.entries(deps.config.roles)) {
+    if (role.approvers.includes(userId)) names.push(name);
+    else if (role.usergroup !== null && (await isMember(role.usergroup, userId).catch(() => false)))
+      names.push(name);
+  }
+  return names;
+}
+
+/** Pending requests a user may decide, newest first (also those escalated to them). */
+export async function pendingFor(
+  deps: Deps,
+  userId: string,
+  isMember: MembershipCheck,
+): Promise<RequestRow[]> {
+  return deps.store.pendingFor(await rolesOf(deps, userId, isMember), userId, LIST_LIMIT);
+}
+
+function line(row: RequestRow): string {
+  const where = row.slackChannel !== null && row.slackTs !== null ? ` · in <#${row.slackChannel}>` : "";
+  return `*${escapeMrkdwn(truncate(row.action, 150))}* — ${escapeMrkdwn(truncate(row.summary, 300))}\n\`${row.id}\` · ${escapeMrkdwn(row.agent)} · expires ${slackDate(new Date(row.expiresAt).toISOString())}${where}`;
+}
+
+export function renderPendingList(rows: RequestRow[]): { text: string; blocks: KnownBlock[] } {
+  if (rows.length === 0) {
+    const text = "Nothing is waiting for your decision.";
+    return {
+      text,
+      blocks: [{ type: "section", text: { type: "mrkdwn", text: `:white_check_mark: ${text}` } }],
+    };
+  }
+  const text = `${rows.length} request${rows.length === 1 ? "" : "s"} waiting for your decision`;
+  return {
+    text,
+    blocks: [
+      { type: "header", text: { type: "plain_text", text: "Waiting for your decision" } },
+      ...rows.map((row): KnownBlock => ({ type: "section", text: { type: "mrkdwn", text: line(row) } })),
+    ],
+  };
+}
+
+/** The Home tab and /countersign: what is waiting for me, or one request by id. */
+export function registerHome(app: App, deps: Deps, isMember: MembershipCheck): void {
+  app.event("app_home_opened", async ({ event, client }) => {
+    if (event.tab !== "home") return;
+    const list = renderPendingList(await pendingFor(deps, event.user, isMember));
+    await client.views.publish({ user_id: event.user, view: { type: "home", blocks: list.blocks } });
+  });
+
+  app.command("/countersign", async ({ command, ack }) => {
+    const arg = command.text.trim();
+    if (arg.startsWith("req_")) {
+      const row = deps.store.getRequest(arg);
+      const role = row?.role ?? null;
+      const allowed =
+        row !== undefined &&
+        (role === null ||
+          (await rolesOf(deps, command.user_id, isMember)).includes(role) ||
+          row.escalatedTo === command.user_id);
+      if (!row || !allowed)
+        return void (await ack({
+          response_type: "ephemeral",
+          text: `No request ${escapeMrkdwn(arg)} that you can see.`,
+        }));
+      const status = row.status === "pending" ? "pending" : `${row.status} (${row.resolution ?? ""})`;
+      return void (await ack({ response_type: "ephemeral", text: `${line(row)}\nStatus: *${status}*` }));
+    }
+    if (arg !== "" && arg !== "pending") {
+      return void (await ack({
+        response_type: "ephemeral",
+        text: "Usage: `/countersign` or `/countersign pending` lists what waits for you; `/countersign req_…` shows one request.",
+      }));
+    }
+    const list = renderPendingList(await pendingFor(deps, command.user_id, isMember));
+    await ack({ response_type: "ephemeral", text: list.text, blocks: list.blocks });
+  });
+}
