@@ -1,7 +1,7 @@
 import { loadEnv } from "./config/env.ts";
 import { loadConfigFile } from "./config/file.ts";
 import { createLogger } from "./log.ts";
-import { startService } from "./service.ts";
+import { StartupError, startService } from "./service.ts";
 
 /**
  * Composition root: read env → load config → open db + migrate → start the
@@ -69,6 +69,11 @@ function fail(what: string, problems: string[]): void {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`countersign: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  if (error instanceof StartupError) return fail("cannot start", [error.message]);
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(
+    `countersign: failed to start: ${code === "EADDRINUSE" ? `PORT: ${message}` : message}\n`,
+  );
   process.exit(1);
 });

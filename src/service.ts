@@ -79,16 +79,25 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   };
 
   const routes = createApiRoutes(deps, { isStopping: () => stopping, afterChange: kick });
+  // Calls made while answering Slack (views.open, usergroups) must be quick: one retry at most.
+  const clientOptions = { slackApiUrl: options.slack.apiUrl, retryConfig: { retries: 1 }, timeout: 2_500 };
+  const apiClient = new WebClient(options.slack.botToken, { ...clientOptions, logger: slackLogger });
+  let identity = await checkBotToken(apiClient, log);
   const app = new App({
-    token: options.slack.botToken,
     signingSecret: options.slack.signingSecret,
+    // Our own authorize (instead of `token`) so an unreachable Slack at start-up
+    // does not crash the process: auth.test is retried on the next interaction.
+    authorize: async () => {
+      identity ??= await checkBotToken(apiClient, log);
+      return { botToken: options.slack.botToken, ...identity };
+    },
     ...(options.slack.appToken === null ? {} : { socketMode: true, appToken: options.slack.appToken }),
     port: options.port,
     customRoutes: routes,
     logger: slackLogger,
-    clientOptions: { slackApiUrl: options.slack.apiUrl, retryConfig: { retries: 1 }, timeout: 2_500 },
+    clientOptions,
   });
-  const directory = createUsergroupDirectory(app.client, clock);
+  const directory = createUsergroupDirectory(apiClient, clock);
   registerListeners(app, {
     deps,
     isMember: (group, user) => directory.isMember(group, user),
@@ -144,3 +153,43 @@ function listeningPort(started: unknown, fallback: number): number {
   const address = typeof server?.address === "function" ? (server.address() as AddressInfo | null) : null;
   return address?.port ?? fallback;
 }
+
+/** Errors from auth.test that mean the token itself is wrong: start-up stops. */
+const BAD_TOKEN = new Set([
+  "invalid_auth",
+  "not_authed",
+  "account_inactive",
+  "token_revoked",
+  "token_expired",
+  "not_allowed_token_type",
+]);
+
+/**
+ * auth.test at start-up: a token Slack rejects stops start-up with a clear
+ * message; an unreachable Slack only warns (messages wait in the outbox).
+ */
+async function checkBotToken(
+  client: WebClient,
+  log: Logger,
+): Promise<{ botId?: string; botUserId?: string } | null> {
+  try {
+    const result = await client.auth.test();
+    return {
+      ...(result.bot_id ? { botId: result.bot_id } : {}),
+      ...(result.user_id ? { botUserId: result.user_id } : {}),
+    };
+  } catch (error) {
+    const code = (error as { data?: { error?: string } }).data?.error;
+    if (code !== undefined && BAD_TOKEN.has(code)) {
+      throw new StartupError(`SLACK_BOT_TOKEN: Slack rejected the token (${code})`);
+    }
+    log.warn(
+      { err: error },
+      "Slack is not reachable (auth.test failed); starting anyway, messages will wait in the outbox",
+    );
+    return null;
+  }
+}
+
+/** A start-up problem with a message meant for the operator, not a stack trace. */
+export class StartupError extends Error {}

@@ -48,6 +48,12 @@ export type FakeSlackOptions = WorkspaceOptions & {
 
 export type FakeSlackStats = { calls: number; rateLimited: number; injectedFaults: number };
 
+/**
+ * Serves a request outside `/api/` on the fake's port (the simulator page uses this);
+ * resolves true when it answered, false to let the next route (or the 404) have it.
+ */
+export type ExtraRoute = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+
 /** Any method name, or "*" for every method. */
 type MethodKey = string;
 
@@ -60,6 +66,7 @@ export class FakeSlack {
   private faults = new Map<MethodKey, Required<Pick<FaultSpec, "times">> & FaultSpec>();
   private delays = new Map<MethodKey, { ms: number; times: number }>();
   private buckets = new Map<string, { tokens: number; last: number }>();
+  private extraRoutes: ExtraRoute[] = [];
 
   constructor(opts: FakeSlackOptions = {}) {
     this.opts = opts;
@@ -94,6 +101,14 @@ export class FakeSlack {
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Serve more routes on this port; `/api/…` always stays the Web API. Returns a remover. */
+  addRoute(route: ExtraRoute): () => void {
+    this.extraRoutes.push(route);
+    return () => {
+      this.extraRoutes = this.extraRoutes.filter((r) => r !== route);
+    };
   }
 
   /** Make the next call(s) to `method` ("*" = any) fail the given way, before any state changes. */
@@ -221,6 +236,9 @@ export class FakeSlack {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    if (!url.pathname.startsWith("/api/")) {
+      for (const route of [...this.extraRoutes]) if (await route(req, res)) return;
+    }
     const match = /^\/api\/([A-Za-z0-9._]+)$/.exec(url.pathname);
     const raw = await readBody(req);
     if (!match) {

@@ -20,8 +20,8 @@ export interface ApiHarness extends Harness {
   counts(): RowCounts;
   /** Settles the background queues, then counts: a stable baseline to compare a refusal against. */
   baseline(): Promise<RowCounts>;
-  /** Rows in slack_outbox plus Slack side effects already sent (audited) for a request. */
-  slackEffectsFor(id: string): number;
+  /** The audit events of one request, oldest first. */
+  auditEvents(id: string): string[];
 }
 
 const TABLES = ["requests", "audit_log", "slack_outbox", "callbacks", "decisions"] as const;
@@ -45,14 +45,10 @@ export async function startApi(options: Omit<HarnessOptions, "dbPath"> = {}): Pr
       await h.settle();
       return counts();
     },
-    slackEffectsFor(id: string) {
-      const queued = (reader.prepare("SELECT count(*) AS n FROM slack_outbox WHERE request_id = ?").get(id) as { n: number }).n;
-      const sent = (
-        reader
-          .prepare("SELECT count(*) AS n FROM audit_log WHERE request_id = ? AND event LIKE 'slack%' OR (request_id = ? AND event = 'posted')")
-          .get(id, id) as { n: number }
-      ).n;
-      return queued + sent;
+    auditEvents(id: string) {
+      return (
+        reader.prepare("SELECT event FROM audit_log WHERE request_id = ? ORDER BY id").all(id) as { event: string }[]
+      ).map((r) => r.event);
     },
     async stop() {
       reader.close();
@@ -173,13 +169,12 @@ export function rawRequest(baseUrl: string, r: RawRequest): Promise<RawResponse>
 
 export const sha256Hex = (text: string): string => createHash("sha256").update(text, "utf8").digest("hex");
 
-/** A config like the test config but whose last policy is a catch-all routed to support-lead. */
+/** The test config plus a catch-all policy routed to support-lead, so any valid body is accepted. */
 export function catchAllConfig() {
-  const yaml = `${TEST_CONFIG_YAML.replace(/\nredact:.*\n/, "\n")}  - name: everything-else
-    match: {}
-    route: support-lead
-    ttl: 2h
-`;
+  const yaml = TEST_CONFIG_YAML.replace(
+    "\nredact:",
+    "\n  - name: everything-else\n    match: {}\n    route: support-lead\n    ttl: 2h\nredact:",
+  );
   const result = parseConfig(yaml, {
     SUPPORT_TOKEN: TOKENS.support,
     SUPPORT_SECRET: SECRETS.support,

@@ -1,0 +1,190 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { eventually, type Harness, startHarness } from "../support/harness.ts";
+import { TEST_CONFIG_YAML, testConfig } from "../support/config.ts";
+import { actionsOf, auditEvents, createPosted, MINUTE, rootMessage, visibleText } from "./helpers.ts";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+/** The test config plus a policy that routes without escalation (reminder at half the ttl). */
+const NO_ESCALATION_YAML = TEST_CONFIG_YAML.replace(
+  "policies:\n",
+  'policies:\n  - name: notes\n    match: { action: "note.*" }\n    route: support-lead\n    ttl: 20m\n',
+);
+
+describe("escalation at escalate_after", () => {
+  it("pending + escalate_after elapsed → manager DM with buttons, thread reply naming the manager, escalated_at set", async () => {
+    const harness = await startHarness();
+    h = harness;
+    const id = await createPosted(harness);
+    const { store } = harness.service.deps;
+    const root = store.getRequest(id);
+
+    // One millisecond early: nothing happens.
+    harness.clock.advance(15 * MINUTE - 1);
+    expect(harness.service.sweepNow().escalated).toBe(0);
+    expect(store.getRequest(id)?.escalatedAt).toBeNull();
+
+    harness.clock.advance(1);
+    const escalatedAt = harness.clock.now();
+    const report = harness.service.sweepNow();
+    expect(report.escalated).toBe(1);
+    expect(report.expired).toBe(0);
+    await harness.settle();
+
+    // conversations.open for the manager, then chat.postMessage into that DM channel.
+    const opens = harness.slack.callsTo("conversations.open");
+    expect(opens).toHaveLength(1);
+    expect(opens[0]?.args.users).toBe("U0MANAGER");
+    const dmChannel = (opens[0]?.response as { channel?: { id?: string } }).channel?.id;
+    expect(dmChannel).toMatch(/^D/);
+    const openIndex = harness.slack.calls.indexOf(opens[0]!);
+    const dmPostIndex = harness.slack.calls.findIndex(
+      (c) => c.method === "chat.postMessage" && c.args.channel === dmChannel,
+    );
+    expect(dmPostIndex).toBeGreaterThan(openIndex);
+
+    const dm = harness.slack.messages(dmChannel!);
+    expect(dm).toHaveLength(1);
+    expect(actionsOf(dm[0])?.elements?.map((e) => [e.action_id, e.value])).toEqual([
+      ["approve", id],
+      ["reject", id],
+    ]);
+
+    const replies = harness.slack.thread("C0SUPPORT", root!.slackTs!);
+    expect(replies).toHaveLength(1);
+    expect(visibleText(replies[0])).toContain("<@U0MANAGER>");
+
+    const row = store.getRequest(id);
+    expect(row?.status).toBe("pending");
+    expect(row?.escalatedAt).toBe(escalatedAt);
+    expect(row?.escalatedTo).toBe("U0MANAGER");
+    expect(row?.dmChannel).toBe(dmChannel);
+    expect(row?.dmTs).toBe(dm[0]?.ts);
+    const resource = await harness.api("GET", `/v1/requests/${id}`);
+    expect(resource.json.escalated_at).toBe(new Date(escalatedAt).toISOString());
+    expect(auditEvents(store, id).filter((e) => e === "escalated")).toHaveLength(1);
+  });
+
+  it("escalated + swept again → no second DM, no second thread reply", async () => {
+    const harness = await startHarness();
+    h = harness;
+    const id = await createPosted(harness);
+    harness.clock.advance(15 * MINUTE);
+    expect(harness.service.sweepNow().escalated).toBe(1);
+    await harness.settle();
+
+    expect(harness.service.sweepNow().escalated).toBe(0);
+    harness.clock.advance(5 * MINUTE);
+    expect(harness.service.sweepNow().escalated).toBe(0);
+    await harness.settle();
+
+    const root = harness.service.deps.store.getRequest(id);
+    expect(harness.slack.callsTo("conversations.open")).toHaveLength(1);
+    expect(harness.slack.messages("D0MANAGER")).toHaveLength(1);
+    const managerReplies = harness.slack
+      .thread("C0SUPPORT", root!.slackTs!)
+      .filter((m) => visibleText(m).includes("<@U0MANAGER>"));
+    expect(managerReplies).toHaveLength(1);
+    expect(auditEvents(harness.service.deps.store, id).filter((e) => e === "escalated")).toHaveLength(1);
+  });
+
+  it("escalated + manager approves in the DM → approved by the manager, both messages updated", async () => {
+    const harness = await startHarness();
+    h = harness;
+    const id = await createPosted(harness);
+    const { store } = harness.service.deps;
+
+    // Before escalation the manager is not an approver: refused, nothing changes.
+    await harness.click("U0MANAGER", "approve", id);
+    await eventually(() => auditEvents(store, id).includes("refused_click"));
+    expect(store.getRequest(id)?.status).toBe("pending");
+
+    harness.clock.advance(15 * MINUTE);
+    harness.service.sweepNow();
+    await harness.settle();
+    const row = store.getRequest(id)!;
+    expect(row.dmChannel).toBe("D0MANAGER");
+
+    expect(await harness.click("U0MANAGER", "approve", id, { channel: row.dmChannel!, ts: row.dmTs! })).toBe(200);
+    await eventually(() => store.getRequest(id)?.status === "approved");
+    const decided = store.getRequest(id)!;
+    expect(decided.resolution).toBe("approved_by_humans");
+    expect(store.decisionsFor(id).map((d) => d.approverId)).toEqual(["U0MANAGER"]);
+    await harness.settle();
+
+    const dm = rootMessage(harness, "D0MANAGER", decided.dmTs);
+    const channel = rootMessage(harness, "C0SUPPORT", decided.slackTs);
+    for (const message of [dm, channel]) {
+      expect(message?.updates).toBeGreaterThanOrEqual(1);
+      expect(actionsOf(message)).toBeUndefined();
+      expect(visibleText(message)).toContain("U0MANAGER");
+    }
+  });
+});
+
+describe("reminder at half of escalate_after (or ttl)", () => {
+  it("pending + half of escalate_after elapsed → one thread reply pinging the approvers, not repeated", async () => {
+    const harness = await startHarness();
+    h = harness;
+    const id = await createPosted(harness);
+    const { store } = harness.service.deps;
+    const ts = store.getRequest(id)!.slackTs!;
+
+    harness.clock.advance(7.5 * MINUTE - 1);
+    expect(harness.service.sweepNow().reminded).toBe(0);
+    await harness.settle();
+    expect(harness.slack.thread("C0SUPPORT", ts)).toHaveLength(0);
+
+    harness.clock.advance(1);
+    const report = harness.service.sweepNow();
+    expect(report).toMatchObject({ reminded: 1, escalated: 0, expired: 0 });
+    await harness.settle();
+    const replies = harness.slack.thread("C0SUPPORT", ts);
+    expect(replies).toHaveLength(1);
+    expect(visibleText(replies[0])).toContain("<@U0LEAD1>");
+    expect(visibleText(replies[0])).toContain("<@U0LEAD2>");
+    expect(visibleText(replies[0])).not.toContain("<@U0MANAGER>");
+
+    expect(harness.service.sweepNow().reminded).toBe(0);
+    harness.clock.advance(MINUTE);
+    expect(harness.service.sweepNow().reminded).toBe(0);
+    await harness.settle();
+    expect(harness.slack.thread("C0SUPPORT", ts)).toHaveLength(1);
+    expect(auditEvents(store, id).filter((e) => e === "reminded")).toHaveLength(1);
+    expect(store.getRequest(id)?.status).toBe("pending");
+  });
+
+  it("pending without escalation + half of ttl elapsed → one reminder", async () => {
+    const harness = await startHarness({ config: testConfig(NO_ESCALATION_YAML) });
+    h = harness;
+    const id = await createPosted(harness, { action: "note.add", summary: "Add a note", params: { n: 1 } });
+    const ts = harness.service.deps.store.getRequest(id)!.slackTs!;
+
+    harness.clock.advance(10 * MINUTE - 1);
+    expect(harness.service.sweepNow().reminded).toBe(0);
+    harness.clock.advance(1);
+    expect(harness.service.sweepNow()).toMatchObject({ reminded: 1, escalated: 0 });
+    harness.clock.advance(5 * MINUTE);
+    expect(harness.service.sweepNow()).toMatchObject({ reminded: 0, escalated: 0 });
+    await harness.settle();
+    expect(harness.slack.thread("C0SUPPORT", ts)).toHaveLength(1);
+    expect(harness.slack.callsTo("conversations.open")).toHaveLength(0);
+  });
+
+  it("decided before the reminder is due → no reminder", async () => {
+    const harness = await startHarness();
+    h = harness;
+    const id = await createPosted(harness);
+    const { store } = harness.service.deps;
+    await harness.click("U0LEAD1", "approve", id);
+    await eventually(() => store.getRequest(id)?.status === "approved");
+    harness.clock.advance(20 * MINUTE);
+    expect(harness.service.sweepNow()).toEqual({ expired: 0, escalated: 0, reminded: 0, failed: 0 });
+    await harness.settle();
+    expect(harness.slack.thread("C0SUPPORT", store.getRequest(id)!.slackTs!)).toHaveLength(0);
+  });
+});
