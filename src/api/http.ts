@@ -77,7 +77,12 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown): T {
 }
 
 export function issuesOf(error: z.ZodError): ApiIssue[] {
-  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+  // zod reports unknown keys once, at the enclosing object; an agent needs the key itself.
+  return error.issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: `unknown key "${key}"` }))
+      : [{ path: formatPath(issue.path), message: issue.message }],
+  );
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

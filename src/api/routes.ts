@@ -141,7 +141,12 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
       }
       const handler = pick(method, id, verb);
       route = `${method} /v1/requests${id === null ? "" : "/:id"}${verb === null ? "" : `/${verb}`}`;
-      if (typeof handler === "string") throw new ApiError(handler === "405" ? "method_not_allowed" : "not_found", `no such endpoint: ${method} ${url.pathname}`);
+      if (handler === "404") throw new ApiError("not_found", `no such endpoint: ${method} ${url.pathname}`);
+      if (typeof handler === "string") {
+        // RFC 9110: a 405 names the methods the resource does allow.
+        res.setHeader("allow", handler);
+        throw new ApiError("method_not_allowed", `${method} is not allowed on ${url.pathname}; use ${handler}`);
+      }
       const agent = authenticate(req);
       await handler(req, res, agent.id, id, url);
       if (method === "POST") options.afterChange();
@@ -158,11 +163,12 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     }
   };
 
-  const pick = (method: string, id: string | null, verb: string | null): Handler | "404" | "405" => {
-    if (id === null) return method === "POST" ? create : "405";
-    if (verb === null) return method === "GET" ? get : "405";
-    if (verb === "cancel") return method === "POST" ? cancel : "405";
-    if (verb === "outcome") return method === "POST" ? outcome : "405";
+  /** The handler, "404" for no such endpoint, or the one allowed method (for a 405). */
+  const pick = (method: string, id: string | null, verb: string | null): Handler | "404" | "GET" | "POST" => {
+    if (id === null) return method === "POST" ? create : "POST";
+    if (verb === null) return method === "GET" ? get : "GET";
+    if (verb === "cancel") return method === "POST" ? cancel : "POST";
+    if (verb === "outcome") return method === "POST" ? outcome : "POST";
     return "404";
   };
 
@@ -189,8 +195,10 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     );
   };
 
-  const all = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+  // Every method and /v1 itself reach dispatch, so whatever an agent gets wrong under /v1 is answered in JSON.
+  const all = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
   return [
+    { path: "/v1", method: all, handler: (req, res) => void dispatch(req, res) },
     { path: "/v1/*rest", method: all, handler: (req, res) => void dispatch(req, res) },
     { path: "/healthz", method: ["GET"], handler: health },
     { path: "/metrics", method: ["GET"], handler: metrics },

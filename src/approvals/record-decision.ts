@@ -123,7 +123,17 @@ async function refusalFor(
   if (!row) return "not_found";
   if (row.status !== "pending") return null;
   const role = row.role === null ? undefined : deps.config.roles[row.role];
-  return authorityOf(row, role, input.user.id, isMember);
+  try {
+    return await authorityOf(row, role, input.user.id, isMember);
+  } catch (error) {
+    // Membership could not be checked (Slack down, unknown user group): fail
+    // closed, but answer and audit the click like any refusal instead of dropping it.
+    deps.log.warn(
+      { err: error, requestId: row.id, user: input.user.id },
+      "usergroup lookup failed; refusing the click",
+    );
+    return "not_an_approver";
+  }
 }
 
 /** Inside the transaction: a late click or a refusal is audited and answered ephemerally. */

@@ -5,6 +5,38 @@ import { evidenceItemSchema, riskSchema } from "./types.ts";
 const noControl = (s: string) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(s);
 const text = (max: number) => z.string().max(max).refine(noControl, "must not contain control characters");
 
+/** Deeper params are refused: hashing and rendering walk them recursively. `{}` is depth 1. */
+export const MAX_PARAMS_DEPTH = 32;
+
+/** Nesting depth of objects and arrays, counted without recursion and given up past `limit`. */
+function depthExceeds(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [node, depth] = item;
+    if (node === null || typeof node !== "object") continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * Checked on the parsed JSON before zod copies it: a copy would silently drop an own
+ * "__proto__" key, and then args_hash would not cover what the agent sent.
+ */
+const paramsSchema = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return;
+    if (Object.hasOwn(value, "__proto__")) {
+      ctx.addIssue({ code: "custom", path: ["__proto__"], message: 'the key "__proto__" is not allowed' });
+    }
+    if (depthExceeds(value, MAX_PARAMS_DEPTH)) {
+      ctx.addIssue({ code: "custom", message: `must not be nested deeper than ${MAX_PARAMS_DEPTH} levels` });
+    }
+  })
+  .pipe(z.record(z.string(), z.unknown()));
+
 /** The body of `POST /v1/requests`. Unknown keys are refused so a typo is never silently ignored. */
 export const createRequestBodySchema = z.strictObject({
   action: z
@@ -14,7 +46,7 @@ export const createRequestBodySchema = z.strictObject({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, "must be letters, digits and . _ : / - (e.g. refund.issue)"),
   summary: text(10_000).min(1),
   target: text(1_000).optional(),
-  params: z.record(z.string(), z.unknown()),
+  params: paramsSchema,
   reason: text(10_000).optional(),
   risk: riskSchema.strict().optional(),
   evidence: z.array(evidenceItemSchema.strict()).max(100).optional(),

@@ -30,17 +30,20 @@ function drain(
   handle: (id: string) => boolean,
   counter: "expired" | "escalated" | "reminded",
 ): void {
-  const failed = new Set<string>();
+  // Rows left due after their turn (failed, or skipped because they are past
+  // their ttl) are not looked at again in this pass.
+  const skipped = new Set<string>();
   for (;;) {
-    const ids = due(BATCH + failed.size).filter((id) => !failed.has(id));
+    const ids = due(BATCH + skipped.size).filter((id) => !skipped.has(id));
     if (ids.length === 0) return;
     for (const id of ids) {
       try {
         if (handle(id)) report[counter] += 1;
+        else skipped.add(id);
       } catch (error) {
         // A row that cannot be handled is logged and skipped until the next
         // tick; the rest of the due set still goes through.
-        failed.add(id);
+        skipped.add(id);
         report.failed += 1;
         deps.log.error({ err: error, requestId: id, step: counter }, "sweep could not handle a request");
       }
@@ -70,6 +73,8 @@ function escalate(deps: Deps, id: string, now: number): boolean {
   const done = store.tx(() => {
     const row = store.getRequest(id);
     if (!row || row.status !== "pending" || row.escalateAt === null || row.escalateAt > now) return false;
+    // Fail closed: a request past its ttl (whose expiry failed) is never handed to a manager.
+    if (row.expiresAt <= now) return false;
     const manager = row.role === null ? null : (deps.config.roles[row.role]?.escalate_to ?? null);
     if (manager === null) {
       store.markEscalated(id, now, "");
@@ -95,6 +100,7 @@ function remind(deps: Deps, id: string, now: number): boolean {
   const done = store.tx(() => {
     const row = store.getRequest(id);
     if (!row || row.status !== "pending" || row.remindAt === null || row.remindAt > now) return false;
+    if (row.expiresAt <= now) return false;
     if (!store.clearReminder(id)) return false;
     store.audit(id, now, "reminded", "system:sweep");
     queueSlack(deps, id, { kind: "reminder" }, now);

@@ -90,9 +90,11 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
     const now = deps.clock.now();
     const delivered = status !== null && status >= 200 && status < 300;
     const gone = status === 410;
-    const expired = !delivered && !gone && now - row.createdAt + callbackBackoffMs(row.attempts) > CALLBACK_RETRY_WINDOW_MS;
+    // One jittered delay, used both to decide whether to give up and to schedule the retry.
+    const backoff = callbackBackoffMs(row.attempts);
+    const expired = !delivered && !gone && now - row.createdAt + backoff > CALLBACK_RETRY_WINDOW_MS;
     const result = delivered ? "delivered" : gone ? "gone" : expired ? "gave_up" : "retry";
-    const nextAttemptAt = result === "retry" ? now + callbackBackoffMs(row.attempts) : null;
+    const nextAttemptAt = result === "retry" ? now + backoff : null;
     deps.store.tx(() => {
       deps.store.callbackAttempt({
         id: row.id,

@@ -110,6 +110,10 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
       });
       return;
     }
+    // The answer to a submission is the HTTP response itself: a user group
+    // lookup slower than Slack's 3 seconds would show the approver an error
+    // while the rejection still took effect, so past a budget it counts as failed.
+    const lookup = withDeadline(isMember, MODAL_LOOKUP_BUDGET_MS);
     const result = await recordDecision(
       deps,
       {
@@ -119,13 +123,41 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
         comment: reason,
         channel: null,
       },
-      isMember,
+      lookup.check,
     );
-    const problem = modalProblem(result, deps);
+    const problem =
+      result.kind === "refused" && lookup.timedOut()
+        ? "Slack took too long to confirm that you may decide this request. Please submit again."
+        : modalProblem(result, deps);
     await ack(problem === null ? undefined : { response_action: "errors", errors: { reason: problem } });
     log.info({ requestId: view.private_metadata, user: user.id, result: result.kind }, "reject submission");
     kickOutbox();
   });
+}
+
+/** Leaves room inside Slack's 3 seconds for the transaction and the response. */
+const MODAL_LOOKUP_BUDGET_MS = 2_000;
+
+/**
+ * A membership check that fails after `ms`; the lookup itself runs on and
+ * fills the cache, so the approver's next attempt is answered at once.
+ */
+function withDeadline(
+  isMember: MembershipCheck,
+  ms: number,
+): { check: MembershipCheck; timedOut: () => boolean } {
+  let timedOut = false;
+  const check: MembershipCheck = (group, userId) => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        reject(new Error(`usergroup lookup took longer than ${ms} ms`));
+      }, ms);
+    });
+    return Promise.race([isMember(group, userId), deadline]).finally(() => clearTimeout(timer));
+  };
+  return { check, timedOut: () => timedOut };
 }
 
 /** A rejection that could not be recorded is explained inside the modal itself. */
@@ -138,8 +170,14 @@ function modalProblem(result: DecisionResult, deps: Deps): string | null {
     case "already_final":
       return renderAlreadyFinal(result.resource);
     case "refused": {
+      // The config's Role says `escalate_to`; the renderer wants who the request was escalated to.
       const role = result.resource.role === null ? undefined : deps.config.roles[result.resource.role];
-      return renderRefusal(result.reason, result.resource, role);
+      const row = deps.store.getRequest(result.resource.id);
+      return renderRefusal(result.reason, result.resource, {
+        approvers: role?.approvers ?? [],
+        usergroup: role?.usergroup ?? null,
+        escalateTo: row?.escalatedTo || null,
+      });
     }
   }
 }

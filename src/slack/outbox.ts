@@ -27,6 +27,29 @@ type SendResult = { done: true } | { done: false; retryAt: number; error: string
 const MAX_BACKOFF_MS = 5 * 60_000;
 
 /**
+ * Slack answers that no retry can change: the target is gone or refuses this
+ * kind of message. Retrying them would block every later item of the request
+ * (its queue drains in order), so such an item is dropped and audited, except
+ * the first post, which waits for the operator to fix the channel.
+ */
+const PERMANENT_ERRORS = new Set([
+  "channel_not_found",
+  "message_not_found",
+  "thread_not_found",
+  "cant_update_message",
+  "edit_window_closed",
+  "is_archived",
+  "user_not_found",
+  "user_not_in_channel",
+  "user_disabled",
+  "cannot_dm_bot",
+  "messages_tab_disabled",
+  "invalid_blocks",
+  "msg_blocks_too_long",
+  "no_text",
+]);
+
+/**
  * Drains the slack_outbox table: the head item of each request's queue, one
  * call at a time per channel, retried with backoff; a 429 pauses that channel
  * for its Retry-After. An item is deleted only after Slack accepted it and the
@@ -66,7 +89,7 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
       for (const item of due) {
         if (started >= free) break;
         if (inFlight.has(item.id)) continue;
-        const parsed = slackEffectSchema.safeParse(JSON.parse(item.payload));
+        const parsed = slackEffectSchema.safeParse(parseJsonOrNull(item.payload));
         const row = deps.store.getRequest(item.requestId);
         if (!parsed.success || !row) {
           deps.log.error({ item: item.id, requestId: item.requestId }, "dropping an unreadable outbox item");
@@ -125,6 +148,17 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
           ? error.message
           : String(error);
     deps.metrics.slackCall(item.kind, "error");
+    if (code === ErrorCode.PlatformError && item.kind !== "post" && PERMANENT_ERRORS.has(detail)) {
+      deps.log.warn(
+        { requestId: item.requestId, kind: item.kind, error: detail },
+        "Slack refused this call for good; dropping it",
+      );
+      deps.store.tx(() => {
+        deps.store.audit(item.requestId, now, "slack_dropped", null, { kind: item.kind, error: detail });
+        deps.store.deleteSlack(item.id);
+      });
+      return { done: true };
+    }
     deps.log.warn({ requestId: item.requestId, kind: item.kind, attempt: item.attempts + 1, error: detail }, "Slack call failed; will retry");
     return { done: false, retryAt: now + Math.round(backoff), error: detail };
   }
@@ -250,3 +284,11 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
 }
 
 export type SlackOutbox = ReturnType<typeof createSlackOutbox>;
+
+function parseJsonOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

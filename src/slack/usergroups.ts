@@ -18,6 +18,7 @@ export function createUsergroupDirectory(client: WebClient, clock: Clock, option
   const minRefreshMs = options.minRefreshMs ?? 10_000;
   const cache = new Map<string, { members: Set<string>; fetchedAt: number }>();
   const inFlight = new Map<string, Promise<Set<string>>>();
+  const failedAt = new Map<string, number>();
 
   const fetchMembers = (group: string): Promise<Set<string>> => {
     const running = inFlight.get(group);
@@ -35,12 +36,27 @@ export function createUsergroupDirectory(client: WebClient, clock: Clock, option
   };
 
   return {
+    /**
+     * Throws only when Slack cannot answer and no list was ever fetched; after a
+     * failed refresh the last known list answers until the refresh interval passed.
+     */
     async isMember(group: string, userId: string): Promise<boolean> {
       const cached = cache.get(group);
-      const age = cached ? clock.now() - cached.fetchedAt : Number.POSITIVE_INFINITY;
+      const now = clock.now();
+      const age = cached ? now - cached.fetchedAt : Number.POSITIVE_INFINITY;
       if (cached && age < ttlMs && cached.members.has(userId)) return true;
       if (cached && age < minRefreshMs) return false;
-      return (await fetchMembers(group)).has(userId);
+      const failed = failedAt.get(group);
+      if (cached && failed !== undefined && now - failed < minRefreshMs) return cached.members.has(userId);
+      try {
+        const members = await fetchMembers(group);
+        failedAt.delete(group);
+        return members.has(userId);
+      } catch (error) {
+        failedAt.set(group, clock.now());
+        if (cached) return cached.members.has(userId);
+        throw error;
+      }
     },
   };
 }

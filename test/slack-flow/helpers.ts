@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { expect } from "vitest";
 import type { DecisionRow, RequestRow } from "../../src/db/schema.ts";
-import type { SlackMessage } from "../../src/sim/workspace.ts";
 import { blockActionsPayload, postToApp, viewSubmissionPayload } from "../../src/sim/slack-requests.ts";
+import type { SlackMessage } from "../../src/sim/workspace.ts";
 import { eventually, type Harness, REFUND, SIGNING_SECRET } from "../support/harness.ts";
 
 /** A refund that routes to finance and needs two distinct approvers (CONTRACT §2, large-refunds). */
@@ -112,14 +112,25 @@ export function submitRejectRaw(h: Harness, user: string, requestId: string, val
 }
 
 /**
- * A "Slack" that accepts connections and never answers: the app's calls hang
- * until the caller gives up or dies. Counts the requests it swallowed.
+ * A "Slack" that answers auth.test (so start-up is quick) and never answers
+ * anything else: the app's calls hang until the caller gives up or dies.
+ * `received` lists the paths of every request, answered or not.
  */
-export async function startHangingSlack(): Promise<{ url: string; received: string[]; close(): Promise<void> }> {
+export async function startHangingSlack(): Promise<{
+  url: string;
+  received: string[];
+  close(): Promise<void>;
+}> {
   const received: string[] = [];
   const open = new Set<ServerResponse>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     received.push(req.url ?? "");
+    if (req.url === "/api/auth.test") {
+      req.resume();
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ ok: true, user_id: "UBOT", bot_id: "BBOT", team_id: "T0TEST" }));
+      return;
+    }
     open.add(res);
     res.on("close", () => open.delete(res));
     req.resume();

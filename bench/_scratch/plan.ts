@@ -1,0 +1,11 @@
+import { openDatabase } from "../../src/db/open.ts";
+import { createStore } from "../../src/db/store.ts";
+import { requests, slackOutbox } from "../../src/db/schema.ts";
+import { and, eq, lte, asc, sql } from "drizzle-orm";
+const d = openDatabase(":memory:");
+const q = d.db.select({ id: requests.id }).from(requests).where(and(eq(requests.status, "pending"), lte(requests.expiresAt, sql.placeholder("now")))).orderBy(asc(requests.expiresAt)).limit(sql.placeholder("limit")).toSQL();
+console.log(q);
+console.log(d.sqlite.prepare("EXPLAIN QUERY PLAN " + q.sql).all(...q.params.map(p=> typeof p === "object" ? 1 : p)));
+const q2 = d.db.select().from(slackOutbox).where(and(lte(slackOutbox.nextAttemptAt, sql.placeholder("now")), sql`NOT EXISTS (SELECT 1 FROM slack_outbox AS earlier WHERE earlier.request_id = ${slackOutbox.requestId} AND earlier.id < ${slackOutbox.id})`)).orderBy(asc(slackOutbox.id)).limit(sql.placeholder("limit")).toSQL();
+console.log(q2.sql);
+console.log(d.sqlite.prepare("EXPLAIN QUERY PLAN " + q2.sql).all(1,1));

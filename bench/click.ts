@@ -1,0 +1,159 @@
+/**
+ * 2. Click to ack: signed block_actions Approve clicks, each on a different
+ * pending request, 100 concurrent, with 100k pending requests in the
+ * database; the HTTP ack latency as Slack would see it.
+ */
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { openDatabase } from "../src/db/open.ts";
+import { createStore } from "../src/db/store.ts";
+import { toResource } from "../src/db/rows.ts";
+import { blockActionsPayload, encodeInteraction, signSlackRequest } from "../src/sim/slack-requests.ts";
+import { renderRequestMessage } from "../src/slack/render.ts";
+import { type BenchContext, pick, workDir } from "./lib/context.ts";
+import { APPROVER, pendingRow, range, SIGNING_SECRET, SUPPORT_CHANNEL, SUPPORT_CONFIG, seedId, seedRows } from "./lib/fixtures.ts";
+import { load } from "./lib/load.ts";
+import { atMost, check, info, type Metric } from "./lib/report.ts";
+import { startCountersign, startFakeSlackChild } from "./lib/stack.ts";
+import { percentile, sleep } from "./lib/stats.ts";
+
+const B = "click";
+const CONCURRENT = 100;
+
+/** What the seeding of a clickable database returns. */
+export interface ClickableDb {
+  dbPath: string;
+  /** The request ids that have a real message in the fake Slack, in order. */
+  ids: string[];
+  /** Their message ts, by id. */
+  ts: Map<string, string>;
+  /** The message blocks Slack echoes back in a click payload. */
+  message: { text: string; blocks: unknown[] };
+}
+
+/**
+ * Seeds `pending` pending support-lead requests into a migrated database file.
+ * The first `clickable` of them get a real message in the fake Slack, so the
+ * chat.update after a decision succeeds as it would in production.
+ */
+export async function seedClickable(
+  dbPath: string,
+  pending: number,
+  clickable: number,
+  prepost: (count: number) => Promise<string[]>,
+): Promise<ClickableDb> {
+  const stamps = await prepost(clickable);
+  const now = Date.now();
+  const database = openDatabase(dbPath);
+  try {
+    seedRows(
+      database.sqlite,
+      range(pending, (i) => ({ ...pendingRow(i, now), ...(i < clickable ? { slack_ts: stamps[i] ?? null } : {}) })),
+    );
+    const row = createStore(database).getRequest(seedId(0));
+    if (!row) throw new Error("seeded row missing");
+    const message = renderRequestMessage(toResource(row, []), {
+      redactKeys: [],
+      needsConfirm: false,
+      escalatedTo: null,
+      ttlText: "30m",
+      nowMs: now,
+    });
+    const ids = Array.from({ length: clickable }, (_, i) => seedId(i));
+    return { dbPath, ids, ts: new Map(ids.map((id, i) => [id, stamps[i] ?? ""])), message };
+  } finally {
+    database.sqlite.close();
+  }
+}
+
+/** A signed Approve click on `id`, as Slack would POST it to /slack/events. */
+export function approveClick(db: ClickableDb, id: string): { body: string; headers: Record<string, string> } {
+  const body = encodeInteraction(
+    blockActionsPayload({
+      user: { id: APPROVER, username: "lead.one" },
+      actionId: "approve",
+      value: id,
+      channelId: SUPPORT_CHANNEL,
+      messageTs: db.ts.get(id) ?? "",
+      message: db.message,
+    }),
+  );
+  return {
+    body,
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      "user-agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+      ...signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000)),
+    },
+  };
+}
+
+export async function clickBench(ctx: BenchContext): Promise<Metric[]> {
+  const pending = pick(ctx.size, { tiny: 2_000, quick: 100_000, full: 100_000 });
+  const warmup = pick(ctx.size, { tiny: 100, quick: 1_000, full: 2_000 });
+  const clicks = pick(ctx.size, { tiny: 300, quick: 5_000, full: 20_000 });
+  const { dir, cleanup } = workDir(B);
+  try {
+    const slack = await startFakeSlackChild(B, dir);
+    ctx.say(`seeding ${pending.toLocaleString("en-US")} pending requests`);
+    const db = await seedClickable(join(dir, "cs.db"), pending, warmup + clicks, (count) =>
+      slack.call<string[]>("prepost", { channel: SUPPORT_CHANNEL, count }),
+    );
+    const stack = await startCountersign(ctx, B, dir, slack, { configYaml: SUPPORT_CONFIG, dbPath: db.dbPath });
+    let next = 0;
+    const run = (amount: number) =>
+      load({
+        url: `${stack.url}/slack/events`,
+        method: "POST",
+        connections: CONCURRENT,
+        amount,
+        requests: [
+          {
+            setupRequest: (request) => {
+              const id = db.ids[next++];
+              if (id === undefined) throw new Error("ran out of clickable requests");
+              return { ...request, ...approveClick(db, id) };
+            },
+          },
+        ],
+      });
+    try {
+      ctx.say(`${warmup} warm-up clicks, then ${clicks} measured, ${CONCURRENT} concurrent`);
+      await run(warmup);
+      const result = await run(clicks);
+      // Let the decisions' chat.update calls drain before counting.
+      for (let i = 0; i < 100 && (await stack.service.call<number>("outboxDepth")) > 0; i++) await sleep(200);
+      const updates = (await stack.slackStats()).updates;
+      const recorded = countDecisions(db.dbPath);
+      const sent = warmup + clicks;
+      const metrics = [
+        info(B, `ack p50 (${CONCURRENT} concurrent, ${pending / 1000}k pending)`, percentile(result.latencies, 50), "ms"),
+        atMost(B, `ack p99 (${CONCURRENT} concurrent, ${pending / 1000}k pending)`, percentile(result.latencies, 99), "ms", 50),
+        info(B, "clicks acked per second", result.rps, "clicks/s"),
+        check(
+          B,
+          "every click acked 200 and recorded once",
+          result.failed === 0 && recorded.decisions === sent && recorded.approved === sent,
+          `${JSON.stringify(result.statuses)}; ${recorded.decisions}/${sent} decisions, ${recorded.approved} approved, ${updates} messages updated`,
+        ),
+      ];
+      for (const m of metrics) ctx.emit(m);
+      return metrics;
+    } finally {
+      await stack.stop();
+    }
+  } finally {
+    cleanup();
+  }
+}
+
+function countDecisions(dbPath: string): { decisions: number; approved: number } {
+  const sqlite = new Database(dbPath, { readonly: true });
+  try {
+    const decisions = (sqlite.prepare("SELECT count(*) AS n FROM decisions").get() as { n: number }).n;
+    const approved = (sqlite.prepare("SELECT count(*) AS n FROM requests WHERE status = 'approved'").get() as { n: number }).n;
+    return { decisions, approved };
+  } finally {
+    sqlite.close();
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * `npm run bench` — countersign's benchmark suite. Each benchmark prints one
+ * line per metric (value, bar, ratio, PASS/MISS); a Markdown table follows.
+ *
+ *   npm run bench                      everything, full size
+ *   npm run bench -- --quick           a short run of everything
+ *   npm run bench -- --only=intake,sweep
+ *   npm run bench -- --only=intake --profile   servers write .cpuprofile files to .bench/profiles
+ *   npm run bench -- --json=.bench/results.json
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { clickBench } from "./click.ts";
+import { decisionBench } from "./decision.ts";
+import { fanoutBench } from "./fanout.ts";
+import { intakeBench } from "./intake.ts";
+import { ROOT } from "./lib/child.ts";
+import { type BenchContext, createContext, type Size } from "./lib/context.ts";
+import { type Metric, markdownTable } from "./lib/report.ts";
+import { memoryBench } from "./memory.ts";
+import { sweepBench } from "./sweep.ts";
+
+export const BENCHES: Record<string, (ctx: BenchContext) => Promise<Metric[]>> = {
+  intake: intakeBench,
+  click: clickBench,
+  decision: decisionBench,
+  sweep: sweepBench,
+  memory: memoryBench,
+  fanout: fanoutBench,
+};
+
+function parseArgs(argv: string[]) {
+  let only: string[] = Object.keys(BENCHES);
+  let size: Size = "full";
+  let profile = false;
+  let json: string | null = null;
+  let strict = false;
+  for (const arg of argv) {
+    if (arg.startsWith("--only=")) only = arg.slice("--only=".length).split(",").filter(Boolean);
+    else if (arg === "--quick") size = "quick";
+    else if (arg === "--tiny") size = "tiny";
+    else if (arg === "--profile") profile = true;
+    else if (arg === "--strict") strict = true;
+    else if (arg.startsWith("--json=")) json = arg.slice("--json=".length);
+    else throw new Error(`unknown argument ${arg}; see the header of bench/run.ts`);
+  }
+  const unknown = only.filter((name) => !(name in BENCHES));
+  if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(", ")}; known: ${Object.keys(BENCHES).join(", ")}`);
+  return { only, size, profile, json, strict };
+}
+
+export function machine(): string {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  return `${availableParallelism()} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, ${process.platform} ${process.arch}`;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const profileDir = args.profile ? join(ROOT, ".bench/profiles") : null;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const ctx = createContext(args.size, { profileDir });
+  process.stdout.write(
+    `countersign benchmarks — ${args.size} run of ${args.only.join(", ")}\n${machine()}\n${new Date().toISOString()}\n\n`,
+  );
+  const failed: string[] = [];
+  for (const name of args.only) {
+    const started = performance.now();
+    process.stdout.write(`— ${name}\n`);
+    try {
+      await BENCHES[name]!(ctx);
+    } catch (error) {
+      failed.push(name);
+      process.stdout.write(`[${name}] FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    }
+    process.stderr.write(`  … ${name} took ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  }
+  const misses = ctx.metrics.filter((m) => m.pass === false);
+  process.stdout.write(`\n${markdownTable(ctx.metrics)}\n\n`);
+  process.stdout.write(
+    `${ctx.metrics.filter((m) => m.pass === true).length} PASS, ${misses.length} MISS, ${failed.length} failed${
+      failed.length > 0 ? ` (${failed.join(", ")})` : ""
+    }\n`,
+  );
+  if (profileDir) process.stdout.write(`CPU profiles: ${profileDir} (summarise with: npx tsx bench/profile-summary.ts <file>)\n`);
+  if (args.json !== null) {
+    const path = resolve(args.json);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, `${JSON.stringify({ machine: machine(), size: args.size, at: new Date().toISOString(), metrics: ctx.metrics }, null, 2)}\n`);
+  }
+  process.exitCode = failed.length > 0 || (args.strict && misses.length > 0) ? 1 : 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("bench/run.ts")) {
+  await main();
+}

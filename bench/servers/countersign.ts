@@ -1,0 +1,44 @@
+/**
+ * countersign under test, in its own process: the real startService with the
+ * production defaults (outbox concurrency and polling, the default sweep cron,
+ * info logging to stdout — which the parent points at a log file).
+ */
+import { parseConfig } from "../../src/config/file.ts";
+import { createLogger } from "../../src/log.ts";
+import { startService } from "../../src/service.ts";
+import { childOptions, ready, serveRpc } from "../lib/child-side.ts";
+import { BOT_TOKEN, SIGNING_SECRET } from "../lib/fixtures.ts";
+
+export interface CountersignChildOptions {
+  configYaml: string;
+  dbPath: string;
+  slackApiUrl: string;
+  logLevel?: string;
+}
+
+const options = childOptions<CountersignChildOptions>();
+const parsed = parseConfig(options.configYaml, {});
+if (!parsed.ok) throw new Error(`bench config invalid: ${JSON.stringify(parsed.problems)}`);
+
+const service = await startService({
+  config: parsed.config,
+  slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, appToken: null, apiUrl: options.slackApiUrl },
+  port: 0,
+  host: "127.0.0.1",
+  database: options.dbPath,
+  log: createLogger(options.logLevel ?? "info"),
+  sweepCron: "*/10 * * * * *",
+});
+
+serveRpc(
+  {
+    memory: () => process.memoryUsage(),
+    outboxDepth: () => service.deps.store.outboxDepth(),
+    gc: () => {
+      (globalThis as { gc?: () => void }).gc?.();
+      return process.memoryUsage();
+    },
+  },
+  () => service.stop(),
+);
+ready({ port: service.port, url: service.url });

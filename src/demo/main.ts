@@ -1,0 +1,107 @@
+import { rmSync } from "node:fs";
+import { relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createLogger } from "../log.ts";
+import { DEMO_CONFIG_URL, type Demo, startDemo } from "./start.ts";
+
+/**
+ * `npm run demo`: countersign plus a simulated Slack on localhost, no Slack app,
+ * tokens or public URL. Reads PORT (default 3000), SIM_PORT (default 3001) and
+ * LOG_LEVEL (default warn) only; never any Slack setting. Never imported by src/main.ts.
+ */
+
+const DB_PATH = "./data/demo.db";
+
+function portFrom(name: string, fallback: number): number {
+  const raw = process.env[name]?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^[0-9]{1,5}$/.test(raw) || Number(raw) > 65535) {
+    process.stderr.write(
+      `countersign demo: ${name} must be a port number between 0 and 65535 (got ${JSON.stringify(raw)})\n`,
+    );
+    process.exit(2);
+  }
+  return Number(raw);
+}
+
+function banner(demo: Demo): string {
+  const api = demo.apiUrl.replace("127.0.0.1", "localhost");
+  const sim = demo.simUrl.replace("127.0.0.1", "localhost");
+  const agents = demo.config.agents;
+  const width = Math.max(...agents.map((a) => a.id.length));
+  const token = agents[0]?.token ?? "";
+  const config = relative(process.cwd(), fileURLToPath(DEMO_CONFIG_URL));
+  return `
+countersign demo: the whole approval loop, with a simulated Slack
+
+  Simulated Slack   ${sim}   <- open this in a browser
+  Agent API         ${api}/v1
+  Database          ${DB_PATH} (fresh on every run)
+  Config            ${config}
+
+  Demo agent tokens ${agents.map((a, i) => `${i === 0 ? "" : "                    "}${a.id.padEnd(width)}  ${a.token}`).join("\n")}
+
+  Ask for an approval as an agent would:
+
+    curl -s ${api}/v1/requests \\
+      -H 'Authorization: Bearer ${token}' \\
+      -H 'Content-Type: application/json' \\
+      -d '{"action":"refund.issue","summary":"Refund $120 to Dana Ruiz for a defective blender","params":{"amount":120,"currency":"USD"}}'
+
+  then approve it in #support-approvals on the simulator page, and wait for the decision:
+
+    curl -s '${api}/v1/requests/<id>?wait=30' -H 'Authorization: Bearer ${token}'
+
+  Ctrl-C stops both.
+`;
+}
+
+async function main(): Promise<void> {
+  const port = portFrom("PORT", 3000);
+  const simPort = portFrom("SIM_PORT", 3001);
+  const log = createLogger(process.env.LOG_LEVEL?.trim() || "warn");
+  // The simulated Slack lives in memory, so yesterday's requests would point at messages it never had.
+  for (const suffix of ["", "-wal", "-shm"]) rmSync(`${DB_PATH}${suffix}`, { force: true });
+
+  let demo: Demo;
+  try {
+    demo = await startDemo({ port, simPort, dbPath: DB_PATH, log });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message =
+      code === "EADDRINUSE"
+        ? `a port is already in use (PORT=${port}, SIM_PORT=${simPort}); pick others, e.g. PORT=4000 SIM_PORT=4001 npm run demo`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    process.stderr.write(`countersign demo: failed to start: ${message}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(banner(demo));
+
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write("\ncountersign demo: stopping…\n");
+    const force = setTimeout(() => {
+      process.stderr.write("countersign demo: shutdown took longer than 10s; exiting\n");
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    demo.stop().then(
+      () => {
+        process.stdout.write("countersign demo: stopped\n");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        process.stderr.write(`countersign demo: shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+}
+
+void main();

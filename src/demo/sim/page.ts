@@ -1,0 +1,54 @@
+import { escapeHtml, toHtml, type VNode } from "./vnode.ts";
+
+/** The simulator's HTML page, every region rendered on the server; sim.js keeps it live. */
+
+export interface PageParts {
+  sidebar: VNode;
+  header: VNode;
+  timeline: VNode;
+  modal: VNode | null;
+  calls: VNode;
+  persona: VNode;
+  samples: VNode;
+  channel: string;
+  viewer: string;
+  apiBase: string;
+}
+
+export function renderPage(p: PageParts): string {
+  const state = JSON.stringify({ channel: p.channel, viewer: p.viewer, apiBase: p.apiBase });
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>countersign · simulated Slack</title>
+<link rel="stylesheet" href="/sim/sim.css">
+</head>
+<body>
+<div class="cs-app" id="app" data-state="${escapeHtml(state)}">
+  <aside class="cs-sidebar" id="sidebar">${toHtml(p.sidebar)}</aside>
+  <main class="cs-main">
+    <header class="cs-topbar">
+      <div id="channel-header" class="cs-topbar-channel">${toHtml(p.header)}</div>
+      <label class="cs-as">You are ${toHtml(p.persona)}</label>
+    </header>
+    <section class="cs-timeline" id="timeline" aria-live="polite">${toHtml(p.timeline)}</section>
+    <footer class="cs-composer">Messages here come from countersign through the simulated Slack Web API. Buttons send signed <code>block_actions</code> to countersign, as Slack would.</footer>
+  </main>
+  <aside class="cs-panel">
+    <h2>Send a sample request</h2>
+    <p class="cs-panel-note">Each button is an agent calling <code>POST ${escapeHtml(p.apiBase)}/v1/requests</code> with its demo token.</p>
+    ${toHtml(p.samples)}
+    <div id="api-result" class="cs-api-result" hidden></div>
+    <h2>Slack Web API calls</h2>
+    <div id="calls">${toHtml(p.calls)}</div>
+  </aside>
+</div>
+<div id="modal-root">${p.modal === null ? "" : toHtml(p.modal)}</div>
+<div id="toast" class="cs-toast" role="status" hidden></div>
+<script type="module" src="/sim/sim.js"></script>
+</body>
+</html>
+`;
+}

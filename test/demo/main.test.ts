@@ -1,0 +1,82 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { tempDir } from "../support/harness.ts";
+
+const TSX = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../src/demo/main.ts", import.meta.url));
+
+let child: ChildProcess | undefined;
+let cleanup: (() => void) | undefined;
+afterEach(() => {
+  if (child && child.exitCode === null) child.kill("SIGKILL");
+  cleanup?.();
+});
+
+describe("npm run demo (src/demo/main.ts)", () => {
+  it("prints the URLs and tokens, ignores Slack settings, serves both, and Ctrl-C stops it with exit 0", async () => {
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    child = spawn(TSX, [MAIN], {
+      cwd: tmp.dir,
+      env: {
+        ...process.env,
+        PORT: "0",
+        SIM_PORT: "0",
+        // The demo must not read these: a real run with them would fail.
+        SLACK_BOT_TOKEN: "not-a-token",
+        SLACK_SIGNING_SECRET: "",
+        SLACK_API_URL: "http://slack.invalid/api/",
+        SLACK_APP_TOKEN: "xapp-bogus",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout!.on("data", (d) => (out += String(d)));
+    child.stderr!.on("data", (d) => (err += String(d)));
+    const exited = new Promise<number | null>((resolve) => child!.on("exit", (code) => resolve(code)));
+
+    const deadline = Date.now() + 15_000;
+    while (!out.includes("Ctrl-C stops both")) {
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`demo did not start:\n${out}\n${err}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const sim = /Simulated Slack\s+(http:\/\/localhost:\d+\/sim)/
+      .exec(out)?.[1]
+      ?.replace("localhost", "127.0.0.1");
+    const api = /Agent API\s+(http:\/\/localhost:\d+)\/v1/.exec(out)?.[1]?.replace("localhost", "127.0.0.1");
+    expect(sim).toBeDefined();
+    expect(api).toBeDefined();
+    expect(out).toContain("support-bot  demo-support-bot-token");
+    expect(out).toContain("curl -s");
+
+    expect((await fetch(sim!)).status).toBe(200);
+    expect(await (await fetch(`${api}/healthz`)).json()).toEqual({ ok: true });
+    const created = await fetch(`${api}/v1/requests`, {
+      method: "POST",
+      headers: { authorization: "Bearer demo-support-bot-token", "content-type": "application/json" },
+      body: JSON.stringify({
+        action: "refund.issue",
+        summary: "Refund $120 to Dana Ruiz",
+        params: { amount: 120 },
+      }),
+    });
+    expect(created.status).toBe(201);
+    const until = Date.now() + 5000;
+    let html = "";
+    while (!html.includes("Refund $120 to Dana Ruiz") && Date.now() < until) {
+      html = await (await fetch(`${sim}?channel=C0SUPPORT`)).text();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(html).toContain("Refund $120 to Dana Ruiz");
+    expect(existsSync(`${tmp.dir}/data/demo.db`)).toBe(true);
+
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(out).toContain("countersign demo: stopped");
+    expect(err).toBe("");
+  });
+});

@@ -1,0 +1,131 @@
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { startFakeSlack } from "../../src/sim/slack-api.ts";
+import { validateMessage } from "../../src/slack/render.ts";
+import { FakeClock } from "../support/clock.ts";
+import { eventually, type Harness, REFUND, startHarness, tempDir } from "../support/harness.ts";
+import { createPosted, MINUTE, type Receiver, startReceiver } from "./helpers.ts";
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+async function scrape(h: Harness): Promise<string> {
+  const res = await fetch(`${h.url}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+  return res.text();
+}
+
+/** The value of one sample line (`name{labels} value`), or undefined when absent. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/** A few transitions: one escalated then expired (with a callback retried once), one approved, one cancelled. */
+async function transitions(h: Harness, hook: Receiver): Promise<{ expired: string; approved: string; cancelled: string }> {
+  const expired = await createPosted(h, { ...REFUND, callback_url: hook.url });
+  const approved = await createPosted(h);
+  const cancelled = await createPosted(h);
+  await h.click("U0LEAD1", "approve", approved);
+  await eventually(() => h.service.deps.store.getRequest(approved)?.status === "approved");
+  await h.api("POST", `/v1/requests/${cancelled}/cancel`, {});
+  h.clock.advance(15 * MINUTE);
+  h.service.sweepNow();
+  h.clock.advance(15 * MINUTE);
+  h.service.sweepNow();
+  await hook.waitForDeliveries(1);
+  const retryAt = await eventually(() => {
+    const row = h.service.deps.store.callbacksFor(expired)[0];
+    return row?.attempts === 1 ? row.nextAttemptAt : null;
+  });
+  h.clock.advance(retryAt - h.clock.now());
+  await h.settle();
+  return { expired, approved, cancelled };
+}
+
+describe("/metrics", () => {
+  it("escalated + expired, approved, cancelled → counts by status and resolution, escalations, expiries, histogram, outbox depth, callback attempts", async () => {
+    const h = await startHarness();
+    cleanups.push(() => h.stop());
+    const hook = await startReceiver((_d, n) => (n === 0 ? 500 : 200));
+    cleanups.push(() => hook.close());
+    await transitions(h, hook);
+    const text = await scrape(h);
+
+    expect(sample(text, 'countersign_requests{status="expired",resolution="approval_timeout"}')).toBe(1);
+    expect(sample(text, 'countersign_requests{status="approved",resolution="approved_by_humans"}')).toBe(1);
+    expect(sample(text, 'countersign_requests{status="cancelled",resolution="cancelled_by_agent"}')).toBe(1);
+    expect(sample(text, 'countersign_requests{status="pending",resolution="none"}')).toBe(0);
+    expect(sample(text, "countersign_escalations_total")).toBe(1);
+    expect(sample(text, "countersign_expiries_total")).toBe(1);
+    expect(sample(text, "countersign_slack_outbox_depth")).toBe(0);
+    expect(sample(text, 'countersign_callback_attempts_total{result="retry"}')).toBe(1);
+    expect(sample(text, 'countersign_callback_attempts_total{result="delivered"}')).toBe(1);
+    expect(sample(text, 'countersign_time_to_decision_seconds_count{resolution="approval_timeout"}')).toBe(1);
+    expect(sample(text, 'countersign_time_to_decision_seconds_sum{resolution="approval_timeout"}')).toBe(1800);
+    expect(sample(text, 'countersign_time_to_decision_seconds_bucket{le="1800",resolution="approval_timeout"}')).toBe(1);
+    expect(sample(text, 'countersign_time_to_decision_seconds_bucket{le="600",resolution="approval_timeout"}')).toBe(0);
+    expect(sample(text, 'countersign_time_to_decision_seconds_count{resolution="approved_by_humans"}')).toBe(1);
+    expect(sample(text, 'countersign_time_to_decision_seconds_count{resolution="cancelled_by_agent"}')).toBe(1);
+  });
+
+  it("Slack failing + a cancel → outbox depth shows the waiting update", async () => {
+    const h = await startHarness();
+    cleanups.push(() => h.stop());
+    const id = await createPosted(h);
+    await h.settle();
+    h.slack.failNext("chat.update", { error: "internal_error", times: 1000 });
+    await h.api("POST", `/v1/requests/${id}/cancel`, {});
+    await h.slack.waitFor((s) => s.callsTo("chat.update").length > 0);
+    const text = await scrape(h);
+    expect(sample(text, "countersign_slack_outbox_depth")).toBe(1);
+    expect(sample(text, 'countersign_requests{status="cancelled",resolution="cancelled_by_agent"}')).toBe(1);
+  });
+
+  it("callback answered 410 → counted as gone", async () => {
+    const h = await startHarness();
+    cleanups.push(() => h.stop());
+    const hook = await startReceiver(() => 410);
+    cleanups.push(() => hook.close());
+    const id = await createPosted(h, { ...REFUND, callback_url: hook.url });
+    await h.api("POST", `/v1/requests/${id}/cancel`, {});
+    await eventually(() => h.service.deps.store.callbacksFor(id)[0]?.failedAt);
+    const text = await scrape(h);
+    expect(sample(text, 'countersign_callback_attempts_total{result="gone"}')).toBe(1);
+    expect(sample(text, "countersign_callbacks_pending")).toBe(0);
+  });
+
+  it("transitions + restart on the same database → counts by status survive", async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const dbPath = join(t.dir, "countersign.db");
+    const clock = new FakeClock();
+    const slack = await startFakeSlack({ validateBlocks: (b) => validateMessage(b) });
+    cleanups.push(() => slack.close());
+    const hook = await startReceiver((_d, n) => (n === 0 ? 500 : 200));
+    cleanups.push(() => hook.close());
+    const first = await startHarness({ dbPath, clock, slack });
+    await transitions(first, hook);
+    const pending = await createPosted(first);
+    await first.settle();
+    await first.stop();
+
+    const second = await startHarness({ dbPath, clock, slack });
+    cleanups.push(() => second.stop());
+    const text = await scrape(second);
+    expect(sample(text, 'countersign_requests{status="expired",resolution="approval_timeout"}')).toBe(1);
+    expect(sample(text, 'countersign_requests{status="approved",resolution="approved_by_humans"}')).toBe(1);
+    expect(sample(text, 'countersign_requests{status="pending",resolution="none"}')).toBe(1);
+
+    // And they keep moving from there.
+    clock.advance(30 * MINUTE);
+    second.service.sweepNow();
+    expect(second.service.deps.store.getRequest(pending)?.status).toBe("expired");
+    const after = await scrape(second);
+    expect(sample(after, 'countersign_requests{status="expired",resolution="approval_timeout"}')).toBe(2);
+    expect(sample(after, 'countersign_requests{status="pending",resolution="none"}')).toBe(0);
+  });
+});
