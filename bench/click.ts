@@ -6,12 +6,21 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { openDatabase } from "../src/db/open.ts";
-import { createStore } from "../src/db/store.ts";
 import { toResource } from "../src/db/rows.ts";
+import { createStore } from "../src/db/store.ts";
 import { blockActionsPayload, encodeInteraction, signSlackRequest } from "../src/sim/slack-requests.ts";
 import { renderRequestMessage } from "../src/slack/render.ts";
 import { type BenchContext, pick, workDir } from "./lib/context.ts";
-import { APPROVER, pendingRow, range, SIGNING_SECRET, SUPPORT_CHANNEL, SUPPORT_CONFIG, seedId, seedRows } from "./lib/fixtures.ts";
+import {
+  APPROVER,
+  pendingRow,
+  range,
+  SIGNING_SECRET,
+  SUPPORT_CHANNEL,
+  SUPPORT_CONFIG,
+  seedId,
+  seedRows,
+} from "./lib/fixtures.ts";
 import { load } from "./lib/load.ts";
 import { atMost, check, info, type Metric } from "./lib/report.ts";
 import { startCountersign, startFakeSlackChild } from "./lib/stack.ts";
@@ -48,7 +57,10 @@ export async function seedClickable(
   try {
     seedRows(
       database.sqlite,
-      range(pending, (i) => ({ ...pendingRow(i, now), ...(i < clickable ? { slack_ts: stamps[i] ?? null } : {}) })),
+      range(pending, (i) => ({
+        ...pendingRow(i, now),
+        ...(i < clickable ? { slack_ts: stamps[i] ?? null } : {}),
+      })),
     );
     const row = createStore(database).getRequest(seedId(0));
     if (!row) throw new Error("seeded row missing");
@@ -99,7 +111,10 @@ export async function clickBench(ctx: BenchContext): Promise<Metric[]> {
     const db = await seedClickable(join(dir, "cs.db"), pending, warmup + clicks, (count) =>
       slack.call<string[]>("prepost", { channel: SUPPORT_CHANNEL, count }),
     );
-    const stack = await startCountersign(ctx, B, dir, slack, { configYaml: SUPPORT_CONFIG, dbPath: db.dbPath });
+    const stack = await startCountersign(ctx, B, dir, slack, {
+      configYaml: SUPPORT_CONFIG,
+      dbPath: db.dbPath,
+    });
     let next = 0;
     const run = (amount: number) =>
       load({
@@ -127,8 +142,19 @@ export async function clickBench(ctx: BenchContext): Promise<Metric[]> {
       const recorded = countDecisions(db.dbPath);
       const sent = warmup + clicks;
       const metrics = [
-        info(B, `ack p50 (${CONCURRENT} concurrent, ${pending / 1000}k pending)`, percentile(result.latencies, 50), "ms"),
-        atMost(B, `ack p99 (${CONCURRENT} concurrent, ${pending / 1000}k pending)`, percentile(result.latencies, 99), "ms", 50),
+        info(
+          B,
+          `ack p50 (${CONCURRENT} concurrent, ${pending / 1000}k pending)`,
+          percentile(result.latencies, 50),
+          "ms",
+        ),
+        atMost(
+          B,
+          `ack p99 (${CONCURRENT} concurrent, ${pending / 1000}k pending)`,
+          percentile(result.latencies, 99),
+          "ms",
+          50,
+        ),
         info(B, "clicks acked per second", result.rps, "clicks/s"),
         check(
           B,
@@ -151,7 +177,9 @@ function countDecisions(dbPath: string): { decisions: number; approved: number }
   const sqlite = new Database(dbPath, { readonly: true });
   try {
     const decisions = (sqlite.prepare("SELECT count(*) AS n FROM decisions").get() as { n: number }).n;
-    const approved = (sqlite.prepare("SELECT count(*) AS n FROM requests WHERE status = 'approved'").get() as { n: number }).n;
+    const approved = (
+      sqlite.prepare("SELECT count(*) AS n FROM requests WHERE status = 'approved'").get() as { n: number }
+    ).n;
     return { decisions, approved };
   } finally {
     sqlite.close();

@@ -4,7 +4,7 @@
  * agent get its answer.
  */
 import { join } from "node:path";
-import { seedClickable, approveClick } from "./click.ts";
+import { approveClick, seedClickable } from "./click.ts";
 import { type BenchContext, pick, workDir } from "./lib/context.ts";
 import { AGENT_TOKEN, SUPPORT_CHANNEL, SUPPORT_CONFIG } from "./lib/fixtures.ts";
 import { newAgent, send } from "./lib/http.ts";
@@ -25,7 +25,10 @@ export async function decisionBench(ctx: BenchContext): Promise<Metric[]> {
     const db = await seedClickable(join(dir, "cs.db"), pending, warmup + samples, (count) =>
       slack.call<string[]>("prepost", { channel: SUPPORT_CHANNEL, count }),
     );
-    const stack = await startCountersign(ctx, B, dir, slack, { configYaml: SUPPORT_CONFIG, dbPath: db.dbPath });
+    const stack = await startCountersign(ctx, B, dir, slack, {
+      configYaml: SUPPORT_CONFIG,
+      dbPath: db.dbPath,
+    });
     const agentSockets = newAgent();
     const slackSockets = newAgent();
     const afterAck: number[] = [];
@@ -41,7 +44,11 @@ export async function decisionBench(ctx: BenchContext): Promise<Metric[]> {
         await sleep(15);
         const click = approveClick(db, id);
         const clickedAt = performance.now();
-        const ack = await send(`${stack.url}/slack/events`, { method: "POST", ...click, agent: slackSockets });
+        const ack = await send(`${stack.url}/slack/events`, {
+          method: "POST",
+          ...click,
+          agent: slackSockets,
+        });
         const answer = await poll;
         const status = (JSON.parse(answer.body) as { status?: string }).status;
         if (ack.status !== 200 || answer.status !== 200 || status !== "approved") wrong += 1;
@@ -58,7 +65,12 @@ export async function decisionBench(ctx: BenchContext): Promise<Metric[]> {
       atMost(B, "ack → long-poll answer, median", percentile(afterAck, 50), "ms", 20),
       info(B, "ack → long-poll answer, p99", percentile(afterAck, 99), "ms"),
       info(B, "click sent → long-poll answer, median", percentile(afterClick, 50), "ms"),
-      check(B, "every long-poll answered approved", wrong === 0, `${samples + warmup - wrong}/${samples + warmup}`),
+      check(
+        B,
+        "every long-poll answered approved",
+        wrong === 0,
+        `${samples + warmup - wrong}/${samples + warmup}`,
+      ),
     ];
     for (const m of metrics) ctx.emit(m);
     return metrics;

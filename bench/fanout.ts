@@ -71,7 +71,13 @@ export async function fanoutBench(ctx: BenchContext): Promise<Metric[]> {
         info(B, "time to post all", elapsedS, "s", `the limit allows ≥ ${minimumS} s`),
         // The issue sets no bar here; 90% of the allowed rate is this suite's.
         ratioAtLeast(B, "achieved post rate", rate, "msg/s", allowed, 0.9, `allowed ${allowed}/s`),
-        info(B, "429 answers from Slack", stats.rateLimited, "", `${(stats.rateLimited / total).toFixed(2)} per message`),
+        info(
+          B,
+          "429 answers from Slack",
+          stats.rateLimited,
+          "",
+          `${(stats.rateLimited / total).toFixed(2)} per message`,
+        ),
       ];
       for (const m of metrics) ctx.emit(m);
       return metrics;

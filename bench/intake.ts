@@ -47,7 +47,10 @@ export async function intakeBench(ctx: BenchContext): Promise<Metric[]> {
 
     ctx.say(`countersign (outbox draining to the fake Slack): ${warmupS} s warm-up, ${durationS} s measured`);
     const slack = await startFakeSlackChild(B, dir);
-    const stack = await startCountersign(ctx, B, dir, slack, { configYaml: SUPPORT_CONFIG, dbPath: join(dir, "cs.db") });
+    const stack = await startCountersign(ctx, B, dir, slack, {
+      configYaml: SUPPORT_CONFIG,
+      dbPath: join(dir, "cs.db"),
+    });
     let cs: LoadResult;
     let posted: number;
     let backlog: number;

@@ -23,7 +23,10 @@ export async function memoryBench(ctx: BenchContext): Promise<Metric[]> {
     const db = await seedClickable(join(dir, "cs.db"), pending, 10, (count) =>
       slack.call<string[]>("prepost", { channel: SUPPORT_CHANNEL, count }),
     );
-    const stack = await startCountersign(ctx, B, dir, slack, { configYaml: SUPPORT_CONFIG, dbPath: db.dbPath });
+    const stack = await startCountersign(ctx, B, dir, slack, {
+      configYaml: SUPPORT_CONFIG,
+      dbPath: db.dbPath,
+    });
     const sockets = newAgent();
     try {
       const startup = rssOf(stack.service.pid);
@@ -38,7 +41,8 @@ export async function memoryBench(ctx: BenchContext): Promise<Metric[]> {
         });
         created.push((JSON.parse(res.body) as { id: string }).id);
       }
-      for (const id of [...created, ...db.ids]) await send(`${stack.url}/v1/requests/${id}`, { headers: auth, agent: sockets });
+      for (const id of [...created, ...db.ids])
+        await send(`${stack.url}/v1/requests/${id}`, { headers: auth, agent: sockets });
       for (const id of db.ids.slice(0, 5)) {
         await send(`${stack.url}/slack/events`, { method: "POST", ...approveClick(db, id), agent: sockets });
       }

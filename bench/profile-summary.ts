@@ -32,12 +32,14 @@ for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n
 
 // Time per node from the sample deltas (more exact than hitCount × interval).
 const selfUs = new Map<number, number>();
-profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+profile.samples.forEach((id, i) => {
+  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
 const totalUs = profile.endTime - profile.startTime;
 
 const where = (n: Node) => {
   const url = n.callFrame.url.replace(/^file:\/\//, "").replace(/^.*\/node_modules\//, "~/");
-  const short = url.replace(/^.*\/(src|bench)\//, "$1/");
+  const short = url.startsWith("~/") ? url : url.replace(/^.*\/(src|bench)\//, "$1/");
   return `${n.callFrame.functionName || "(anonymous)"} ${short}${url ? `:${n.callFrame.lineNumber + 1}` : ""}`;
 };
 
@@ -58,7 +60,8 @@ for (const [id, us] of selfUs) {
 const pct = (us: number) => `${((100 * us) / totalUs).toFixed(1).padStart(5)}%`;
 const print = (title: string, rows: [string, number][]) => {
   process.stdout.write(`\n${title}\n`);
-  for (const [key, us] of rows) process.stdout.write(`${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${key}\n`);
+  for (const [key, us] of rows)
+    process.stdout.write(`${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${key}\n`);
 };
 process.stdout.write(`${path}: ${(totalUs / 1e6).toFixed(1)} s profiled\n`);
 print("self time", [...self].sort((a, b) => b[1] - a[1]).slice(0, top));

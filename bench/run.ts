@@ -7,16 +7,19 @@
  *   npm run bench -- --only=intake,sweep
  *   npm run bench -- --only=intake --profile   servers write .cpuprofile files to .bench/profiles
  *   npm run bench -- --json=.bench/results.json
+ *   npm run bench -- --wait-idle       before each benchmark, wait (≤ 10 min) until other
+ *                                      processes use ≤ 10% of the machine
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { clickBench } from "./click.ts";
 import { decisionBench } from "./decision.ts";
 import { fanoutBench } from "./fanout.ts";
 import { intakeBench } from "./intake.ts";
 import { ROOT } from "./lib/child.ts";
 import { type BenchContext, createContext, type Size } from "./lib/context.ts";
+import { cpuBusy, machine, waitForIdle } from "./lib/machine.ts";
 import { type Metric, markdownTable } from "./lib/report.ts";
 import { memoryBench } from "./memory.ts";
 import { sweepBench } from "./sweep.ts";
@@ -36,23 +39,21 @@ function parseArgs(argv: string[]) {
   let profile = false;
   let json: string | null = null;
   let strict = false;
+  let waitIdle = false;
   for (const arg of argv) {
     if (arg.startsWith("--only=")) only = arg.slice("--only=".length).split(",").filter(Boolean);
     else if (arg === "--quick") size = "quick";
     else if (arg === "--tiny") size = "tiny";
     else if (arg === "--profile") profile = true;
     else if (arg === "--strict") strict = true;
+    else if (arg === "--wait-idle") waitIdle = true;
     else if (arg.startsWith("--json=")) json = arg.slice("--json=".length);
     else throw new Error(`unknown argument ${arg}; see the header of bench/run.ts`);
   }
   const unknown = only.filter((name) => !(name in BENCHES));
-  if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(", ")}; known: ${Object.keys(BENCHES).join(", ")}`);
-  return { only, size, profile, json, strict };
-}
-
-export function machine(): string {
-  const cpu = cpus()[0]?.model ?? "unknown CPU";
-  return `${availableParallelism()} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, ${process.platform} ${process.arch}`;
+  if (unknown.length > 0)
+    throw new Error(`unknown benchmark ${unknown.join(", ")}; known: ${Object.keys(BENCHES).join(", ")}`);
+  return { only, size, profile, json, strict, waitIdle };
 }
 
 async function main(): Promise<void> {
@@ -64,14 +65,21 @@ async function main(): Promise<void> {
     `countersign benchmarks — ${args.size} run of ${args.only.join(", ")}\n${machine()}\n${new Date().toISOString()}\n\n`,
   );
   const failed: string[] = [];
+  const busyBefore: Record<string, number | null> = {};
   for (const name of args.only) {
+    const busy = args.waitIdle ? await waitForIdle(0.1, 600_000, ctx.say) : await cpuBusy(1000);
+    busyBefore[name] = busy;
     const started = performance.now();
-    process.stdout.write(`— ${name}\n`);
+    process.stdout.write(
+      `— ${name}${busy === null ? "" : ` (machine ${(busy * 100).toFixed(0)}% busy with other work before it)`}\n`,
+    );
     try {
       await BENCHES[name]!(ctx);
     } catch (error) {
       failed.push(name);
-      process.stdout.write(`[${name}] FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stdout.write(
+        `[${name}] FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
     }
     process.stderr.write(`  … ${name} took ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   }
@@ -82,15 +90,21 @@ async function main(): Promise<void> {
       failed.length > 0 ? ` (${failed.join(", ")})` : ""
     }\n`,
   );
-  if (profileDir) process.stdout.write(`CPU profiles: ${profileDir} (summarise with: npx tsx bench/profile-summary.ts <file>)\n`);
+  if (profileDir)
+    process.stdout.write(
+      `CPU profiles: ${profileDir} (summarise with: npx tsx bench/profile-summary.ts <file>)\n`,
+    );
   if (args.json !== null) {
     const path = resolve(args.json);
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, `${JSON.stringify({ machine: machine(), size: args.size, at: new Date().toISOString(), metrics: ctx.metrics }, null, 2)}\n`);
+    writeFileSync(
+      path,
+      `${JSON.stringify({ machine: machine(), size: args.size, at: new Date().toISOString(), busyBefore, metrics: ctx.metrics }, null, 2)}\n`,
+    );
   }
   process.exitCode = failed.length > 0 || (args.strict && misses.length > 0) ? 1 : 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("bench/run.ts")) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   await main();
 }

@@ -48,15 +48,24 @@ function sweepRow(i: number, dueRows: number, base: number): SeedRow {
 
 function findDue(store: Store, now: number): number {
   const all = Number.MAX_SAFE_INTEGER;
-  return store.dueExpiries(now, all).length + store.dueEscalations(now, all).length + store.dueReminders(now, all).length;
+  return (
+    store.dueExpiries(now, all).length +
+    store.dueEscalations(now, all).length +
+    store.dueReminders(now, all).length
+  );
 }
 
 export async function sweepBench(ctx: BenchContext): Promise<Metric[]> {
-  const storedSizes = pick(ctx.size, { tiny: [2_000, 20_000], quick: [20_000, 200_000], full: [100_000, 1_000_000] });
-  const [fewDue, manyDue] = pick(ctx.size, { tiny: [100, 1_000], quick: [1_000, 10_000], full: [1_000, 10_000] }) as [
-    number,
-    number,
-  ];
+  const storedSizes = pick(ctx.size, {
+    tiny: [2_000, 20_000],
+    quick: [20_000, 200_000],
+    full: [100_000, 1_000_000],
+  });
+  const [fewDue, manyDue] = pick(ctx.size, {
+    tiny: [100, 1_000],
+    quick: [1_000, 10_000],
+    full: [1_000, 10_000],
+  }) as [number, number];
   const parsed = parseConfig(SUPPORT_CONFIG, {});
   if (!parsed.ok) throw new Error("bench config invalid");
   const k = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1000}k`);
@@ -75,7 +84,10 @@ export async function sweepBench(ctx: BenchContext): Promise<Metric[]> {
       // fewDue rows for the first tick, manyDue more for the second.
       const dueRows = fewDue + manyDue;
       ctx.say(`seeding ${stored.toLocaleString("en-US")} stored requests`);
-      seedRows(database.sqlite, range(stored, (i) => sweepRow(i, dueRows, base)));
+      seedRows(
+        database.sqlite,
+        range(stored, (i) => sweepRow(i, dueRows, base)),
+      );
       database.sqlite.pragma("optimize");
       const store = createStore(database);
       const deps = {
@@ -98,7 +110,11 @@ export async function sweepBench(ctx: BenchContext): Promise<Metric[]> {
         found.set(`${stored}/${due}`, ms);
         const name = `find due set: ${k(stored)} stored, ${k(due)} due`;
         const note = `median of ${REPEAT}; first ${first.toFixed(2)} ms`;
-        emit(stored === storedSizes[1] && due === fewDue ? atMost(B, name, ms, "ms", 20, note) : info(B, name, ms, "ms", note));
+        emit(
+          stored === storedSizes[1] && due === fewDue
+            ? atMost(B, name, ms, "ms", 20, note)
+            : info(B, name, ms, "ms", note),
+        );
       }
 
       // One tick over the first fewDue rows, then one over the next manyDue.
@@ -112,7 +128,15 @@ export async function sweepBench(ctx: BenchContext): Promise<Metric[]> {
           handled = report.expired + report.escalated + report.reminded;
         });
         if (handled !== due) throw new Error(`sweep handled ${handled}, expected ${due}`);
-        emit(info(B, `one sweep tick: ${k(stored)} stored, ${k(due)} due`, ms, "ms", `${((ms * 1000) / due).toFixed(0)} µs per due row`));
+        emit(
+          info(
+            B,
+            `one sweep tick: ${k(stored)} stored, ${k(due)} due`,
+            ms,
+            "ms",
+            `${((ms * 1000) / due).toFixed(0)} µs per due row`,
+          ),
+        );
       }
       database.sqlite.close();
     } finally {
@@ -121,11 +145,28 @@ export async function sweepBench(ctx: BenchContext): Promise<Metric[]> {
   }
 
   const [small, large] = storedSizes as [number, number];
-  const storedGrowth = (found.get(`${large}/${fewDue}`) ?? Number.NaN) / (found.get(`${small}/${fewDue}`) ?? Number.NaN);
-  const dueGrowth = (found.get(`${large}/${manyDue}`) ?? Number.NaN) / (found.get(`${large}/${fewDue}`) ?? Number.NaN);
+  const storedGrowth =
+    (found.get(`${large}/${fewDue}`) ?? Number.NaN) / (found.get(`${small}/${fewDue}`) ?? Number.NaN);
+  const dueGrowth =
+    (found.get(`${large}/${manyDue}`) ?? Number.NaN) / (found.get(`${large}/${fewDue}`) ?? Number.NaN);
   emit(
-    atMost(B, `find due set: ×${large / small} stored rows → time ×`, storedGrowth, "×", 2, `at ${k(fewDue)} due; should stay ~1`),
+    atMost(
+      B,
+      `find due set: ×${large / small} stored rows → time ×`,
+      storedGrowth,
+      "×",
+      2,
+      `at ${k(fewDue)} due; should stay ~1`,
+    ),
   );
-  emit(info(B, `find due set: ×${manyDue / fewDue} due rows → time ×`, dueGrowth, "×", `at ${k(large)} stored; should be ~${manyDue / fewDue}`));
+  emit(
+    info(
+      B,
+      `find due set: ×${manyDue / fewDue} due rows → time ×`,
+      dueGrowth,
+      "×",
+      `at ${k(large)} stored; should be ~${manyDue / fewDue}`,
+    ),
+  );
   return metrics;
 }

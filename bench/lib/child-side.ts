@@ -2,7 +2,8 @@
 
 export function childOptions<T>(): T {
   const raw = process.env.BENCH_CHILD_OPTIONS;
-  if (raw === undefined) throw new Error("BENCH_CHILD_OPTIONS is not set; start this file with bench/lib/child.ts");
+  if (raw === undefined)
+    throw new Error("BENCH_CHILD_OPTIONS is not set; start this file with bench/lib/child.ts");
   return JSON.parse(raw) as T;
 }
 

@@ -32,7 +32,11 @@ type Reply = { id: number; ok: boolean; result?: unknown; error?: string };
  * test run in their own process so the load generator (here) does not share
  * their event loop.
  */
-export async function startChild<Ready>(script: string, options: unknown, child: ChildOptions): Promise<Child<Ready>> {
+export async function startChild<Ready>(
+  script: string,
+  options: unknown,
+  child: ChildOptions,
+): Promise<Child<Ready>> {
   const logPath = join(child.logDir, `${child.name}.log`);
   const fd = openSync(logPath, "a");
   const profile =
@@ -73,7 +77,10 @@ export async function startChild<Ready>(script: string, options: unknown, child:
   });
 
   const ready = await new Promise<Ready>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${child.name} did not start in 60 s; see ${logPath}`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${child.name} did not start in 60 s; see ${logPath}`)),
+      60_000,
+    );
     proc.on("message", function onReady(message: unknown) {
       const m = message as { type?: string; info?: Ready };
       if (m.type !== "ready") return;
@@ -121,6 +128,7 @@ export function tail(path: string, lines = 20): string {
 /** Resident set size of a process in MB, from /proc (Linux). */
 export function rssOf(pid: number): { rssMb: number; peakMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
+  const kb = (key: string) =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
   return { rssMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
 }

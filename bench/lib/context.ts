@@ -17,7 +17,10 @@ export interface BenchContext {
   metrics: Metric[];
 }
 
-export function createContext(size: Size, options: { profileDir?: string | null; quiet?: boolean } = {}): BenchContext {
+export function createContext(
+  size: Size,
+  options: { profileDir?: string | null; quiet?: boolean } = {},
+): BenchContext {
   const metrics: Metric[] = [];
   return {
     size,

@@ -52,7 +52,8 @@ export function fanoutConfig(n: number): string {
   ).join("");
   const policies = Array.from(
     { length: n },
-    (_, i) => `  - name: fanout-${i}\n    match: { action: "fanout.${i}" }\n    route: role-${i}\n    ttl: 4h\n`,
+    (_, i) =>
+      `  - name: fanout-${i}\n    match: { action: "fanout.${i}" }\n    route: role-${i}\n    ttl: 4h\n`,
   ).join("");
   return `agents:\n  - id: bench-bot\n    token: ${AGENT_TOKEN}\nroles:\n${roles}policies:\n${policies}`;
 }

@@ -24,7 +24,9 @@ export function send(
         method: options.method ?? "GET",
         headers: {
           ...options.headers,
-          ...(options.body === undefined ? {} : { "content-length": String(Buffer.byteLength(options.body)) }),
+          ...(options.body === undefined
+            ? {}
+            : { "content-length": String(Buffer.byteLength(options.body)) }),
         },
         ...(options.agent ? { agent: options.agent } : {}),
       },
@@ -33,7 +35,12 @@ export function send(
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
           const at = performance.now();
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), at, ms: at - started });
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString("utf8"),
+            at,
+            ms: at - started,
+          });
         });
         res.on("error", reject);
       },
@@ -44,7 +51,11 @@ export function send(
 }
 
 /** Runs `count` tasks with at most `concurrency` in flight. */
-export async function pool<T>(count: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
+export async function pool<T>(
+  count: number,
+  concurrency: number,
+  task: (i: number) => Promise<T>,
+): Promise<T[]> {
   const results: T[] = new Array(count);
   let next = 0;
   const worker = async () => {

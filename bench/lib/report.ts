@@ -20,7 +20,10 @@ export const fmt = (value: number, unit = ""): string => {
   if (!Number.isFinite(value)) return String(value);
   const abs = Math.abs(value);
   const digits = abs >= 100 || Number.isInteger(value) ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3;
-  const text = value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const text = value.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
   return unit === "" ? text : `${text} ${unit}`;
 };
 
@@ -29,7 +32,14 @@ export function info(bench: string, name: string, value: number, unit: string, n
 }
 
 /** Bar: value ≤ limit; the ratio is value / limit (≤ 1 passes). */
-export function atMost(bench: string, name: string, value: number, unit: string, limit: number, note?: string): Metric {
+export function atMost(
+  bench: string,
+  name: string,
+  value: number,
+  unit: string,
+  limit: number,
+  note?: string,
+): Metric {
   return {
     bench,
     name,
@@ -43,7 +53,14 @@ export function atMost(bench: string, name: string, value: number, unit: string,
 }
 
 /** Bar: value ≥ limit; the ratio is value / limit (≥ 1 passes). */
-export function atLeast(bench: string, name: string, value: number, unit: string, limit: number, note?: string): Metric {
+export function atLeast(
+  bench: string,
+  name: string,
+  value: number,
+  unit: string,
+  limit: number,
+  note?: string,
+): Metric {
   return {
     bench,
     name,
@@ -108,5 +125,7 @@ export function markdownTable(metrics: readonly Metric[]): string {
         m.ratio === null ? "—" : m.ratio.toFixed(2)
       } | ${verdict(m)} |`,
   );
-  return ["| bench | metric | value | bar | ratio | result |", "|---|---|---|---|---|---|", ...rows].join("\n");
+  return ["| bench | metric | value | bar | ratio | result |", "|---|---|---|---|---|---|", ...rows].join(
+    "\n",
+  );
 }

@@ -9,8 +9,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { childOptions, ready, serveRpc } from "../lib/child-side.ts";
 import { ROOT } from "../lib/child.ts";
+import { childOptions, ready, serveRpc } from "../lib/child-side.ts";
 
 const { dbPath } = childOptions<{ dbPath: string }>();
 
@@ -21,7 +21,9 @@ sqlite.pragma("busy_timeout = 5000");
 sqlite.pragma("foreign_keys = ON");
 // The same tables and indexes as countersign's migrations, so an insert maintains the same indexes.
 const migrations = join(ROOT, "migrations");
-for (const file of readdirSync(migrations).filter((f) => f.endsWith(".sql")).sort()) {
+for (const file of readdirSync(migrations)
+  .filter((f) => f.endsWith(".sql"))
+  .sort()) {
   for (const statement of readFileSync(join(migrations, file), "utf8").split("--> statement-breakpoint")) {
     if (statement.trim() !== "") sqlite.exec(statement);
   }
@@ -58,7 +60,10 @@ const server = createServer((req, res) => {
       escalateAt: now + 900_000,
     });
     const text = JSON.stringify({ id, status: "pending", ...body, created_at: new Date(now).toISOString() });
-    res.writeHead(201, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+    res.writeHead(201, {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": Buffer.byteLength(text),
+    });
     res.end(text);
   });
 });

@@ -56,7 +56,8 @@ function stats(): FakeSlackStats {
       updates += m.updates;
       if (m.thread_ts !== undefined) continue;
       top += 1;
-      const id = (m.metadata as { event_payload?: { request_id?: string } } | undefined)?.event_payload?.request_id;
+      const id = (m.metadata as { event_payload?: { request_id?: string } } | undefined)?.event_payload
+        ?.request_id;
       if (id === undefined) continue;
       ids.add(id);
       if (seen.has(id)) duplicates += 1;
@@ -65,7 +66,16 @@ function stats(): FakeSlackStats {
     posts[channel.id] = top;
     distinctRequests[channel.id] = ids.size;
   }
-  return { calls, rateLimited: fake.stats.rateLimited, posts, distinctRequests, duplicates, updates, firstPostAt, lastPostAt };
+  return {
+    calls,
+    rateLimited: fake.stats.rateLimited,
+    posts,
+    distinctRequests,
+    duplicates,
+    updates,
+    firstPostAt,
+    lastPostAt,
+  };
 }
 
 serveRpc(
@@ -73,7 +83,10 @@ serveRpc(
     stats,
     /** Posts `count` bot messages to `channel` (for seeded requests) and returns their ts. */
     prepost: ({ channel, count }: { channel: string; count: number }) =>
-      Array.from({ length: count }, () => fake.workspace.post({ channel, text: "seeded", blocks: undefined }).ts),
+      Array.from(
+        { length: count },
+        () => fake.workspace.post({ channel, text: "seeded", blocks: undefined }).ts,
+      ),
   },
   () => fake.close(),
 );

@@ -17,9 +17,27 @@ const BATCH = 500;
  */
 export function sweep(deps: Deps, now: number): SweepReport {
   const report: SweepReport = { expired: 0, escalated: 0, reminded: 0, failed: 0 };
-  drain(deps, report, (limit) => deps.store.dueExpiries(now, limit), (id) => expire(deps, id, now), "expired");
-  drain(deps, report, (limit) => deps.store.dueEscalations(now, limit), (id) => escalate(deps, id, now), "escalated");
-  drain(deps, report, (limit) => deps.store.dueReminders(now, limit), (id) => remind(deps, id, now), "reminded");
+  drain(
+    deps,
+    report,
+    (limit) => deps.store.dueExpiries(now, limit),
+    (id) => expire(deps, id, now),
+    "expired",
+  );
+  drain(
+    deps,
+    report,
+    (limit) => deps.store.dueEscalations(now, limit),
+    (id) => escalate(deps, id, now),
+    "escalated",
+  );
+  drain(
+    deps,
+    report,
+    (limit) => deps.store.dueReminders(now, limit),
+    (id) => remind(deps, id, now),
+    "reminded",
+  );
   return report;
 }
 
@@ -60,7 +78,12 @@ function expire(deps: Deps, id: string, now: number): boolean {
     return finalizeInTx(
       deps,
       row,
-      { status: "expired", resolution: "approval_timeout", actor: "system:sweep", detail: { ttl_ms: row.ttlMs } },
+      {
+        status: "expired",
+        resolution: "approval_timeout",
+        actor: "system:sweep",
+        detail: { ttl_ms: row.ttlMs },
+      },
       now,
     );
   });

@@ -41,7 +41,9 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
         if (inFlight.size >= concurrency) break;
         if (inFlight.has(row.id)) continue;
         const run = attempt(row)
-          .catch((error: unknown) => deps.log.error({ err: error, webhookId: row.id }, "callback bookkeeping failed"))
+          .catch((error: unknown) =>
+            deps.log.error({ err: error, webhookId: row.id }, "callback bookkeeping failed"),
+          )
           .finally(() => {
             inFlight.delete(row.id);
             kick();
@@ -84,7 +86,12 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
         status = response.status;
         await response.body?.cancel().catch(() => undefined);
       } catch (e) {
-        error = e instanceof Error ? (e.name === "TimeoutError" ? `timed out after ${timeoutMs} ms` : e.message) : String(e);
+        error =
+          e instanceof Error
+            ? e.name === "TimeoutError"
+              ? `timed out after ${timeoutMs} ms`
+              : e.message
+            : String(e);
       }
     }
     const now = deps.clock.now();
@@ -114,7 +121,11 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
       });
     });
     deps.metrics.callbackAttempt(result);
-    if (!delivered) deps.log.warn({ webhookId: row.id, requestId: row.requestId, status, error, result }, "callback not delivered");
+    if (!delivered)
+      deps.log.warn(
+        { webhookId: row.id, requestId: row.requestId, status, error, result },
+        "callback not delivered",
+      );
   }
 
   return {

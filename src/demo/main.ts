@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { LOG_LEVELS } from "../config/env.ts";
 import { createLogger } from "../log.ts";
 import { DEMO_CONFIG_URL, type Demo, startDemo } from "./start.ts";
 
@@ -59,7 +60,14 @@ countersign demo: the whole approval loop, with a simulated Slack
 async function main(): Promise<void> {
   const port = portFrom("PORT", 3000);
   const simPort = portFrom("SIM_PORT", 3001);
-  const log = createLogger(process.env.LOG_LEVEL?.trim() || "warn");
+  const level = process.env.LOG_LEVEL?.trim() || "warn";
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    process.stderr.write(
+      `countersign demo: LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (got ${JSON.stringify(level)})\n`,
+    );
+    process.exit(2);
+  }
+  const log = createLogger(level);
   // The simulated Slack lives in memory, so yesterday's requests would point at messages it never had.
   for (const suffix of ["", "-wal", "-shm"]) rmSync(`${DB_PATH}${suffix}`, { force: true });
 

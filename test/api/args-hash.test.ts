@@ -30,7 +30,7 @@ describe("args_hash = sha256 over the RFC 8785 canonical JSON of params", () => 
     expect(hash).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
-  it("empty params {} → sha256 of \"{}\"", async () => {
+  it('empty params {} → sha256 of "{}"', async () => {
     const { hash } = await hashOf("{}");
     expect(hash).toBe("sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
   });
@@ -70,13 +70,15 @@ describe("args_hash = sha256 over the RFC 8785 canonical JSON of params", () => 
     expect(hash).toBe(expected('{"A":-1,"a":0,"é":3,"😀":1,"\uE000":2}'));
   });
 
-  it("string escapes: only \" \\ and control characters are escaped, controls as \\b \\f \\n \\r \\t or lower-case \\u00xx", async () => {
+  it('string escapes: only " \\ and control characters are escaped, controls as \\b \\f \\n \\r \\t or lower-case \\u00xx', async () => {
     const { hash } = await hashOf('{"s":"q\\"b\\\\ n\\n t\\t c\\u001F d\\u007f s\\/ \\b\\f\\r"}');
     expect(hash).toBe(expected('{"s":"q\\"b\\\\ n\\n t\\t c\\u001f d\u007f s/ \\b\\f\\r"}'));
   });
 
   it("nested objects are sorted at every level; arrays keep their order", async () => {
-    const { hash } = await hashOf('{"z":[3,1,{"b":true,"a":null}],"a":{"d":[],"c":{}},"m":[[2,1],["b","a"]]}');
+    const { hash } = await hashOf(
+      '{"z":[3,1,{"b":true,"a":null}],"a":{"d":[],"c":{}},"m":[[2,1],["b","a"]]}',
+    );
     expect(hash).toBe(expected('{"a":{"c":{},"d":[]},"m":[[2,1],["b","a"]],"z":[3,1,{"a":null,"b":true}]}'));
   });
 

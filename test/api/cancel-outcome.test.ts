@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { eventually, REFUND } from "../support/harness.ts";
 import { TOKENS } from "../support/config.ts";
+import { eventually, REFUND } from "../support/harness.ts";
 import { type ApiHarness, expectError, issuePaths, rawRequest, startApi } from "./helpers.ts";
 
 let h: ApiHarness;
@@ -33,7 +33,9 @@ describe("POST /v1/requests/:id/cancel", () => {
 
   it("pending → cancel with a reason → 200 cancelled, the reason in the audit detail", async () => {
     const created = await h.create(REFUND);
-    const res = await h.api("POST", `/v1/requests/${created.json.id}/cancel`, { reason: "customer withdrew" });
+    const res = await h.api("POST", `/v1/requests/${created.json.id}/cancel`, {
+      reason: "customer withdrew",
+    });
     expect(res.status).toBe(200);
     const audit = h.service.deps.store.auditFor(created.json.id).find((a) => a.event === "cancelled");
     expect(JSON.parse(audit?.detail ?? "{}")).toMatchObject({ reason: "customer withdrew" });
@@ -102,7 +104,11 @@ describe("POST /v1/requests/:id/outcome", () => {
       detail: "refund re_123 issued",
     });
     expect(res.status).toBe(200);
-    expect(res.json.outcome).toEqual({ status: "succeeded", detail: "refund re_123 issued", at: "2026-11-22T10:00:01.250Z" });
+    expect(res.json.outcome).toEqual({
+      status: "succeeded",
+      detail: "refund re_123 issued",
+      at: "2026-11-22T10:00:01.250Z",
+    });
     expect(res.json.status).toBe("approved");
     expect(h.auditEvents(created.json.id)).toEqual(["created", "approved", "outcome"]);
     const got = await h.api("GET", `/v1/requests/${created.json.id}`);
@@ -129,11 +135,17 @@ describe("POST /v1/requests/:id/outcome", () => {
 
   it("outcome reported → second outcome → 409 conflict, first outcome kept, nothing stored", async () => {
     const created = await h.create(SMALL);
-    const first = await h.api("POST", `/v1/requests/${created.json.id}/outcome`, { status: "succeeded", detail: "ok" });
+    const first = await h.api("POST", `/v1/requests/${created.json.id}/outcome`, {
+      status: "succeeded",
+      detail: "ok",
+    });
     expect(first.status).toBe(200);
     const before = await h.baseline();
     h.clock.advance(1000);
-    const second = await h.api("POST", `/v1/requests/${created.json.id}/outcome`, { status: "failed", detail: "oops" });
+    const second = await h.api("POST", `/v1/requests/${created.json.id}/outcome`, {
+      status: "failed",
+      detail: "oops",
+    });
     expectError(second, 409, "conflict");
     expect(h.counts()).toEqual(before);
     expect((await h.api("GET", `/v1/requests/${created.json.id}`)).json.outcome).toEqual(first.json.outcome);
@@ -166,14 +178,17 @@ describe("POST /v1/requests/:id/outcome", () => {
     ["status wrong case", { status: "Succeeded" }, ["status"]],
     ["detail not a string", { status: "succeeded", detail: 42 }, ["detail"]],
     ["unknown key", { status: "succeeded", result: "ok" }, ["result"]],
-  ])("approved → outcome with %s → 400 invalid_request naming the path, nothing stored", async (_name, body, paths) => {
-    const created = await h.create(SMALL);
-    const before = await h.baseline();
-    const res = await h.api("POST", `/v1/requests/${created.json.id}/outcome`, body);
-    expect(issuePaths(res)).toEqual(paths);
-    expect(h.counts()).toEqual(before);
-    expect((await h.api("GET", `/v1/requests/${created.json.id}`)).json.outcome).toBeNull();
-  });
+  ])(
+    "approved → outcome with %s → 400 invalid_request naming the path, nothing stored",
+    async (_name, body, paths) => {
+      const created = await h.create(SMALL);
+      const before = await h.baseline();
+      const res = await h.api("POST", `/v1/requests/${created.json.id}/outcome`, body);
+      expect(issuePaths(res)).toEqual(paths);
+      expect(h.counts()).toEqual(before);
+      expect((await h.api("GET", `/v1/requests/${created.json.id}`)).json.outcome).toBeNull();
+    },
+  );
 
   it("approved → outcome with an empty body → 400 invalid_json", async () => {
     const created = await h.create(SMALL);

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { REFUND } from "../support/harness.ts";
 import { TOKENS } from "../support/config.ts";
-import { ARGS_HASH, type ApiHarness, expectError, ISO_MS_UTC, sha256Hex, startApi } from "./helpers.ts";
+import { REFUND } from "../support/harness.ts";
+import { type ApiHarness, ARGS_HASH, expectError, ISO_MS_UTC, sha256Hex, startApi } from "./helpers.ts";
 
 let h: ApiHarness;
 beforeEach(async () => {
@@ -82,6 +82,7 @@ describe("POST /v1/requests → 201 with the request resource", () => {
       evidence: FULL.evidence,
       run_id: "run_7f3a",
       on_behalf_of: "U0REQUESTER",
+      callback_url: "https://agent.example.com/hooks/approvals",
       agent: "support-bot",
       policy: "medium-refunds",
       role: "support-lead",
@@ -163,7 +164,11 @@ describe("policy decisions", () => {
   });
 
   it("db.drop_table → 201 rejected / rejected_by_policy, no Slack post queued", async () => {
-    const res = await h.create({ action: "db.drop_table", summary: "Drop the orders table", params: { table: "orders" } });
+    const res = await h.create({
+      action: "db.drop_table",
+      summary: "Drop the orders table",
+      params: { table: "orders" },
+    });
     expect(res.status).toBe(201);
     expect(res.json).toMatchObject({
       status: "rejected",
@@ -195,7 +200,7 @@ describe("policy decisions", () => {
     });
   });
 
-  it("policy matching ignores a numeric amount sent as a string: \"20\" is not lt 50 → large-refunds", async () => {
+  it('policy matching ignores a numeric amount sent as a string: "20" is not lt 50 → large-refunds', async () => {
     const res = await h.create({ ...REFUND, params: { amount: "20" } });
     expect(res.json).toMatchObject({ status: "pending", policy: "large-refunds" });
   });
@@ -214,11 +219,14 @@ describe("ttl", () => {
     expect(res.json.expires_at).toBe(new Date(T0 + ms).toISOString());
   });
 
-  it.each(["31m", "2h", "7d", "9999999d"])("ttl %s on a 30m policy → clamped to the policy's 30m", async (ttl) => {
-    const res = await h.create({ ...REFUND, ttl });
-    expect(res.status).toBe(201);
-    expect(res.json.expires_at).toBe("2026-11-22T10:30:00.000Z");
-  });
+  it.each(["31m", "2h", "7d", "9999999d"])(
+    "ttl %s on a 30m policy → clamped to the policy's 30m",
+    async (ttl) => {
+      const res = await h.create({ ...REFUND, ttl });
+      expect(res.status).toBe(201);
+      expect(res.json.expires_at).toBe("2026-11-22T10:30:00.000Z");
+    },
+  );
 
   it("a shortened ttl is what the sweep enforces: 90s request expires after 90s, not 30m", async () => {
     const res = await h.create({ ...REFUND, ttl: "90s" });
@@ -268,7 +276,10 @@ describe("Idempotency-Key", () => {
     const key = "conflicting";
     await h.create(REFUND, { headers: { "idempotency-key": key } });
     const before = await h.baseline();
-    const res = await h.create({ ...REFUND, params: { ...REFUND.params, amount: 76 } }, { headers: { "idempotency-key": key } });
+    const res = await h.create(
+      { ...REFUND, params: { ...REFUND.params, amount: 76 } },
+      { headers: { "idempotency-key": key } },
+    );
     expectError(res, 409, "idempotency_conflict");
     expect(h.counts()).toEqual(before);
   });
@@ -276,7 +287,10 @@ describe("Idempotency-Key", () => {
   it("same key + a body differing only outside params (summary) → 409 idempotency_conflict", async () => {
     const key = "summary-changed";
     await h.create(REFUND, { headers: { "idempotency-key": key } });
-    const res = await h.create({ ...REFUND, summary: "Something else" }, { headers: { "idempotency-key": key } });
+    const res = await h.create(
+      { ...REFUND, summary: "Something else" },
+      { headers: { "idempotency-key": key } },
+    );
     expectError(res, 409, "idempotency_conflict");
   });
 

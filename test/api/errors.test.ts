@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REFUND } from "../support/harness.ts";
 import { TOKENS } from "../support/config.ts";
+import { REFUND } from "../support/harness.ts";
 import { type ApiHarness, expectError, issuePaths, rawRequest, startApi } from "./helpers.ts";
 
 let h: ApiHarness;
@@ -34,10 +34,13 @@ describe("401 unauthorized", () => {
     ["Bearer with an empty token", "Bearer "],
     ["two tokens", `Bearer ${TOKENS.support} ${TOKENS.deploy}`],
     ["token without scheme", TOKENS.support],
-  ])("POST with a malformed Authorization header (%s) → 401 unauthorized, nothing stored", async (_name, header) => {
-    const res = await refused(() => h.create(REFUND, { token: null, headers: { authorization: header } }));
-    expectError(res, 401, "unauthorized");
-  });
+  ])(
+    "POST with a malformed Authorization header (%s) → 401 unauthorized, nothing stored",
+    async (_name, header) => {
+      const res = await refused(() => h.create(REFUND, { token: null, headers: { authorization: header } }));
+      expectError(res, 401, "unauthorized");
+    },
+  );
 
   it("POST with an unknown bearer token → 401 unauthorized, nothing stored", async () => {
     const res = await refused(() => h.create(REFUND, { token: "not-a-real-token-0123456789" }));
@@ -102,7 +105,11 @@ describe("400 invalid_json", () => {
       rawRequest(h.url, {
         method: "POST",
         path: "/v1/requests",
-        headers: { authorization: `Bearer ${TOKENS.support}`, "content-type": "application/json", "content-length": 0 },
+        headers: {
+          authorization: `Bearer ${TOKENS.support}`,
+          "content-type": "application/json",
+          "content-length": 0,
+        },
         body: "",
       }),
     );
@@ -143,7 +150,11 @@ describe("400 invalid_request, issues by path", () => {
     ["two unknown keys", { ...REFUND, amount: 75, approver: "U0LEAD1" }, ["amount", "approver"]],
     ["on_behalf_of not a Slack user id", { ...REFUND, on_behalf_of: "dana@example.com" }, ["on_behalf_of"]],
     ["on_behalf_of a channel id", { ...REFUND, on_behalf_of: "C0SUPPORT" }, ["on_behalf_of"]],
-    ["callback_url ftp scheme", { ...REFUND, callback_url: "ftp://agent.example.com/hook" }, ["callback_url"]],
+    [
+      "callback_url ftp scheme",
+      { ...REFUND, callback_url: "ftp://agent.example.com/hook" },
+      ["callback_url"],
+    ],
     ["callback_url javascript scheme", { ...REFUND, callback_url: "javascript:alert(1)" }, ["callback_url"]],
     ["callback_url not a URL", { ...REFUND, callback_url: "agent.example.com/hook" }, ["callback_url"]],
     ["ttl words", { ...REFUND, ttl: "forever" }, ["ttl"]],
@@ -151,10 +162,20 @@ describe("400 invalid_request, issues by path", () => {
     ["ttl fractional", { ...REFUND, ttl: "1.5h" }, ["ttl"]],
     ["ttl a number", { ...REFUND, ttl: 600 }, ["ttl"]],
     ["ttl mixed units", { ...REFUND, ttl: "1h30m" }, ["ttl"]],
-    ["evidence url file scheme", { ...REFUND, evidence: [{ title: "Order", url: "file:///etc/passwd" }] }, ["evidence[0].url"]],
+    [
+      "evidence url file scheme",
+      { ...REFUND, evidence: [{ title: "Order", url: "file:///etc/passwd" }] },
+      ["evidence[0].url"],
+    ],
     [
       "second evidence item url invalid",
-      { ...REFUND, evidence: [{ title: "ok", text: "fine" }, { title: "Order", url: "not a url" }] },
+      {
+        ...REFUND,
+        evidence: [
+          { title: "ok", text: "fine" },
+          { title: "Order", url: "not a url" },
+        ],
+      },
       ["evidence[1].url"],
     ],
     ["evidence item without title", { ...REFUND, evidence: [{ text: "orphan" }] }, ["evidence[0].title"]],
@@ -175,6 +196,13 @@ describe("400 invalid_request, issues by path", () => {
       }),
     );
     expect([...new Set(issuePaths(res))].sort()).toEqual([...paths].sort());
+  });
+
+  it("deploy-bot (no callback_secret) with a callback_url → 400 invalid_request at callback_url, nothing stored", async () => {
+    const res = await refused(() =>
+      h.create({ ...REFUND, callback_url: "https://ci.example.com/hook" }, { token: TOKENS.deploy }),
+    );
+    expect(issuePaths(res)).toEqual(["callback_url"]);
   });
 
   it("POST {} → 400 invalid_request listing action, summary and params together", async () => {
@@ -247,14 +275,20 @@ describe("404 not_found", () => {
   it("cancel and outcome of an unknown id → 404 not_found, nothing stored", async () => {
     const cancel = await refused(() => h.api("POST", "/v1/requests/req_missing/cancel", {}));
     expectError(cancel, 404, "not_found");
-    const outcome = await refused(() => h.api("POST", "/v1/requests/req_missing/outcome", { status: "succeeded" }));
+    const outcome = await refused(() =>
+      h.api("POST", "/v1/requests/req_missing/outcome", { status: "succeeded" }),
+    );
     expectError(outcome, 404, "not_found");
   });
 
   it("GET of another agent's request → 404 not_found (indistinguishable from a missing one)", async () => {
     const created = await h.create(REFUND);
-    const theirs = await refused(() => h.api("GET", `/v1/requests/${created.json.id}`, undefined, { token: TOKENS.deploy }));
-    const missing = await h.api("GET", "/v1/requests/req_AAAAAAAAAAAAAAAAAAAAAAAA", undefined, { token: TOKENS.deploy });
+    const theirs = await refused(() =>
+      h.api("GET", `/v1/requests/${created.json.id}`, undefined, { token: TOKENS.deploy }),
+    );
+    const missing = await h.api("GET", "/v1/requests/req_AAAAAAAAAAAAAAAAAAAAAAAA", undefined, {
+      token: TOKENS.deploy,
+    });
     expectError(theirs, 404, "not_found");
     expectError(missing, 404, "not_found");
     expect(theirs.json.error.message.replace(created.json.id, "ID")).toBe(
@@ -288,7 +322,9 @@ describe("405 method_not_allowed", () => {
     ["PATCH", "/v1/requests/req_abc/outcome", "POST"],
     ["OPTIONS", "/v1/requests", "POST"],
   ])("%s %s → 405 method_not_allowed with Allow: %s, nothing stored", async (method, path, allow) => {
-    const res = await refused(() => h.api(method, path, ["POST", "PUT", "PATCH"].includes(method) ? {} : undefined));
+    const res = await refused(() =>
+      h.api(method, path, ["POST", "PUT", "PATCH"].includes(method) ? {} : undefined),
+    );
     expectError(res, 405, "method_not_allowed");
     expect(res.headers.get("allow")).toBe(allow);
   });

@@ -23,7 +23,8 @@ const VALID = {
   ],
   run_id: "run_7f3a",
   on_behalf_of: "U0REQUESTER",
-  callback_url: "https://agent.example.com/hooks/approvals",
+  // a closed local port: deliveries fail fast, with no DNS lookups from the test
+  callback_url: "http://127.0.0.1:9/hooks/approvals",
   ttl: "20m",
 } as const;
 
@@ -35,7 +36,7 @@ const plausible: Record<string, unknown[]> = {
   action: ["refund.issue", "refund.partial", "email.send", "db.drop_table", "", "refund issue"],
   ttl: ["1s", "10m", "2h", "0m", "1.5h"],
   on_behalf_of: ["U0LEAD1", "W0ABC", "dana"],
-  callback_url: ["http://127.0.0.1:9/hook", "https://hooks.example.com/x", "ftp://x"],
+  callback_url: ["http://127.0.0.1:9/hook", "https://127.0.0.1:9/x", "ftp://x"],
   risk: [{ tier: "high" }, { score: 0 }, { tier: "extreme" }, {}],
   evidence: [[], [{ title: "t" }], [{ title: "t", url: "mailto:x@example.com" }]],
 };
@@ -54,9 +55,13 @@ const mutatedBody = fc
       ),
       { maxLength: 2 },
     ),
-    paramOps: fc.dictionary(fc.oneof(fc.constantFrom("amount", "currency", "__proto__"), fc.string()), anyJson, {
-      maxKeys: 2,
-    }),
+    paramOps: fc.dictionary(
+      fc.oneof(fc.constantFrom("amount", "currency", "__proto__"), fc.string()),
+      anyJson,
+      {
+        maxKeys: 2,
+      },
+    ),
   })
   .map(({ ops, paramOps }) => {
     const body: Record<string, unknown> = { ...VALID, params: { ...VALID.params } };
@@ -71,7 +76,12 @@ const mutatedBody = fc
     if (body.params !== null && typeof body.params === "object" && !Array.isArray(body.params)) {
       for (const [key, value] of Object.entries(paramOps)) {
         // define, not assign: "__proto__" must become an own key as JSON.parse would make it
-        Object.defineProperty(body.params, key, { value, enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(body.params, key, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
     }
     return JSON.stringify(body);
@@ -89,28 +99,35 @@ describe("POST /v1/requests under random input (property)", () => {
   it("random JSON and mutated bodies → never 5xx; 201/200/400/409/422 only; a refusal stores nothing", async () => {
     const seen = new Map<number, number>();
     await fc.assert(
-      fc.asyncProperty(fc.oneof({ arbitrary: mutatedBody, weight: 3 }, { arbitrary: randomJson, weight: 1 }), idempotencyKey, async (raw, key) => {
-        const before = await h.baseline();
-        const res = await h.api("POST", "/v1/requests", undefined, {
-          raw,
-          headers: { "content-type": "application/json", ...(key === undefined ? {} : { "idempotency-key": key }) },
-        });
-        seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
-        expect(res.status).toBeLessThan(500);
-        expect([200, 201, 400, 409, 422]).toContain(res.status);
-        const after = h.counts();
-        if (res.status === 201) {
-          expect(after.requests).toBe(before.requests + 1);
-          expect(res.json.id).toMatch(/^req_/);
-        } else if (res.status === 200) {
-          expect(res.headers.get("idempotent-replayed")).toBe("true");
-          expect(after).toEqual(before);
-        } else {
-          expect(after).toEqual(before);
-          expect(Object.keys(res.json)).toEqual(["error"]);
-          expect(typeof res.json.error.code).toBe("string");
-        }
-      }),
+      fc.asyncProperty(
+        fc.oneof({ arbitrary: mutatedBody, weight: 3 }, { arbitrary: randomJson, weight: 1 }),
+        idempotencyKey,
+        async (raw, key) => {
+          const before = await h.baseline();
+          const res = await h.api("POST", "/v1/requests", undefined, {
+            raw,
+            headers: {
+              "content-type": "application/json",
+              ...(key === undefined ? {} : { "idempotency-key": key }),
+            },
+          });
+          seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+          expect(res.status).toBeLessThan(500);
+          expect([200, 201, 400, 409, 422]).toContain(res.status);
+          const after = h.counts();
+          if (res.status === 201) {
+            expect(after.requests).toBe(before.requests + 1);
+            expect(res.json.id).toMatch(/^req_/);
+          } else if (res.status === 200) {
+            expect(res.headers.get("idempotent-replayed")).toBe("true");
+            expect(after).toEqual(before);
+          } else {
+            expect(after).toEqual(before);
+            expect(Object.keys(res.json)).toEqual(["error"]);
+            expect(typeof res.json.error.code).toBe("string");
+          }
+        },
+      ),
       { numRuns: 200 },
     );
     // the generators must reach both sides of the gate, or the property proves little

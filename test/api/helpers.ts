@@ -4,8 +4,8 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { expect } from "vitest";
 import { parseConfig } from "../../src/config/file.ts";
-import { type Harness, type HarnessOptions, startHarness, tempDir } from "../support/harness.ts";
 import { SECRETS, TEST_CONFIG_YAML, TOKENS } from "../support/config.ts";
+import { type Harness, type HarnessOptions, startHarness, tempDir } from "../support/harness.ts";
 
 export interface RowCounts {
   requests: number;
@@ -18,7 +18,7 @@ export interface RowCounts {
 /** A harness on a temp-file database, with a second read-only connection for counting rows. */
 export interface ApiHarness extends Harness {
   counts(): RowCounts;
-  /** Settles the background queues, then counts: a stable baseline to compare a refusal against. */
+  /** Waits for the background queues to go quiet, then counts: a stable baseline to compare a refusal against. */
   baseline(): Promise<RowCounts>;
   /** The audit events of one request, oldest first. */
   auditEvents(id: string): string[];
@@ -42,12 +42,22 @@ export async function startApi(options: Omit<HarnessOptions, "dbPath"> = {}): Pr
   return Object.assign(h, {
     counts,
     async baseline() {
-      await h.settle();
+      // Callbacks to unreachable hosts retry on the fake clock and never drain, so wait only
+      // until none is due (an attempt in flight is still due): then no row changes by itself.
+      const { store } = h.service.deps;
+      const deadline = Date.now() + 3000;
+      while (store.outboxDepth() > 0 || store.dueCallbacks(h.clock.now(), 1).length > 0) {
+        if (Date.now() > deadline) throw new Error("background queues did not go quiet");
+        h.service.kick();
+        await new Promise((r) => setTimeout(r, 10));
+      }
       return counts();
     },
     auditEvents(id: string) {
       return (
-        reader.prepare("SELECT event FROM audit_log WHERE request_id = ? ORDER BY id").all(id) as { event: string }[]
+        reader.prepare("SELECT event FROM audit_log WHERE request_id = ? ORDER BY id").all(id) as {
+          event: string;
+        }[]
       ).map((r) => r.event);
     },
     async stop() {
@@ -68,9 +78,12 @@ export function expectError(
   code: string,
 ): { code: string; message: string; issues?: { path: string; message: string }[] } {
   expect(res.status).toBe(status);
-  const contentType = res.headers instanceof Headers ? res.headers.get("content-type") : res.headers["content-type"];
+  const contentType =
+    res.headers instanceof Headers ? res.headers.get("content-type") : res.headers["content-type"];
   expect(contentType).toMatch(/^application\/json/);
-  const body = res.json as { error: { code: string; message: string; issues?: { path: string; message: string }[] } };
+  const body = res.json as {
+    error: { code: string; message: string; issues?: { path: string; message: string }[] };
+  };
   expect(Object.keys(body)).toEqual(["error"]);
   expect(body.error.code).toBe(code);
   expect(typeof body.error.message).toBe("string");
@@ -121,7 +134,14 @@ export function rawRequest(baseUrl: string, r: RawRequest): Promise<RawResponse>
   return new Promise((resolve, reject) => {
     let answered = false;
     const req = httpRequest(
-      { method: r.method, hostname: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, headers: r.headers, agent: false },
+      {
+        method: r.method,
+        hostname: url.hostname,
+        port: url.port,
+        path: `${url.pathname}${url.search}`,
+        headers: r.headers,
+        agent: false,
+      },
       (res) => {
         answered = true;
         const parts: Buffer[] = [];

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { REFUND } from "../support/harness.ts";
 import { TOKENS } from "../support/config.ts";
+import { REFUND } from "../support/harness.ts";
 import { type ApiHarness, expectError, startApi } from "./helpers.ts";
 
 let h: ApiHarness;
@@ -22,7 +22,9 @@ describe("an agent sees only its own requests", () => {
   it("deploy-bot GET ?wait=5 of support-bot's request → 404 at once, no long-poll", async () => {
     const mine = await h.create(REFUND);
     const started = Date.now();
-    const res = await h.api("GET", `/v1/requests/${mine.json.id}?wait=5`, undefined, { token: TOKENS.deploy });
+    const res = await h.api("GET", `/v1/requests/${mine.json.id}?wait=5`, undefined, {
+      token: TOKENS.deploy,
+    });
     expectError(res, 404, "not_found");
     expect(Date.now() - started).toBeLessThan(1000);
     expect(h.service.deps.events.waiting).toBe(0);
@@ -57,9 +59,9 @@ describe("an agent sees only its own requests", () => {
     const mine = await h.create(REFUND);
     const theirs = await h.create(REFUND, { token: TOKENS.deploy });
     expect((await h.api("GET", `/v1/requests/${mine.json.id}`)).json.agent).toBe("support-bot");
-    expect((await h.api("GET", `/v1/requests/${theirs.json.id}`, undefined, { token: TOKENS.deploy })).json.agent).toBe(
-      "deploy-bot",
-    );
+    expect(
+      (await h.api("GET", `/v1/requests/${theirs.json.id}`, undefined, { token: TOKENS.deploy })).json.agent,
+    ).toBe("deploy-bot");
     expectError(await h.api("GET", `/v1/requests/${theirs.json.id}`), 404, "not_found");
   });
 });

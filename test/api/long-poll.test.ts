@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { eventually, REFUND } from "../support/harness.ts";
 import { TOKENS } from "../support/config.ts";
+import { eventually, REFUND } from "../support/harness.ts";
 import { type ApiHarness, expectError, issuePaths, startApi } from "./helpers.ts";
 
 let h: ApiHarness;
@@ -29,7 +29,11 @@ describe("GET /v1/requests/:id?wait=N", () => {
     expect((await h.api("POST", `/v1/requests/${created.json.id}/cancel`, {})).status).toBe(200);
     const res = await poll;
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ id: created.json.id, status: "cancelled", resolution: "cancelled_by_agent" });
+    expect(res.json).toMatchObject({
+      id: created.json.id,
+      status: "cancelled",
+      resolution: "cancelled_by_agent",
+    });
     expect(answeredAt - decidedAt).toBeLessThan(250);
     expect(answeredAt - started).toBeLessThan(2000);
   });
@@ -102,13 +106,16 @@ describe("GET /v1/requests/:id?wait=N", () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
-  it.each(["0", "61", "abc", "-1", "1.5", "", "3600"])("?wait=%s → 400 invalid_request at path wait", async (wait) => {
-    const created = await h.create(REFUND);
-    const started = Date.now();
-    const res = await h.api("GET", `/v1/requests/${created.json.id}?wait=${wait}`);
-    expect(issuePaths(res)).toEqual(["wait"]);
-    expect(Date.now() - started).toBeLessThan(1000);
-  });
+  it.each(["0", "61", "abc", "-1", "1.5", "", "3600"])(
+    "?wait=%s → 400 invalid_request at path wait",
+    async (wait) => {
+      const created = await h.create(REFUND);
+      const started = Date.now();
+      const res = await h.api("GET", `/v1/requests/${created.json.id}?wait=${wait}`);
+      expect(issuePaths(res)).toEqual(["wait"]);
+      expect(Date.now() - started).toBeLessThan(1000);
+    },
+  );
 
   it("?wait=60 on an unknown id → 404 not_found at once", async () => {
     const started = Date.now();

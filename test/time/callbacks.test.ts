@@ -87,7 +87,9 @@ describe("callback delivery", () => {
     expect(d.headers["webhook-signature"]!.split(" ")).toContain(handSignature(SECRETS.support, d));
 
     // A receiver rejects a tampered body, another secret, or a stale timestamp.
-    expect(() => verifyWebhook(SECRETS.support, { ...d, body: d.body.replace("approved", "rejected") }, h.clock.now())).toThrow();
+    expect(() =>
+      verifyWebhook(SECRETS.support, { ...d, body: d.body.replace("approved", "rejected") }, h.clock.now()),
+    ).toThrow();
     const otherSecret = `whsec_${Buffer.from("another-secret-of-thirty-two-bytes!!").toString("base64")}`;
     expect(() => verifyWebhook(otherSecret, d, h.clock.now())).toThrow();
     expect(() => verifyWebhook(SECRETS.support, d, h.clock.now() + 10 * 60_000)).toThrow();
@@ -111,8 +113,14 @@ describe("callback delivery", () => {
     const created = await h.create({ ...REFUND, params: { amount: 20 }, callback_url: hook.url });
     expect(created.json.status).toBe("approved");
     const [d] = await hook.waitForDeliveries(1);
-    const payload = verifyWebhook(SECRETS.support, d!, h.clock.now()) as { type: string; data: { id: string } };
-    expect(payload).toMatchObject({ type: "request.decided", data: { id: created.json.id, resolution: "approved_by_policy" } });
+    const payload = verifyWebhook(SECRETS.support, d!, h.clock.now()) as {
+      type: string;
+      data: { id: string };
+    };
+    expect(payload).toMatchObject({
+      type: "request.decided",
+      data: { id: created.json.id, resolution: "approved_by_policy" },
+    });
   });
 
   it("rejected by a human (modal) + callback_url → request.decided with rejected_by_human and the reason", async () => {
@@ -131,7 +139,12 @@ describe("callback delivery", () => {
   it("rejected by policy at creation + callback_url → request.decided with rejected_by_policy", async () => {
     const h = await harness();
     const hook = await receiver();
-    const created = await h.create({ action: "db.drop_table", summary: "Drop it", params: {}, callback_url: hook.url });
+    const created = await h.create({
+      action: "db.drop_table",
+      summary: "Drop it",
+      params: {},
+      callback_url: hook.url,
+    });
     expect(created.json.status).toBe("rejected");
     const [d] = await hook.waitForDeliveries(1);
     expect(verifyWebhook(SECRETS.support, d!, h.clock.now())).toMatchObject({
@@ -225,7 +238,9 @@ describe("callback delivery", () => {
       await sleep(30);
     }
     expect(hook.deliveries).toHaveLength(1);
-    expect(callbackAudit(h, id).map((a) => [a.event, a.status, a.result])).toEqual([["callback_failed", 410, "gone"]]);
+    expect(callbackAudit(h, id).map((a) => [a.event, a.status, a.result])).toEqual([
+      ["callback_failed", 410, "gone"],
+    ]);
   });
 
   it("callback receiver never answers → attempt times out after timeoutMs, retried later", async () => {
@@ -346,7 +361,8 @@ describe("callback_url validation", () => {
   /** deploy-bot with a secret, so only its callback_hosts restrict it. */
   const HOSTS_YAML = TEST_CONFIG_YAML.replace(
     "    callback_hosts: [ci.example.com]",
-    "    callback_secret: ${SUPPORT_SECRET}\n    callback_hosts: [ci.example.com, \"*.hooks.example.org\"]",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a ${VAR} reference in the YAML, expanded by the config loader
+    '    callback_secret: ${SUPPORT_SECRET}\n    callback_hosts: [ci.example.com, "*.hooks.example.org"]',
   );
 
   it.each(["ftp://agent.example.com/hook", "javascript:alert(1)", "file:///etc/passwd", "not a url"])(
@@ -366,29 +382,36 @@ describe("callback_url validation", () => {
     "https://ci.example.com.evil.net/hook",
     "https://ci.example.com@evil.net/hook",
     "https://hooks.example.org/hook",
-  ])("deploy-bot + callback_url %s outside callback_hosts → 400 naming callback_url, nothing stored", async (url) => {
-    const h = await harness({ config: testConfig(HOSTS_YAML) });
-    const res = await h.create({ ...REFUND, callback_url: url }, { token: TOKENS.deploy });
-    expect(res.status).toBe(400);
-    expect(res.json.error.code).toBe("invalid_request");
-    expect(res.json.error.issues.map((i: { path: string }) => i.path)).toEqual(["callback_url"]);
-    expect(res.json.error.message).toContain("callback_hosts");
-    expect(h.service.deps.store.countByStatus()).toEqual([]);
-  });
-
-  it.each(["https://ci.example.com/hook", "http://CI.example.com:8443/hook", "https://a.hooks.example.org/x"])(
-    "deploy-bot + callback_url %s inside callback_hosts → 201",
+  ])(
+    "deploy-bot + callback_url %s outside callback_hosts → 400 naming callback_url, nothing stored",
     async (url) => {
       const h = await harness({ config: testConfig(HOSTS_YAML) });
       const res = await h.create({ ...REFUND, callback_url: url }, { token: TOKENS.deploy });
-      expect(res.status).toBe(201);
-      expect(res.json.callback_url).toBe(url);
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe("invalid_request");
+      expect(res.json.error.issues.map((i: { path: string }) => i.path)).toEqual(["callback_url"]);
+      expect(res.json.error.message).toContain("callback_hosts");
+      expect(h.service.deps.store.countByStatus()).toEqual([]);
     },
   );
 
+  it.each([
+    "https://ci.example.com/hook",
+    "http://CI.example.com:8443/hook",
+    "https://a.hooks.example.org/x",
+  ])("deploy-bot + callback_url %s inside callback_hosts → 201", async (url) => {
+    const h = await harness({ config: testConfig(HOSTS_YAML) });
+    const res = await h.create({ ...REFUND, callback_url: url }, { token: TOKENS.deploy });
+    expect(res.status).toBe(201);
+    expect(res.json.callback_url).toBe(url);
+  });
+
   it("agent without callback_secret + callback_url → 400 naming callback_url", async () => {
     const h = await harness();
-    const res = await h.create({ ...REFUND, callback_url: "https://ci.example.com/hook" }, { token: TOKENS.deploy });
+    const res = await h.create(
+      { ...REFUND, callback_url: "https://ci.example.com/hook" },
+      { token: TOKENS.deploy },
+    );
     expect(res.status).toBe(400);
     expect(res.json.error.issues.map((i: { path: string }) => i.path)).toEqual(["callback_url"]);
     expect(h.service.deps.store.countByStatus()).toEqual([]);

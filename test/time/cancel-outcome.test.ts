@@ -40,7 +40,9 @@ describe("cancel", () => {
     expect(res.json.decided_at).toBe(new Date(h.clock.now()).toISOString());
 
     const { store } = h.service.deps;
-    expect(finalAuditRows(store, id).map((a) => [a.event, a.actor])).toEqual([["cancelled", "agent:support-bot"]]);
+    expect(finalAuditRows(store, id).map((a) => [a.event, a.actor])).toEqual([
+      ["cancelled", "agent:support-bot"],
+    ]);
     expect(JSON.parse(finalAuditRows(store, id)[0]!.detail!)).toMatchObject({ reason: "customer withdrew" });
     await h.settle();
     const message = rootMessage(h, "C0SUPPORT", store.getRequest(id)?.slackTs);
@@ -144,7 +146,10 @@ describe("outcome", () => {
     h = await startHarness();
     const id = await approved(h);
     h.clock.advance(MINUTE);
-    const res = await h.api("POST", `/v1/requests/${id}/outcome`, { status: "succeeded", detail: "refund re_123 issued" });
+    const res = await h.api("POST", `/v1/requests/${id}/outcome`, {
+      status: "succeeded",
+      detail: "refund re_123 issued",
+    });
     expect(res.status).toBe(200);
     expect(res.json.status).toBe("approved");
     expect(res.json.outcome).toEqual({
@@ -168,7 +173,10 @@ describe("outcome", () => {
   it("approved + outcome failed → shown as Failed on the message", async () => {
     h = await startHarness();
     const id = await approved(h);
-    const res = await h.api("POST", `/v1/requests/${id}/outcome`, { status: "failed", detail: "card declined" });
+    const res = await h.api("POST", `/v1/requests/${id}/outcome`, {
+      status: "failed",
+      detail: "card declined",
+    });
     expect(res.status).toBe(200);
     await h.settle();
     const message = rootMessage(h, "C0SUPPORT", h.service.deps.store.getRequest(id)?.slackTs);
@@ -190,27 +198,30 @@ describe("outcome", () => {
     expect(auditEvents(h.service.deps.store, id).filter((e) => e === "outcome")).toHaveLength(1);
   });
 
-  it.each(["pending", "expired", "cancelled", "rejected"])("%s + outcome → 409 conflict, nothing stored", async (status) => {
-    h = await startHarness();
-    let id: string;
-    if (status === "rejected") {
-      id = (await h.create({ action: "db.drop_table", summary: "Drop it", params: {} })).json.id;
-    } else {
-      id = await createPosted(h);
-      if (status === "expired") {
-        h.clock.advance(30 * MINUTE);
-        h.service.sweepNow();
+  it.each(["pending", "expired", "cancelled", "rejected"])(
+    "%s + outcome → 409 conflict, nothing stored",
+    async (status) => {
+      h = await startHarness();
+      let id: string;
+      if (status === "rejected") {
+        id = (await h.create({ action: "db.drop_table", summary: "Drop it", params: {} })).json.id;
+      } else {
+        id = await createPosted(h);
+        if (status === "expired") {
+          h.clock.advance(30 * MINUTE);
+          h.service.sweepNow();
+        }
+        if (status === "cancelled") await h.api("POST", `/v1/requests/${id}/cancel`, {});
       }
-      if (status === "cancelled") await h.api("POST", `/v1/requests/${id}/cancel`, {});
-    }
-    expect(h.service.deps.store.getRequest(id)?.status).toBe(status);
-    const res = await h.api("POST", `/v1/requests/${id}/outcome`, { status: "succeeded" });
-    expect(res.status).toBe(409);
-    expect(res.json.error.code).toBe("conflict");
-    expect(res.json.error.message).toContain(status);
-    expect(h.service.deps.store.getRequest(id)?.outcome).toBeNull();
-    expect(auditEvents(h.service.deps.store, id)).not.toContain("outcome");
-  });
+      expect(h.service.deps.store.getRequest(id)?.status).toBe(status);
+      const res = await h.api("POST", `/v1/requests/${id}/outcome`, { status: "succeeded" });
+      expect(res.status).toBe(409);
+      expect(res.json.error.code).toBe("conflict");
+      expect(res.json.error.message).toContain(status);
+      expect(h.service.deps.store.getRequest(id)?.outcome).toBeNull();
+      expect(auditEvents(h.service.deps.store, id)).not.toContain("outcome");
+    },
+  );
 
   it("approved by policy + outcome → recorded (no Slack message to update)", async () => {
     h = await startHarness();

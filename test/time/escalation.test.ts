@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { eventually, type Harness, startHarness } from "../support/harness.ts";
 import { TEST_CONFIG_YAML, testConfig } from "../support/config.ts";
+import { eventually, type Harness, startHarness } from "../support/harness.ts";
 import { actionsOf, auditEvents, createPosted, MINUTE, rootMessage, visibleText } from "./helpers.ts";
 
 let h: Harness | undefined;
@@ -38,10 +38,11 @@ describe("escalation at escalate_after", () => {
     // conversations.open for the manager, then chat.postMessage into that DM channel.
     const opens = harness.slack.callsTo("conversations.open");
     expect(opens).toHaveLength(1);
-    expect(opens[0]?.args.users).toBe("U0MANAGER");
-    const dmChannel = (opens[0]?.response as { channel?: { id?: string } }).channel?.id;
+    const open = opens[0]!;
+    expect(open.args.users).toBe("U0MANAGER");
+    const dmChannel = (open.response as { channel?: { id?: string } }).channel?.id;
     expect(dmChannel).toMatch(/^D/);
-    const openIndex = harness.slack.calls.indexOf(opens[0]!);
+    const openIndex = harness.slack.calls.indexOf(open);
     const dmPostIndex = harness.slack.calls.findIndex(
       (c) => c.method === "chat.postMessage" && c.args.channel === dmChannel,
     );
@@ -113,7 +114,9 @@ describe("escalation at escalate_after", () => {
     const row = store.getRequest(id)!;
     expect(row.dmChannel).toBe("D0MANAGER");
 
-    expect(await harness.click("U0MANAGER", "approve", id, { channel: row.dmChannel!, ts: row.dmTs! })).toBe(200);
+    expect(await harness.click("U0MANAGER", "approve", id, { channel: row.dmChannel!, ts: row.dmTs! })).toBe(
+      200,
+    );
     await eventually(() => store.getRequest(id)?.status === "approved");
     const decided = store.getRequest(id)!;
     expect(decided.resolution).toBe("approved_by_humans");

@@ -99,7 +99,10 @@ describe("expiry at ttl", () => {
       expect(visibleText(message).toLowerCase()).toContain("expired — no decision within 30m");
     }
     const delivered = hook.deliveries.at(-1)!;
-    expect(JSON.parse(delivered.body)).toMatchObject({ type: "request.decided", data: { id, status: "expired" } });
+    expect(JSON.parse(delivered.body)).toMatchObject({
+      type: "request.decided",
+      data: { id, status: "expired" },
+    });
     expect(() => verifyWebhook(SECRETS.support, delivered, h.clock.now())).not.toThrow();
   });
 

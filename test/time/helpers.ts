@@ -54,7 +54,11 @@ export async function startReceiver(respond: Respond = () => 200, port = 0): Pro
     req.on("end", () => {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers[k] = v;
-      const delivery: Delivery = { headers, body: Buffer.concat(chunks).toString("utf8"), receivedAt: Date.now() };
+      const delivery: Delivery = {
+        headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+        receivedAt: Date.now(),
+      };
       const n = receiver.deliveries.length;
       receiver.deliveries.push(delivery);
       const answer = receiver.respond(delivery, n);
@@ -92,7 +96,8 @@ export function verifyWebhook(secret: string, delivery: Delivery, nowMs: number)
 /** Creates a request and waits until its channel message is posted (slack_ts stored). */
 export async function createPosted(h: Harness, body: Record<string, unknown> = REFUND): Promise<string> {
   const created = await h.create(body);
-  if (created.status !== 201) throw new Error(`create failed: ${created.status} ${JSON.stringify(created.json)}`);
+  if (created.status !== 201)
+    throw new Error(`create failed: ${created.status} ${JSON.stringify(created.json)}`);
   const id = created.json.id as string;
   await eventually(() => h.service.deps.store.getRequest(id)?.slackTs);
   return id;
@@ -120,7 +125,11 @@ export function visibleText(message: SlackMessage | undefined): string {
 }
 
 /** The top-level (non-reply) message in a channel carrying this request's buttons or id. */
-export function rootMessage(h: Harness, channel: string, ts: string | null | undefined): SlackMessage | undefined {
+export function rootMessage(
+  h: Harness,
+  channel: string,
+  ts: string | null | undefined,
+): SlackMessage | undefined {
   return h.slack.messages(channel).find((m) => m.ts === ts);
 }
 

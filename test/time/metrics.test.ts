@@ -25,7 +25,10 @@ function sample(text: string, series: string): number | undefined {
 }
 
 /** A few transitions: one escalated then expired (with a callback retried once), one approved, one cancelled. */
-async function transitions(h: Harness, hook: Receiver): Promise<{ expired: string; approved: string; cancelled: string }> {
+async function transitions(
+  h: Harness,
+  hook: Receiver,
+): Promise<{ expired: string; approved: string; cancelled: string }> {
   const expired = await createPosted(h, { ...REFUND, callback_url: hook.url });
   const approved = await createPosted(h);
   const cancelled = await createPosted(h);
@@ -65,11 +68,21 @@ describe("/metrics", () => {
     expect(sample(text, 'countersign_callback_attempts_total{result="retry"}')).toBe(1);
     expect(sample(text, 'countersign_callback_attempts_total{result="delivered"}')).toBe(1);
     expect(sample(text, 'countersign_time_to_decision_seconds_count{resolution="approval_timeout"}')).toBe(1);
-    expect(sample(text, 'countersign_time_to_decision_seconds_sum{resolution="approval_timeout"}')).toBe(1800);
-    expect(sample(text, 'countersign_time_to_decision_seconds_bucket{le="1800",resolution="approval_timeout"}')).toBe(1);
-    expect(sample(text, 'countersign_time_to_decision_seconds_bucket{le="600",resolution="approval_timeout"}')).toBe(0);
-    expect(sample(text, 'countersign_time_to_decision_seconds_count{resolution="approved_by_humans"}')).toBe(1);
-    expect(sample(text, 'countersign_time_to_decision_seconds_count{resolution="cancelled_by_agent"}')).toBe(1);
+    expect(sample(text, 'countersign_time_to_decision_seconds_sum{resolution="approval_timeout"}')).toBe(
+      1800,
+    );
+    expect(
+      sample(text, 'countersign_time_to_decision_seconds_bucket{le="1800",resolution="approval_timeout"}'),
+    ).toBe(1);
+    expect(
+      sample(text, 'countersign_time_to_decision_seconds_bucket{le="600",resolution="approval_timeout"}'),
+    ).toBe(0);
+    expect(sample(text, 'countersign_time_to_decision_seconds_count{resolution="approved_by_humans"}')).toBe(
+      1,
+    );
+    expect(sample(text, 'countersign_time_to_decision_seconds_count{resolution="cancelled_by_agent"}')).toBe(
+      1,
+    );
   });
 
   it("Slack failing + a cancel → outbox depth shows the waiting update", async () => {

@@ -111,7 +111,9 @@ async function waitHealthy(base: string, child: Child): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.process.exitCode !== null) {
-      throw new Error(`service exited ${child.process.exitCode}: ${child.stderr.join("")}${child.stdout.join("")}`);
+      throw new Error(
+        `service exited ${child.process.exitCode}: ${child.stderr.join("")}${child.stdout.join("")}`,
+      );
     }
     try {
       const res = await fetch(`${base}/healthz`);
@@ -130,15 +132,24 @@ async function waitHealthy(base: string, child: Child): Promise<void> {
 const auth = { authorization: `Bearer ${TOKENS.support}`, "content-type": "application/json" };
 
 /** A POST whose body arrives in two parts, so the request is still in flight when we want it to be. */
-function slowPost(url: string, body: string): { sendRest: () => void; response: Promise<{ status: number; json: unknown }> } {
+function slowPost(
+  url: string,
+  body: string,
+): { sendRest: () => void; response: Promise<{ status: number; json: unknown }> } {
   const cut = Math.floor(body.length / 2);
   let req!: ReturnType<typeof request>;
   const response = new Promise<{ status: number; json: unknown }>((resolve, reject) => {
-    req = request(url, { method: "POST", headers: { ...auth, "content-length": String(Buffer.byteLength(body)) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()) }));
-    });
+    req = request(
+      url,
+      { method: "POST", headers: { ...auth, "content-length": String(Buffer.byteLength(body)) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()) }),
+        );
+      },
+    );
     req.on("error", reject);
   });
   req.write(body.slice(0, cut));
@@ -151,7 +162,11 @@ describe("the real process", () => {
     const child = spawnService(s.env);
     await waitHealthy(s.base, child);
     const create = async (summary: string) => {
-      const res = await fetch(`${s.base}/v1/requests`, { method: "POST", headers: auth, body: JSON.stringify({ ...REFUND, summary }) });
+      const res = await fetch(`${s.base}/v1/requests`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ ...REFUND, summary }),
+      });
       expect(res.status).toBe(201);
       return ((await res.json()) as { id: string }).id;
     };
@@ -169,7 +184,10 @@ describe("the real process", () => {
     s.slack.delayNext("chat.postMessage", 1_500);
     const posting = await create("posting at SIGTERM");
     // And an agent's create is still uploading its body.
-    const slow = slowPost(`${s.base}/v1/requests`, JSON.stringify({ ...REFUND, summary: "uploading at SIGTERM" }));
+    const slow = slowPost(
+      `${s.base}/v1/requests`,
+      JSON.stringify({ ...REFUND, summary: "uploading at SIGTERM" }),
+    );
     await sleep(300);
     expect(s.slack.messages("C0SUPPORT")).toHaveLength(1);
 

@@ -46,7 +46,14 @@ function traced(db: OpenDatabase): { statements: Traced[]; tracing: { on: boolea
         const result = original(...args);
         if (tracing.on) {
           // drizzle reads in raw mode: `get` returns one row as an array of columns.
-          const rows = method === "get" ? (result === undefined ? 0 : 1) : method === "all" ? (result as unknown[]).length : 0;
+          const rows =
+            method === "get"
+              ? result === undefined
+                ? 0
+                : 1
+              : method === "all"
+                ? (result as unknown[]).length
+                : 0;
           entry.runs.push({ args, rows });
         }
         return result;
@@ -103,7 +110,14 @@ function insertRows(sqlite: Database.Database, now: number): { due: string[] } {
 
 function depsFor(store: Store, clock: FakeClock): Deps {
   const metrics = createMetrics({ outboxDepth: store.outboxDepth, pendingCallbacks: store.pendingCallbacks });
-  return { store, config: testConfig(), clock, events: new RequestEvents(), metrics, log: pino({ level: "silent" }) };
+  return {
+    store,
+    config: testConfig(),
+    clock,
+    events: new RequestEvents(),
+    metrics,
+    log: pino({ level: "silent" }),
+  };
 }
 
 describe("sweep over many stored rows", () => {
@@ -131,7 +145,9 @@ describe("sweep over many stored rows", () => {
       { status: "pending", n: STORED - STORED / 5 },
     ]);
     const expiredIds = (
-      database.sqlite.prepare("SELECT id FROM requests WHERE status = 'expired' ORDER BY id").all() as { id: string }[]
+      database.sqlite.prepare("SELECT id FROM requests WHERE status = 'expired' ORDER BY id").all() as {
+        id: string;
+      }[]
     ).map((r) => r.id);
     expect(expiredIds).toEqual(due);
 
@@ -175,7 +191,12 @@ describe("sweep over many stored rows", () => {
     expect(sweep(depsFor(store, clock), clock.now()).expired).toBe(DUE);
 
     tracing.on = true;
-    expect(sweep(depsFor(store, clock), clock.now())).toEqual({ expired: 0, escalated: 0, reminded: 0, failed: 0 });
+    expect(sweep(depsFor(store, clock), clock.now())).toEqual({
+      expired: 0,
+      escalated: 0,
+      reminded: 0,
+      failed: 0,
+    });
     tracing.on = false;
     const runs = statements.flatMap((s) => s.runs);
     expect(runs).toHaveLength(3);

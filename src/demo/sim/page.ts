@@ -33,7 +33,7 @@ export function renderPage(p: PageParts): string {
       <div id="channel-header" class="cs-topbar-channel">${toHtml(p.header)}</div>
       <label class="cs-as">You are ${toHtml(p.persona)}</label>
     </header>
-    <section class="cs-timeline" id="timeline" aria-live="polite">${toHtml(p.timeline)}</section>
+    <section class="cs-timeline" id="timeline">${toHtml(p.timeline)}</section>
     <footer class="cs-composer">Messages here come from countersign through the simulated Slack Web API. Buttons send signed <code>block_actions</code> to countersign, as Slack would.</footer>
   </main>
   <aside class="cs-panel">

@@ -43,14 +43,18 @@ function timeNode(ms: number, format = "{time}"): VNode {
   ]);
 }
 
-export function sidebar(ctx: ViewContext, active: string): VNode {
+export function sidebar(ctx: ViewContext, active: string, viewer: string): VNode {
   const item = (id: string, label: string, prefix: string): VNode => {
     const count = ctx.ws.messages(id).length + ctx.ws.messages(id).reduce((n, m) => n + m.updates, 0);
     const cls = id === active ? "cs-chan cs-active" : "cs-chan";
     return h(
       "a",
       cls,
-      { href: `?channel=${encodeURIComponent(id)}`, "data-channel": id, "data-count": String(count) },
+      {
+        href: `?channel=${encodeURIComponent(id)}&as=${encodeURIComponent(viewer)}`,
+        "data-channel": id,
+        "data-count": String(count),
+      },
       [h("span", "cs-chan-prefix", null, [prefix]), h("span", "cs-chan-name", null, [label])],
     );
   };

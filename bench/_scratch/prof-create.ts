@@ -1,0 +1,18 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { createRequest } from "../../src/approvals/create-request.ts";
+import { RequestEvents } from "../../src/approvals/events.ts";
+import { createRequestBodySchema } from "../../src/approvals/request-body.ts";
+import { parseConfig } from "../../src/config/file.ts";
+import { openDatabase } from "../../src/db/open.ts";
+import { createStore } from "../../src/db/store.ts";
+import { createMetrics } from "../../src/metrics.ts";
+import { REFUND, SUPPORT_CONFIG } from "../lib/fixtures.ts";
+const d = openDatabase(join(mkdtempSync(join(tmpdir(), "m-")), "a.db"));
+const store = createStore(d);
+const parsed = parseConfig(SUPPORT_CONFIG, {}); if (!parsed.ok) throw 0;
+const deps = { store, config: parsed.config, clock: { now: () => Date.now() }, events: new RequestEvents(), metrics: createMetrics(store), log: pino({ level: "silent" }) };
+const text = JSON.stringify(REFUND);
+for (let i = 0; i < 30000; i++) JSON.stringify(createRequest(deps, parsed.config.agents[0]!, createRequestBodySchema.parse(JSON.parse(text)), null));

@@ -1,0 +1,143 @@
+import { z } from "zod";
+import type { FakeSlack } from "../../sim/slack-api.ts";
+import {
+  blockActionsPayload,
+  newTriggerId,
+  type PayloadUser,
+  postToApp,
+  viewSubmissionPayload,
+} from "../../sim/slack-requests.ts";
+import type { WorkspaceChange } from "../../sim/workspace.ts";
+import type { Answer } from "./http.ts";
+import type { OpenModal } from "./views.ts";
+
+/**
+ * What a person does in the simulated Slack, sent to countersign exactly as Slack
+ * would: a button click is a signed block_actions, a modal submission a signed
+ * view_submission. Modals countersign opens (views.open) are shown to whoever
+ * clicked, found by the trigger_id of their click.
+ */
+
+export const userIdSchema = z.string().regex(/^[UW][A-Z0-9]{2,40}$/);
+export const clickSchema = z.object({
+  as: userIdSchema,
+  channel: z.string().min(1).max(40),
+  ts: z.string().min(1).max(40),
+  actionId: z.enum(["approve", "reject"]),
+  value: z.string().max(2000),
+  blockId: z.string().max(255).optional(),
+});
+export const submitSchema = z.object({
+  as: userIdSchema,
+  viewId: z.string().min(1).max(40),
+  values: z.record(z.string(), z.record(z.string(), z.string().max(10_000))),
+});
+export const closeSchema = z.object({ viewId: z.string().min(1).max(40) });
+
+const errorsAnswer = z.object({
+  response_action: z.literal("errors"),
+  errors: z.record(z.string(), z.string()),
+});
+
+export interface Interactions {
+  click(input: z.infer<typeof clickSchema>): Promise<Answer>;
+  submit(input: z.infer<typeof submitSchema>): Promise<Answer>;
+  close(viewId: string): void;
+  /** The newest modal open for this person, if any. */
+  modalFor(user: string): OpenModal | undefined;
+  /** Feed every workspace change here (it picks up views.open). */
+  observe(change: WorkspaceChange): void;
+}
+
+export function createInteractions(opts: {
+  fake: FakeSlack;
+  appUrl: string;
+  signingSecret: string;
+  /** Called when modal state changed without a workspace change. */
+  changed: () => void;
+}): Interactions {
+  const { fake } = opts;
+  const ws = fake.workspace;
+  const events = `${opts.appUrl}/slack/events`;
+  const triggers = new Map<string, string>();
+  const modals = new Map<string, OpenModal>();
+
+  const payloadUser = (id: string): PayloadUser => {
+    const name = ws.user(id)?.name ?? id.toLowerCase();
+    return { id, username: name, name };
+  };
+
+  return {
+    async click(input) {
+      const message = ws.message(input.channel, input.ts);
+      if (!message) return { status: 404, body: { error: "no such message" } };
+      const triggerId = newTriggerId();
+      if (input.actionId === "reject") triggers.set(triggerId, input.as);
+      const payload = blockActionsPayload({
+        user: payloadUser(input.as),
+        actionId: input.actionId,
+        value: input.value,
+        channelId: input.channel,
+        messageTs: input.ts,
+        isDm: input.channel.startsWith("D"),
+        triggerId,
+        ...(input.blockId ? { blockId: input.blockId } : {}),
+        message: { text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) },
+      });
+      const res = await postToApp(events, opts.signingSecret, payload);
+      return { status: 200, body: { appStatus: res.status } };
+    },
+
+    async submit(input) {
+      const open = modals.get(input.viewId);
+      if (!open || open.user !== input.as) return { status: 404, body: { error: "no such modal" } };
+      const values: Record<string, Record<string, { type: "plain_text_input"; value: string | null }>> = {};
+      for (const [block, actions] of Object.entries(input.values)) {
+        values[block] = Object.fromEntries(
+          Object.entries(actions).map(([action, value]) => [
+            action,
+            { type: "plain_text_input" as const, value: value === "" ? null : value },
+          ]),
+        );
+      }
+      const title = (open.view.title as { text?: unknown } | undefined)?.text;
+      const payload = viewSubmissionPayload({
+        user: payloadUser(input.as),
+        callbackId: String(open.view.callback_id ?? ""),
+        privateMetadata: String(open.view.private_metadata ?? ""),
+        values,
+        viewId: open.id,
+        ...(typeof title === "string" ? { title } : {}),
+      });
+      const res = await postToApp(events, opts.signingSecret, payload);
+      const answer = errorsAnswer.safeParse(res.json);
+      // Errors stay inside the modal, as in Slack; any other 200 closes it.
+      if (answer.success) open.errors = answer.data.errors;
+      else if (res.status === 200) modals.delete(open.id);
+      opts.changed();
+      return {
+        status: 200,
+        body: { appStatus: res.status, errors: answer.success ? answer.data.errors : null },
+      };
+    },
+
+    close(viewId) {
+      modals.delete(viewId);
+      opts.changed();
+    },
+
+    modalFor(user) {
+      return [...modals.values()].filter((m) => m.user === user).at(-1);
+    },
+
+    observe(change) {
+      if (change.type === "reset") modals.clear();
+      if (change.type !== "view_opened") return;
+      const opened = fake.views.find((v) => v.id === change.id);
+      const user = opened ? triggers.get(opened.trigger_id) : undefined;
+      if (!opened || !user) return;
+      triggers.delete(opened.trigger_id);
+      modals.set(opened.id, { id: opened.id, user, view: opened.view, errors: {} });
+    },
+  };
+}
