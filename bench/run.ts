@@ -7,6 +7,9 @@
  *   npm run bench -- --only=intake,sweep
  *   npm run bench -- --only=intake --profile   servers write .cpuprofile files to .bench/profiles
  *   npm run bench -- --json=.bench/results.json
+ *   BENCH_COUNTERSIGN_ENTRY=/abs/entry.ts npm run bench   run another countersign entry (a patched
+ *                                      tree) under the same load; see bench/servers/countersign.ts
+ *   BENCH_KEEP=1 npm run bench         keep the temp databases and child logs
  *   npm run bench -- --wait-idle       before each benchmark, wait (≤ 10 min) until other
  *                                      processes use ≤ 10% of the machine
  */

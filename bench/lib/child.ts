@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -46,7 +46,7 @@ export async function startChild<Ready>(
         ["--cpu-prof", `--cpu-prof-dir=${join(child.profileDir, child.name)}`];
   let proc: ChildProcess;
   try {
-    proc = fork(join(ROOT, "bench/servers", script), [], {
+    proc = fork(resolve(ROOT, "bench/servers", script), [], {
       cwd: ROOT,
       execArgv: ["--import", "tsx", ...profile],
       env: { ...process.env, BENCH_CHILD_OPTIONS: JSON.stringify(options) },

@@ -29,7 +29,8 @@ export async function startCountersign(
   options: Omit<CountersignChildOptions, "slackApiUrl">,
 ): Promise<Stack> {
   const service = await startChild<{ port: number; url: string }>(
-    "countersign.ts",
+    // An entry of your own (e.g. a patched tree) can be compared against the same load.
+    process.env.BENCH_COUNTERSIGN_ENTRY ?? "countersign.ts",
     { ...options, slackApiUrl: slack.ready.url } satisfies CountersignChildOptions,
     { name: `${name}-countersign`, logDir, profileDir: ctx.profileDir },
   );

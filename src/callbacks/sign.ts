@@ -7,7 +7,9 @@ export function secretKey(secret: string): Buffer {
 
 /** `v1,<base64 HMAC-SHA256 over "id.timestamp.body">` per Standard Webhooks. */
 export function signWebhook(secret: string, id: string, timestampSec: number, body: string): string {
-  const mac = createHmac("sha256", secretKey(secret)).update(`${id}.${timestampSec}.${body}`).digest("base64");
+  const mac = createHmac("sha256", secretKey(secret))
+    .update(`${id}.${timestampSec}.${body}`)
+    .digest("base64");
   return `v1,${mac}`;
 }
 
