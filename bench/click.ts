@@ -102,8 +102,8 @@ export function approveClick(db: ClickableDb, id: string): { body: string; heade
 
 export async function clickBench(ctx: BenchContext): Promise<Metric[]> {
   const pending = pick(ctx.size, { tiny: 2_000, quick: 100_000, full: 100_000 });
-  const warmup = pick(ctx.size, { tiny: 100, quick: 1_000, full: 2_000 });
-  const clicks = pick(ctx.size, { tiny: 300, quick: 5_000, full: 20_000 });
+  const warmup = pick(ctx.size, { tiny: 20, quick: 1_000, full: 2_000 });
+  const clicks = pick(ctx.size, { tiny: 100, quick: 5_000, full: 20_000 });
   const { dir, cleanup } = workDir(B);
   try {
     const slack = await startFakeSlackChild(B, dir);

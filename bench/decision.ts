@@ -15,8 +15,8 @@ import { percentile, sleep } from "./lib/stats.ts";
 const B = "decision";
 
 export async function decisionBench(ctx: BenchContext): Promise<Metric[]> {
-  const samples = pick(ctx.size, { tiny: 10, quick: 60, full: 300 });
-  const warmup = pick(ctx.size, { tiny: 3, quick: 10, full: 20 });
+  const samples = pick(ctx.size, { tiny: 5, quick: 60, full: 300 });
+  const warmup = pick(ctx.size, { tiny: 2, quick: 10, full: 20 });
   const pending = pick(ctx.size, { tiny: 1_000, quick: 10_000, full: 100_000 });
   const { dir, cleanup } = workDir(B);
   try {

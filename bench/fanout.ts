@@ -16,7 +16,7 @@ const CHANNELS = 10;
 const RATE = { perChannelPerSecond: 1, burst: 3 };
 
 export async function fanoutBench(ctx: BenchContext): Promise<Metric[]> {
-  const total = pick(ctx.size, { tiny: 50, quick: 100, full: 1_000 });
+  const total = pick(ctx.size, { tiny: 40, quick: 100, full: 1_000 });
   const perChannel = total / CHANNELS;
   const allowed = CHANNELS * RATE.perChannelPerSecond;
   const { dir, cleanup } = workDir(B);

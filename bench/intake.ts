@@ -16,8 +16,8 @@ const B = "intake";
 const CONNECTIONS = 50;
 
 export async function intakeBench(ctx: BenchContext): Promise<Metric[]> {
-  const warmupS = pick(ctx.size, { tiny: 0.5, quick: 2, full: 3 });
-  const durationS = pick(ctx.size, { tiny: 1, quick: 4, full: 10 });
+  const warmupS = pick(ctx.size, { tiny: 0.2, quick: 2, full: 3 });
+  const durationS = pick(ctx.size, { tiny: 0.5, quick: 4, full: 10 });
   const { dir, cleanup } = workDir(B);
   const body = JSON.stringify(REFUND);
   const run = (url: string, duration: number) =>

@@ -3,7 +3,7 @@
  * `node --cpu-prof --import tsx …`): the functions with the most self time,
  * and the most inclusive time of functions under src/.
  *
- *   npx tsx bench/profile-summary.ts .bench/profiles/intake-countersign.cpuprofile [top=25]
+ *   npx tsx bench/profile-summary.ts .bench/profiles/intake-countersign/CPU….cpuprofile [top=25] [--all]
  */
 import { readFileSync } from "node:fs";
 
@@ -21,7 +21,7 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const [path, topArg] = process.argv.slice(2);
+const [path, topArg] = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 if (!path) throw new Error("usage: tsx bench/profile-summary.ts <file.cpuprofile> [top]");
 const top = Number(topArg ?? 25);
 const profile = JSON.parse(readFileSync(path, "utf8")) as Profile;
@@ -65,10 +65,11 @@ const print = (title: string, rows: [string, number][]) => {
 };
 process.stdout.write(`${path}: ${(totalUs / 1e6).toFixed(1)} s profiled\n`);
 print("self time", [...self].sort((a, b) => b[1] - a[1]).slice(0, top));
+const all = process.argv.includes("--all");
 print(
-  "inclusive time, src/ and bench/ functions",
+  all ? "inclusive time, all functions" : "inclusive time, src/ and bench/ functions (--all for every function)",
   [...inclusive]
-    .filter(([k]) => / (src|bench)\//.test(k))
+    .filter(([k]) => all || / (src|bench)\//.test(k))
     .sort((a, b) => b[1] - a[1])
     .slice(0, top),
 );

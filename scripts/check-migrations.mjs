@@ -16,7 +16,9 @@ try {
   );
   const after = readdirSync(scratch).filter((f) => f.endsWith(".sql")).length;
   if (after !== before) {
-    console.error("migrations/ is out of date with src/db/schema.ts: run `npm run db:generate` and commit the result.");
+    console.error(
+      "migrations/ is out of date with src/db/schema.ts: run `npm run db:generate` and commit the result.",
+    );
     process.exit(1);
   }
   console.log(`migrations/ matches src/db/schema.ts (${before} migration${before === 1 ? "" : "s"})`);

@@ -1,5 +1,5 @@
-import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { App } from "@slack/bolt";
 import { WebClient } from "@slack/web-api";
 import cron, { type ScheduledTask } from "node-cron";
@@ -126,7 +126,17 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   callbacks.start();
   let task: ScheduledTask | null = null;
   if (options.sweepCron !== null) {
-    task = cron.schedule(options.sweepCron, () => void sweepNow(), { noOverlap: true, name: "sweep" });
+    task = cron.schedule(
+      options.sweepCron,
+      () => {
+        try {
+          sweepNow();
+        } catch (error) {
+          log.error({ err: error }, "sweep failed; retrying at the next tick");
+        }
+      },
+      { noOverlap: true, name: "sweep" },
+    );
   }
 
   return {
@@ -141,16 +151,32 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       stopping = true;
       await task?.stop();
       events.wakeAll();
-      await app.stop();
+      // Keep-alive connections that go idle after close() would hold it open
+      // until the client hangs up: close them as they go idle.
+      const server = httpServerOf(started);
+      const idle = setInterval(() => server?.closeIdleConnections(), 25);
+      server?.closeIdleConnections();
+      try {
+        await app.stop();
+      } finally {
+        clearInterval(idle);
+      }
       await Promise.all([outbox.stop(), callbacks.stop()]);
       database.sqlite.close();
     },
   };
 }
 
-function listeningPort(started: unknown, fallback: number): number {
+/** app.start() returns the http.Server in HTTP mode, something else in Socket Mode. */
+function httpServerOf(started: unknown): Server | null {
   const server = started as Partial<Server> | undefined;
-  const address = typeof server?.address === "function" ? (server.address() as AddressInfo | null) : null;
+  return typeof server?.address === "function" && typeof server.closeIdleConnections === "function"
+    ? (server as Server)
+    : null;
+}
+
+function listeningPort(started: unknown, fallback: number): number {
+  const address = httpServerOf(started)?.address() as AddressInfo | null | undefined;
   return address?.port ?? fallback;
 }
 

@@ -15,7 +15,10 @@ export function createAuthenticator(agents: readonly Agent[]) {
     const header = req.headers.authorization ?? "";
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) {
-      throw new ApiError("unauthorized", "missing or malformed Authorization header; expected: Bearer <agent token>");
+      throw new ApiError(
+        "unauthorized",
+        "missing or malformed Authorization header; expected: Bearer <agent token>",
+      );
     }
     const presented = digest(match[1]);
     let found: Agent | null = null;

@@ -49,7 +49,9 @@ const tooLarge = (limit: number) =>
 /** Reads and parses a JSON body; an empty body is `{}` when `emptyOk`. */
 export async function readJson(req: IncomingMessage, opts: { emptyOk?: boolean } = {}): Promise<unknown> {
   const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-  const declaredEmpty = req.headers["content-length"] === "0" || (!req.headers["content-length"] && !req.headers["transfer-encoding"]);
+  const declaredEmpty =
+    req.headers["content-length"] === "0" ||
+    (!req.headers["content-length"] && !req.headers["transfer-encoding"]);
   if (opts.emptyOk && declaredEmpty) return {};
   if (type !== "application/json" && !type.endsWith("+json")) {
     throw new ApiError(
@@ -94,7 +96,12 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out === "" ? "(body)" : out;
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
@@ -113,7 +120,9 @@ export function sendError(res: ServerResponse, error: ApiError): void {
   sendJson(
     res,
     status,
-    { error: { code: error.code, message: error.message, ...(error.issues ? { issues: error.issues } : {}) } },
+    {
+      error: { code: error.code, message: error.message, ...(error.issues ? { issues: error.issues } : {}) },
+    },
     headers,
   );
 }

@@ -11,7 +11,11 @@ import { createAuthenticator } from "./auth.ts";
 import { ApiError, statusOf } from "./errors.ts";
 import { parseWith, readJson, sendError, sendJson } from "./http.ts";
 
-const idempotencyKeySchema = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, "must be printable ASCII");
+const idempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII");
 const waitSchema = z.coerce.number().int().min(1).max(60);
 const requestIdSchema = /^req_[A-Za-z0-9_-]{1,64}$/;
 
@@ -22,7 +26,13 @@ export interface ApiOptions {
   afterChange: () => void;
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse, agentId: string, id: string | null, url: URL) => Promise<void>;
+type Handler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  agentId: string,
+  id: string | null,
+  url: URL,
+) => Promise<void>;
 
 /**
  * The agent API as Bolt custom routes on the same listener as /slack/events.
@@ -58,9 +68,14 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
           "this Idempotency-Key was already used with a different request body",
         );
       case "no_matching_policy":
-        throw new ApiError("no_matching_policy", `no policy matches action "${body.action}"; nothing was stored`);
+        throw new ApiError(
+          "no_matching_policy",
+          `no policy matches action "${body.action}"; nothing was stored`,
+        );
       case "callback_not_allowed":
-        throw new ApiError("invalid_request", result.message, [{ path: "callback_url", message: result.message }]);
+        throw new ApiError("invalid_request", result.message, [
+          { path: "callback_url", message: result.message },
+        ]);
     }
   };
 
@@ -104,7 +119,10 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
       case "not_found":
         throw notFound(id);
       case "conflict":
-        throw new ApiError("conflict", `only a pending request can be cancelled; this one is ${result.resource.status}`);
+        throw new ApiError(
+          "conflict",
+          `only a pending request can be cancelled; this one is ${result.resource.status}`,
+        );
     }
   };
 
@@ -145,7 +163,10 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
       if (typeof handler === "string") {
         // RFC 9110: a 405 names the methods the resource does allow.
         res.setHeader("allow", handler);
-        throw new ApiError("method_not_allowed", `${method} is not allowed on ${url.pathname}; use ${handler}`);
+        throw new ApiError(
+          "method_not_allowed",
+          `${method} is not allowed on ${url.pathname}; use ${handler}`,
+        );
       }
       const agent = authenticate(req);
       await handler(req, res, agent.id, id, url);
@@ -158,7 +179,8 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
         return;
       }
       deps.log.error({ err: error, method: req.method, path: url.pathname }, "agent API request failed");
-      if (!res.headersSent) sendError(res, new ApiError("internal_error", "internal error; see the server log"));
+      if (!res.headersSent)
+        sendError(res, new ApiError("internal_error", "internal error; see the server log"));
       deps.metrics.apiResponse(route, 500);
     }
   };
@@ -179,7 +201,11 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     } catch (error) {
       deps.log.error({ err: error }, "health check: database did not answer");
     }
-    sendJson(res, ok ? 200 : 503, ok ? { ok: true } : { ok: false, error: { code: "unavailable", message: "database did not answer" } });
+    sendJson(
+      res,
+      ok ? 200 : 503,
+      ok ? { ok: true } : { ok: false, error: { code: "unavailable", message: "database did not answer" } },
+    );
   };
 
   const metrics = (_req: IncomingMessage, res: ServerResponse) => {
@@ -204,4 +230,3 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     { path: "/metrics", method: ["GET"], handler: metrics },
   ];
 }
-

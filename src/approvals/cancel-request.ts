@@ -18,7 +18,12 @@ export function cancelRequest(deps: Deps, agentId: string, id: string, reason: s
     finalizeInTx(
       deps,
       row,
-      { status: "cancelled", resolution: "cancelled_by_agent", actor: `agent:${agentId}`, detail: { reason } },
+      {
+        status: "cancelled",
+        resolution: "cancelled_by_agent",
+        actor: `agent:${agentId}`,
+        detail: { reason },
+      },
       now,
     ),
   );

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { Agent } from "../config/file.ts";
 import { parseDuration } from "../config/duration.ts";
+import type { Agent } from "../config/file.ts";
 import { toResource } from "../db/rows.ts";
 import { findPolicy } from "../policy/match.ts";
 import type { Deps } from "./deps.ts";
@@ -48,7 +48,10 @@ export function createRequest(
   }
   if (body.callback_url !== undefined) {
     if (agent.callback_secret === null) {
-      return { kind: "callback_not_allowed", message: `agent "${agent.id}" has no callback_secret configured` };
+      return {
+        kind: "callback_not_allowed",
+        message: `agent "${agent.id}" has no callback_secret configured`,
+      };
     }
     if (!callbackHostAllowed(agent, body.callback_url)) {
       return {
@@ -73,9 +76,14 @@ export function createRequest(
   const remindAt = routed ? now + Math.floor(((escalateAt ?? expiresAt) - now) / 2) : null;
   const id = newRequestId();
   const hash = argsHash(body.params);
-  const status = policy.decision === "approve" ? "approved" : policy.decision === "reject" ? "rejected" : "pending";
+  const status =
+    policy.decision === "approve" ? "approved" : policy.decision === "reject" ? "rejected" : "pending";
   const resolution =
-    policy.decision === "approve" ? "approved_by_policy" : policy.decision === "reject" ? "rejected_by_policy" : null;
+    policy.decision === "approve"
+      ? "approved_by_policy"
+      : policy.decision === "reject"
+        ? "rejected_by_policy"
+        : null;
 
   store.tx(() => {
     store.insertRequest({

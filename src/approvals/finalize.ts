@@ -6,7 +6,12 @@ import type { SlackEffect } from "./slack-effects.ts";
 import type { FinalStatus, Resolution } from "./types.ts";
 
 /** Queues a Slack side effect in the caller's transaction. */
-export function queueSlack(deps: Pick<Deps, "store">, requestId: string, effect: SlackEffect, now: number): void {
+export function queueSlack(
+  deps: Pick<Deps, "store">,
+  requestId: string,
+  effect: SlackEffect,
+  now: number,
+): void {
   deps.store.enqueueSlack(requestId, effect.kind, effect, now);
 }
 
@@ -25,7 +30,10 @@ export function finalizeInTx(
   if (!store.finalize({ id: row.id, status: change.status, resolution: change.resolution, decidedAt: now })) {
     return false;
   }
-  store.audit(row.id, now, change.status, change.actor, { resolution: change.resolution, ...asObject(change.detail) });
+  store.audit(row.id, now, change.status, change.actor, {
+    resolution: change.resolution,
+    ...asObject(change.detail),
+  });
   if (row.role !== null) queueSlack(deps, row.id, { kind: "update" }, now);
   if (row.callbackUrl !== null) queueCallbackInTx(deps, row.id, now);
   return true;

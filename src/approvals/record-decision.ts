@@ -76,7 +76,10 @@ export async function recordDecision(
         at: now,
       });
     }
-    store.audit(row.id, now, `vote_${input.decision}`, actor, { name: input.user.name, comment: input.comment });
+    store.audit(row.id, now, `vote_${input.decision}`, actor, {
+      name: input.user.name,
+      comment: input.comment,
+    });
     if (input.decision === "reject") {
       finalizeInTx(deps, row, { status: "rejected", resolution: "rejected_by_human", actor }, now);
       return { kind: "recorded", final: true };
@@ -148,16 +151,38 @@ function refuseInTx(
   const actor = `slack:${input.user.id}`;
   const ephemeral = (message: EphemeralMessage) => {
     if (input.channel !== null) {
-      queueSlack(deps, row.id, { kind: "ephemeral", channel: input.channel, user: input.user.id, message }, now);
+      queueSlack(
+        deps,
+        row.id,
+        { kind: "ephemeral", channel: input.channel, user: input.user.id, message },
+        now,
+      );
     }
   };
-  if (row.status !== "pending") {
-    deps.store.audit(row.id, now, "late_click", actor, { decision: input.decision, status: row.status });
+  // The TTL passed but the sweep has not run yet: fail closed exactly as it would.
+  const expiredNow =
+    row.status === "pending" &&
+    row.expiresAt <= now &&
+    finalizeInTx(
+      deps,
+      row,
+      {
+        status: "expired",
+        resolution: "approval_timeout",
+        actor: "system:ttl",
+        detail: { ttl_ms: row.ttlMs },
+      },
+      now,
+    );
+  if (row.status !== "pending" || expiredNow) {
+    const status = expiredNow ? "expired" : row.status;
+    deps.store.audit(row.id, now, "late_click", actor, { decision: input.decision, status });
     ephemeral({ type: "already_final" });
-    return { kind: "already_final" };
+    return { kind: "already_final", expiredNow };
   }
   const mine = votes.find((v) => v.approverId === input.user.id);
-  const reason = refusal ?? (input.decision === "approve" && mine?.decision === "approve" ? "already_voted" : null);
+  const reason =
+    refusal ?? (input.decision === "approve" && mine?.decision === "approve" ? "already_voted" : null);
   if (reason === null) return null;
   deps.store.audit(row.id, now, "refused_click", actor, { decision: input.decision, reason });
   ephemeral({ type: "refused", reason });
@@ -168,6 +193,7 @@ function finish(deps: Deps, requestId: string, step: Step): DecisionResult {
   const { store } = deps;
   if (step.kind === "not_found") return step;
   if (step.kind === "refused") deps.metrics.refusedClick(step.reason);
+  if (step.kind === "already_final" && step.expiredNow) afterFinal(deps, requestId);
   if (step.kind === "recorded") {
     if (step.final) afterFinal(deps, requestId);
     else deps.events.notify(requestId);
@@ -179,6 +205,6 @@ function finish(deps: Deps, requestId: string, step: Step): DecisionResult {
 
 type Step =
   | { kind: "not_found" }
-  | { kind: "already_final" }
+  | { kind: "already_final"; expiredNow: boolean }
   | { kind: "refused"; reason: RefusalReason }
   | { kind: "recorded"; final: boolean };

@@ -2,7 +2,14 @@ import { z } from "zod";
 import { parseDuration } from "../config/duration.ts";
 import { evidenceItemSchema, riskSchema } from "./types.ts";
 
-const noControl = (s: string) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(s);
+// Tab, newline and carriage return are fine in text; other C0 control characters are not.
+const noControl = (s: string) => {
+  for (let i = 0; i < s.length; i += 1) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false;
+  }
+  return true;
+};
 const text = (max: number) => z.string().max(max).refine(noControl, "must not contain control characters");
 
 /** Deeper params are refused: hashing and rendering walk them recursively. `{}` is depth 1. */

@@ -74,7 +74,7 @@ function expire(deps: Deps, id: string, now: number): boolean {
   const { store } = deps;
   const done = store.tx(() => {
     const row = store.getRequest(id);
-    if (!row || row.status !== "pending" || row.expiresAt > now) return false;
+    if (row?.status !== "pending" || row.expiresAt > now) return false;
     return finalizeInTx(
       deps,
       row,
@@ -95,7 +95,7 @@ function escalate(deps: Deps, id: string, now: number): boolean {
   const { store } = deps;
   const done = store.tx(() => {
     const row = store.getRequest(id);
-    if (!row || row.status !== "pending" || row.escalateAt === null || row.escalateAt > now) return false;
+    if (row?.status !== "pending" || row.escalateAt === null || row.escalateAt > now) return false;
     // Fail closed: a request past its ttl (whose expiry failed) is never handed to a manager.
     if (row.expiresAt <= now) return false;
     const manager = row.role === null ? null : (deps.config.roles[row.role]?.escalate_to ?? null);
@@ -122,7 +122,7 @@ function remind(deps: Deps, id: string, now: number): boolean {
   const { store } = deps;
   const done = store.tx(() => {
     const row = store.getRequest(id);
-    if (!row || row.status !== "pending" || row.remindAt === null || row.remindAt > now) return false;
+    if (row?.status !== "pending" || row.remindAt === null || row.remindAt > now) return false;
     if (row.expiresAt <= now) return false;
     if (!store.clearReminder(id)) return false;
     store.audit(id, now, "reminded", "system:sweep");

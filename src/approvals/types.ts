@@ -29,7 +29,10 @@ export type Risk = z.infer<typeof riskSchema>;
 export const evidenceItemSchema = z.object({
   title: z.string().min(1).max(500),
   text: z.string().max(100_000).optional(),
-  url: z.url({ protocol: /^https?$/ }).max(3000).optional(),
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(3000)
+    .optional(),
   format: z.enum(["plain", "markdown"]).optional(),
 });
 export type EvidenceItem = z.infer<typeof evidenceItemSchema>;

@@ -2,13 +2,13 @@ import type { App } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
 import { z } from "zod";
 import type { Deps } from "../approvals/deps.ts";
-import { toResource } from "../db/rows.ts";
 import {
   type DecisionResult,
   type MembershipCheck,
   recordDecision,
   screenClick,
 } from "../approvals/record-decision.ts";
+import { toResource } from "../db/rows.ts";
 import { REJECT_REASON_MAX, renderAlreadyFinal, renderRefusal, renderRejectModal } from "./render.ts";
 
 /** The parts of a block_actions payload we rely on, validated rather than trusted. */
@@ -48,7 +48,8 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
   app.action("approve", async ({ ack, body }) => {
     await ack();
     const click = clickSchema.safeParse(body);
-    if (!click.success) return void log.warn({ issues: click.error.issues }, "ignoring a malformed approve click");
+    if (!click.success)
+      return void log.warn({ issues: click.error.issues }, "ignoring a malformed approve click");
     const { user, actions, container, channel } = click.data;
     const requestId = actions[0]?.value ?? "";
     const result = await recordDecision(
@@ -69,7 +70,8 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
   app.action("reject", async ({ ack, body, client }) => {
     await ack();
     const click = clickSchema.safeParse(body);
-    if (!click.success) return void log.warn({ issues: click.error.issues }, "ignoring a malformed reject click");
+    if (!click.success)
+      return void log.warn({ issues: click.error.issues }, "ignoring a malformed reject click");
     const { user, actions, container, channel, trigger_id } = click.data;
     const requestId = actions[0]?.value ?? "";
     const screened = await screenClick(
@@ -182,7 +184,12 @@ function modalProblem(result: DecisionResult, deps: Deps): string | null {
   }
 }
 
-async function openRejectModal(client: WebClient, triggerId: string, requestId: string, deps: Deps): Promise<void> {
+async function openRejectModal(
+  client: WebClient,
+  triggerId: string,
+  requestId: string,
+  deps: Deps,
+): Promise<void> {
   const row = deps.store.getRequest(requestId);
   if (!row) return;
   const view = renderRejectModal(toResource(row, deps.store.decisionsFor(requestId)));

@@ -94,19 +94,25 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
         if (!parsed.success || !row) {
           deps.log.error({ item: item.id, requestId: item.requestId }, "dropping an unreadable outbox item");
           deps.store.tx(() => {
-            deps.store.audit(item.requestId, now, "slack_dropped", null, { kind: item.kind, reason: "unreadable" });
+            deps.store.audit(item.requestId, now, "slack_dropped", null, {
+              kind: item.kind,
+              reason: "unreadable",
+            });
             deps.store.deleteSlack(item.id);
           });
           continue;
         }
         const channel = channelOf(item, parsed.data, row);
-        if (channel !== null && (busyChannels.has(channel) || (pausedUntil.get(channel) ?? 0) > now)) continue;
+        if (channel !== null && (busyChannels.has(channel) || (pausedUntil.get(channel) ?? 0) > now))
+          continue;
         if (channel !== null) busyChannels.add(channel);
         started += 1;
         const run = send(item, parsed.data, row)
           .catch((error: unknown) => failure(error, now, item))
           .then((result) => settle(item, result, channel))
-          .catch((error: unknown) => deps.log.error({ err: error, item: item.id }, "outbox bookkeeping failed"))
+          .catch((error: unknown) =>
+            deps.log.error({ err: error, item: item.id }, "outbox bookkeeping failed"),
+          )
           .finally(() => {
             inFlight.delete(item.id);
             if (channel !== null) busyChannels.delete(channel);
@@ -159,7 +165,10 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
       });
       return { done: true };
     }
-    deps.log.warn({ requestId: item.requestId, kind: item.kind, attempt: item.attempts + 1, error: detail }, "Slack call failed; will retry");
+    deps.log.warn(
+      { requestId: item.requestId, kind: item.kind, attempt: item.attempts + 1, error: detail },
+      "Slack call failed; will retry",
+    );
     return { done: false, retryAt: now + Math.round(backoff), error: detail };
   }
 
@@ -174,7 +183,11 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
 
   const approversOf = (row: RequestRow) => {
     const role = row.role === null ? undefined : deps.config.roles[row.role];
-    return { approvers: role?.approvers ?? [], usergroup: role?.usergroup ?? null, escalateTo: row.escalatedTo || null };
+    return {
+      approvers: role?.approvers ?? [],
+      usergroup: role?.usergroup ?? null,
+      escalateTo: row.escalatedTo || null,
+    };
   };
 
   /** Performs one item's Slack calls; returns done once its effects are stored. */
@@ -217,9 +230,19 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
       }
       case "update": {
         if (row.slackTs === null || row.slackChannel === null) return skip("never posted");
-        await client.chat.update({ channel: row.slackChannel, ts: row.slackTs, text: message.text, blocks: message.blocks });
+        await client.chat.update({
+          channel: row.slackChannel,
+          ts: row.slackTs,
+          text: message.text,
+          blocks: message.blocks,
+        });
         if (row.dmChannel !== null && row.dmTs !== null) {
-          await client.chat.update({ channel: row.dmChannel, ts: row.dmTs, text: message.text, blocks: message.blocks });
+          await client.chat.update({
+            channel: row.dmChannel,
+            ts: row.dmTs,
+            text: message.text,
+            blocks: message.blocks,
+          });
         }
         return finish("message_updated", { status: row.status });
       }

@@ -15,9 +15,9 @@ describe("the whole approval loop against a fake Slack", () => {
     expect(created.json).toMatchObject({ status: "pending", policy: "medium-refunds", role: "support-lead" });
 
     const posted = await h.slack.waitFor((s) => s.messages("C0SUPPORT")[0]);
-    const actions = (posted.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).find(
-      (b) => b.type === "actions",
-    );
+    const actions = (
+      posted.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]
+    ).find((b) => b.type === "actions");
     expect(actions?.elements?.map((e) => [e.action_id, e.value])).toEqual([
       ["approve", id],
       ["reject", id],

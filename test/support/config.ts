@@ -1,4 +1,4 @@
-import { parseConfig, type AppConfig } from "../../src/config/file.ts";
+import { type AppConfig, parseConfig } from "../../src/config/file.ts";
 
 export const TOKENS = {
   support: "support-bot-token-0123456789",

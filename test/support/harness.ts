@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import type { AppConfig } from "../../src/config/file.ts";
-import { openDatabase, type OpenDatabase } from "../../src/db/open.ts";
+import { type OpenDatabase, openDatabase } from "../../src/db/open.ts";
 import { type Service, startService } from "../../src/service.ts";
 import { type FakeSlack, startFakeSlack } from "../../src/sim/slack-api.ts";
 import { blockActionsPayload, postToApp, viewSubmissionPayload } from "../../src/sim/slack-requests.ts";

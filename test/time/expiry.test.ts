@@ -183,15 +183,17 @@ describe("click vs expiry race", () => {
     expect(await expectOneFinalState(h, id)).toBe("expired");
   });
 
-  it("ttl elapsed, approve click then sweep → one final state, the sweep finds nothing", async () => {
+  it("ttl elapsed, approve click before the sweep → expired (fail closed), late click, the sweep finds nothing", async () => {
     const h = await harness();
     const id = await createPosted(h);
     h.clock.advance(30 * MINUTE + 1);
     expect(await h.click("U0LEAD1", "approve", id)).toBe(200);
-    await eventually(() => auditEvents(h.service.deps.store, id).includes("vote_approve"));
+    await eventually(() => auditEvents(h.service.deps.store, id).includes("late_click"));
     const report = h.service.sweepNow();
-    const status = await expectOneFinalState(h, id);
-    expect(report.expired).toBe(status === "expired" ? 1 : 0);
+    expect(await expectOneFinalState(h, id)).toBe("expired");
+    expect(h.service.deps.store.getRequest(id)?.resolution).toBe("approval_timeout");
+    expect(auditEvents(h.service.deps.store, id)).not.toContain("vote_approve");
+    expect(report.expired).toBe(0);
   });
 
   it("ttl elapsed, click and sweep interleaved at many points → always exactly one final state", async () => {
