@@ -67,7 +67,9 @@ process.stdout.write(`${path}: ${(totalUs / 1e6).toFixed(1)} s profiled\n`);
 print("self time", [...self].sort((a, b) => b[1] - a[1]).slice(0, top));
 const all = process.argv.includes("--all");
 print(
-  all ? "inclusive time, all functions" : "inclusive time, src/ and bench/ functions (--all for every function)",
+  all
+    ? "inclusive time, all functions"
+    : "inclusive time, src/ and bench/ functions (--all for every function)",
   [...inclusive]
     .filter(([k]) => all || / (src|bench)\//.test(k))
     .sort((a, b) => b[1] - a[1])

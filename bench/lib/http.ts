@@ -67,3 +67,44 @@ export async function pool<T>(
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
   return results;
 }
+
+/**
+ * Open-loop load: starts one request every 1000/rate ms whatever the answers
+ * do (so queueing shows as latency), for `seconds`; returns the response
+ * times of the 2xx answers and how many were not 2xx.
+ */
+export async function paced(
+  rate: number,
+  seconds: number,
+  make: () => { url: string; method?: string; headers?: Record<string, string>; body?: string },
+): Promise<{ latencies: number[]; failed: number }> {
+  const agent = newAgent();
+  const latencies: number[] = [];
+  let failed = 0;
+  const inFlight: Promise<void>[] = [];
+  const started = performance.now();
+  const total = Math.round(rate * seconds);
+  try {
+    for (let i = 0; i < total; i++) {
+      const due = started + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const { url, ...options } = make();
+      inFlight.push(
+        send(url, { ...options, agent }).then(
+          (res) => {
+            if (res.status >= 200 && res.status < 300) latencies.push(res.ms);
+            else failed += 1;
+          },
+          () => {
+            failed += 1;
+          },
+        ),
+      );
+    }
+    await Promise.all(inFlight);
+  } finally {
+    agent.destroy();
+  }
+  return { latencies, failed };
+}

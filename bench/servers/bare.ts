@@ -1,7 +1,9 @@
 /**
- * The baseline for intake: a bare node:http server that does what intake
- * cannot avoid — read the body, parse it, one prepared better-sqlite3 insert of
- * the same row into the same schema with the same pragmas — and nothing else.
+ * The baseline for intake: a bare node:http server that reads the body, parses
+ * it and does one prepared better-sqlite3 insert of the same row into the same
+ * schema with the same pragmas — and nothing else. With `writes: "same"` it
+ * also writes what countersign writes per request (two audit rows and the
+ * outbox row, in one transaction with the insert): the floor for that work.
  */
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
@@ -12,7 +14,7 @@ import Database from "better-sqlite3";
 import { ROOT } from "../lib/child.ts";
 import { childOptions, ready, serveRpc } from "../lib/child-side.ts";
 
-const { dbPath } = childOptions<{ dbPath: string }>();
+const { dbPath, writes } = childOptions<{ dbPath: string; writes: "one" | "same" }>();
 
 const sqlite = new Database(dbPath);
 sqlite.pragma("journal_mode = WAL");
@@ -37,6 +39,21 @@ const insert = sqlite.prepare(`INSERT INTO requests (
   'medium-refunds', 'support-lead', 1, 1800000, @now, @expiresAt, @remindAt, @escalateAt, 'C0SUPPORT', 'sha256:-'
 )`);
 
+const audit = sqlite.prepare(
+  "INSERT INTO audit_log (request_id, at, event, actor, detail) VALUES (?, ?, ?, ?, ?)",
+);
+const enqueue = sqlite.prepare(
+  "INSERT INTO slack_outbox (request_id, kind, payload, created_at, attempts, next_attempt_at) VALUES (?, 'post', '{\"kind\":\"post\"}', ?, 0, ?)",
+);
+type Row = Record<string, unknown> & { id: string; now: number; action: unknown };
+const insertSame = sqlite.transaction((row: Row) => {
+  insert.run(row);
+  audit.run(row.id, row.now, "created", "agent:bench-bot", JSON.stringify({ action: row.action }));
+  audit.run(row.id, row.now, "routed", null, '{"policy":"medium-refunds","role":"support-lead"}');
+  enqueue.run(row.id, row.now, row.now);
+});
+const write = writes === "same" ? (row: Row) => insertSame(row) : (row: Row) => void insert.run(row);
+
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -44,7 +61,7 @@ const server = createServer((req, res) => {
     const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
     const now = Date.now();
     const id = `req_${randomBytes(12).toString("base64url")}`;
-    insert.run({
+    write({
       id,
       action: body.action,
       summary: body.summary,
