@@ -20,7 +20,7 @@ const CONNECTIONS = 50;
 const FIXED_RATE = 200;
 
 export async function intakeBench(ctx: BenchContext): Promise<Metric[]> {
-  const warmupS = pick(ctx.size, { tiny: 0.2, quick: 2, full: 3 });
+  const warmupS = pick(ctx.size, { tiny: 0.5, quick: 2, full: 3 });
   const durationS = pick(ctx.size, { tiny: 0.5, quick: 4, full: 10 });
   const fixedS = pick(ctx.size, { tiny: 0.5, quick: 3, full: 5 });
   const { dir, cleanup } = workDir(B);

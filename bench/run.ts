@@ -5,8 +5,9 @@
  *   npm run bench                      everything, full size
  *   npm run bench -- --quick           a short run of everything
  *   npm run bench -- --only=intake,sweep
- *   npm run bench -- --only=intake --profile   servers write .cpuprofile files to .bench/profiles
+ *   npm run bench -- --only=intake --profile   servers write .cpuprofile files to .bench/profiles/<name>/
  *   npm run bench -- --json=.bench/results.json
+ *   npm run bench -- --strict          exit 1 on any MISS (by default only a failed benchmark does)
  *   BENCH_COUNTERSIGN_ENTRY=/abs/entry.ts npm run bench   run another countersign entry (a patched
  *                                      tree) under the same load; see bench/servers/countersign.ts
  *   BENCH_KEEP=1 npm run bench         keep the temp databases and child logs

@@ -18,11 +18,12 @@ export type Warmup = { seconds: number } | { responses: number };
 
 /**
  * Runs autocannon (programmatic API, in this process) once, warm-up included,
- * and keeps the response times of what came after the warm-up. One run, so
- * the measured part uses connections that are already open: when 50–100
- * connections open at once against a saturated event loop, some wait seconds
- * to be accepted, which would measure the kernel's accept queue rather than
- * the server (the bare baseline shows the same).
+ * and keeps the response times of what came after the warm-up. One run, and
+ * the warm-up lasts until every connection has had an answer, so the measured
+ * part uses connections that are already open: when 50–100 connections open
+ * at once against a saturated event loop, some wait seconds to be accepted
+ * (the bare baseline shows the same), which measures the accept queue rather
+ * than the server.
  */
 export async function load(options: Options, warmup: Warmup): Promise<LoadResult> {
   const latencies: number[] = [];
@@ -40,18 +41,33 @@ export async function load(options: Options, warmup: Warmup): Promise<LoadResult
   instance.on("start", () => {
     started = performance.now();
   });
-  instance.on("response", (_client: unknown, status: number, _bytes: number, ms: number) => {
+  const answered = new Set<unknown>();
+  const connections = options.connections ?? 10;
+  // Kept in case the run ends before it is warm (only in a tiny run): then everything counts.
+  const all: number[] = [];
+  instance.on("response", (client: unknown, status: number, _bytes: number, ms: number) => {
     const now = performance.now();
     responses += 1;
-    const warm = "seconds" in warmup ? now - started >= warmup.seconds * 1000 : responses > warmup.responses;
-    if (!warm) return;
+    if (status >= 200 && status < 300) all.push(ms);
+    if (measuredFrom === null) {
+      answered.add(client);
+      // Warm once the warm-up is over and every connection has had its first answer.
+      const over =
+        "seconds" in warmup ? now - started >= warmup.seconds * 1000 : responses > warmup.responses;
+      if (!over || answered.size < connections) return;
+    }
     measuredFrom ??= now;
     last = now;
     if (status >= 200 && status < 300) latencies.push(ms);
   });
   const result = await instance;
   const statuses = Object.fromEntries(Object.entries(result.statusCodeStats).map(([k, v]) => [k, v.count]));
-  const durationS = measuredFrom === null ? 0 : (last - measuredFrom) / 1000;
+  if (measuredFrom === null) {
+    measuredFrom = started;
+    last = performance.now();
+    latencies.push(...all);
+  }
+  const durationS = (last - measuredFrom) / 1000;
   return {
     rps: durationS > 0 ? latencies.length / durationS : Number.NaN,
     ok: latencies.length,

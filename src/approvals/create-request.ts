@@ -2,10 +2,11 @@ import { randomBytes } from "node:crypto";
 import { parseDuration } from "../config/duration.ts";
 import type { Agent } from "../config/file.ts";
 import { toResource } from "../db/rows.ts";
+import type { RequestRow } from "../db/schema.ts";
 import { findPolicy } from "../policy/match.ts";
 import type { Deps } from "./deps.ts";
 import { queueCallbackInTx, queueSlack } from "./finalize.ts";
-import { argsHash, canonicalJson } from "./hash.ts";
+import { argsHash, canonicalJson, sha256Hex } from "./hash.ts";
 import type { CreateRequestBody } from "./request-body.ts";
 import type { RequestResource } from "./types.ts";
 
@@ -38,7 +39,8 @@ export function createRequest(
   idempotencyKey: string | null,
 ): CreateResult {
   const { store, config, clock } = deps;
-  const bodyHash = argsHash(body);
+  // Only a request that may be replayed needs its body fingerprint.
+  const bodyHash = idempotencyKey === null ? "" : argsHash(body);
   if (idempotencyKey !== null) {
     const earlier = store.findByIdempotencyKey(agent.id, idempotencyKey);
     if (earlier) {
@@ -75,7 +77,8 @@ export function createRequest(
       : null;
   const remindAt = routed ? now + Math.floor(((escalateAt ?? expiresAt) - now) / 2) : null;
   const id = newRequestId();
-  const hash = argsHash(body.params);
+  const params = canonicalJson(body.params);
+  const hash = sha256Hex(params);
   const status =
     policy.decision === "approve" ? "approved" : policy.decision === "reject" ? "rejected" : "pending";
   const resolution =
@@ -85,8 +88,7 @@ export function createRequest(
         ? "rejected_by_policy"
         : null;
 
-  store.tx(() => {
-    store.insertRequest({
+  const row: RequestRow = {
       id,
       agent: agent.id,
       status,
@@ -94,7 +96,7 @@ export function createRequest(
       action: body.action,
       summary: body.summary,
       target: body.target ?? null,
-      params: canonicalJson(body.params),
+      params,
       reason: body.reason ?? null,
       risk: body.risk === undefined ? null : JSON.stringify(body.risk),
       evidence: JSON.stringify(body.evidence ?? []),
@@ -120,7 +122,9 @@ export function createRequest(
       dmTs: null,
       idempotencyKey,
       bodyHash,
-    });
+  };
+  store.tx(() => {
+    store.insertRequest(row);
     store.audit(id, now, "created", `agent:${agent.id}`, { action: body.action, args_hash: hash });
     if (routed) {
       store.audit(id, now, "routed", null, { policy: policy.name, role: policy.route });
@@ -132,7 +136,5 @@ export function createRequest(
   });
 
   deps.metrics.created(policy.name, status, resolution, routed);
-  const row = store.getRequest(id);
-  if (!row) throw new Error(`request ${id} vanished after insert`);
   return { kind: "created", resource: toResource(row, []) };
 }

@@ -10,5 +10,10 @@ export function canonicalJson(value: unknown): string {
 
 /** `sha256:<hex>` over the canonical JSON of the value, as `args_hash` is defined. */
 export function argsHash(value: unknown): string {
-  return `sha256:${createHash("sha256").update(canonicalJson(value)).digest("hex")}`;
+  return sha256Hex(canonicalJson(value));
+}
+
+/** `sha256:<hex>` of text that is already canonical JSON. */
+export function sha256Hex(canonical: string): string {
+  return `sha256:${createHash("sha256").update(canonical).digest("hex")}`;
 }

@@ -45,7 +45,9 @@ export type NewCallback = Omit<
  * inside `tx` so a state change and its side-effect rows commit together.
  */
 export function createStore({ db, sqlite }: OpenDatabase) {
-  const pending = eq(requests.status, "pending");
+  // A literal, not a bound parameter: SQLite can only use the partial indexes
+  // (WHERE status = 'pending') when the value is known at prepare time.
+  const pending = sql`${requests.status} = 'pending'`;
   const s = {
     insertRequest: db
       .insert(requests)
@@ -111,8 +113,9 @@ export function createStore({ db, sqlite }: OpenDatabase) {
     enqueueSlack: db.insert(slackOutbox).values(placeholdersFor(outboxColumns)).prepare(),
     // The head of each request's queue only: later items wait for earlier ones.
     dueSlack: db
-      .select()
+      .select({ ...getTableColumns(slackOutbox), channel: requests.slackChannel })
       .from(slackOutbox)
+      .leftJoin(requests, eq(requests.id, slackOutbox.requestId))
       .where(
         and(
           lte(slackOutbox.nextAttemptAt, p("now")),
@@ -258,7 +261,9 @@ export function createStore({ db, sqlite }: OpenDatabase) {
         nextAttemptAt: at,
         lastError: null,
       }),
-    dueSlack: (now: number, limit: number): OutboxRow[] => s.dueSlack.all({ now, limit }),
+    /** Heads of the per-request queues that are due, with the request's channel. */
+    dueSlack: (now: number, limit: number): (OutboxRow & { channel: string | null })[] =>
+      s.dueSlack.all({ now, limit }),
     nextSlackAt: (): number | null => s.nextSlackAt.get()?.at ?? null,
     deleteSlack: (id: number) => void s.deleteSlack.run({ id }),
     retrySlack: (id: number, nextAttemptAt: number, error: string) =>

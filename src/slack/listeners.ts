@@ -63,7 +63,7 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
       },
       isMember,
     );
-    log.info({ requestId, user: user.id, result: result.kind }, "approve click");
+    log.debug({ requestId, user: user.id, result: result.kind }, "approve click");
     kickOutbox();
   });
 

@@ -89,6 +89,11 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
       for (const item of due) {
         if (started >= free) break;
         if (inFlight.has(item.id)) continue;
+        // Cheap check first: most items wait for a busy or rate-limited channel.
+        if (item.kind !== "ephemeral" && item.kind !== "escalation_dm") {
+          const target = item.channel ?? `request:${item.requestId}`;
+          if (busyChannels.has(target) || (pausedUntil.get(target) ?? 0) > now) continue;
+        }
         const parsed = slackEffectSchema.safeParse(parseJsonOrNull(item.payload));
         const row = deps.store.getRequest(item.requestId);
         if (!parsed.success || !row) {
@@ -135,7 +140,11 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
 
   function settle(item: OutboxRow, result: SendResult, channel: string | null): void {
     if (result.done) return;
-    if (result.pauseChannel === true && channel !== null) pausedUntil.set(channel, result.retryAt);
+    if (result.pauseChannel === true && channel !== null) {
+      pausedUntil.set(channel, result.retryAt);
+      // Resume the moment the pause ends rather than at the next poll.
+      setTimeout(kick, Math.max(0, result.retryAt - deps.clock.now())).unref();
+    }
     deps.store.retrySlack(item.id, result.retryAt, result.error);
   }
 
