@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { parseDuration } from "../config/duration.ts";
 import type { Agent } from "../config/file.ts";
 import { toResource } from "../db/rows.ts";
@@ -17,7 +17,8 @@ export type CreateResult =
   | { kind: "no_matching_policy" }
   | { kind: "callback_not_allowed"; message: string };
 
-export const newRequestId = (): string => `req_${randomBytes(12).toString("base64url")}`;
+// randomUUID draws from a cached entropy pool: cheaper per call than randomBytes.
+export const newRequestId = (): string => `req_${randomUUID().replaceAll("-", "")}`;
 
 /** Hosts an agent may aim callbacks at; `*.example.com` covers subdomains. */
 export function callbackHostAllowed(agent: Agent, url: string): boolean {
@@ -89,39 +90,39 @@ export function createRequest(
         : null;
 
   const row: RequestRow = {
-      id,
-      agent: agent.id,
-      status,
-      resolution,
-      action: body.action,
-      summary: body.summary,
-      target: body.target ?? null,
-      params,
-      reason: body.reason ?? null,
-      risk: body.risk === undefined ? null : JSON.stringify(body.risk),
-      evidence: JSON.stringify(body.evidence ?? []),
-      runId: body.run_id ?? null,
-      onBehalfOf: body.on_behalf_of ?? null,
-      callbackUrl: body.callback_url ?? null,
-      argsHash: hash,
-      policy: policy.name,
-      role: routed ? policy.route : null,
-      approvalsRequired: policy.approvals,
-      ttlMs,
-      createdAt: now,
-      expiresAt,
-      remindAt,
-      escalateAt,
-      escalatedAt: null,
-      escalatedTo: null,
-      decidedAt: status === "pending" ? null : now,
-      outcome: null,
-      slackChannel: role?.channel ?? null,
-      slackTs: null,
-      dmChannel: null,
-      dmTs: null,
-      idempotencyKey,
-      bodyHash,
+    id,
+    agent: agent.id,
+    status,
+    resolution,
+    action: body.action,
+    summary: body.summary,
+    target: body.target ?? null,
+    params,
+    reason: body.reason ?? null,
+    risk: body.risk === undefined ? null : JSON.stringify(body.risk),
+    evidence: JSON.stringify(body.evidence ?? []),
+    runId: body.run_id ?? null,
+    onBehalfOf: body.on_behalf_of ?? null,
+    callbackUrl: body.callback_url ?? null,
+    argsHash: hash,
+    policy: policy.name,
+    role: routed ? policy.route : null,
+    approvalsRequired: policy.approvals,
+    ttlMs,
+    createdAt: now,
+    expiresAt,
+    remindAt,
+    escalateAt,
+    escalatedAt: null,
+    escalatedTo: null,
+    decidedAt: status === "pending" ? null : now,
+    outcome: null,
+    slackChannel: role?.channel ?? null,
+    slackTs: null,
+    dmChannel: null,
+    dmTs: null,
+    idempotencyKey,
+    bodyHash,
   };
   store.tx(() => {
     store.insertRequest(row);

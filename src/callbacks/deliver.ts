@@ -1,5 +1,6 @@
 import type { Deps } from "../approvals/deps.ts";
 import type { CallbackRow } from "../db/schema.ts";
+import { createWorkLoop } from "../work-loop.ts";
 import { CALLBACK_RETRY_WINDOW_MS, callbackBackoffMs, signWebhook } from "./sign.ts";
 
 export interface CallbackWorkerOptions {
@@ -21,19 +22,10 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
   const concurrency = options.concurrency ?? 8;
   const doFetch = options.fetch ?? fetch;
   const inFlight = new Map<string, Promise<void>>();
-  let timer: NodeJS.Timeout | null = null;
-  let scheduled = false;
-  let stopped = true;
-
-  function kick(): void {
-    if (stopped || scheduled) return;
-    scheduled = true;
-    setImmediate(pump);
-  }
+  const loop = createWorkLoop(pump, { pollMs });
+  const kick = loop.kick;
 
   function pump(): void {
-    scheduled = false;
-    if (stopped) return;
     const free = concurrency - inFlight.size;
     if (free > 0) {
       const due = deps.store.dueCallbacks(deps.clock.now(), free + inFlight.size);
@@ -50,13 +42,6 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
           });
         inFlight.set(row.id, run);
       }
-    }
-    if (timer === null) {
-      timer = setTimeout(() => {
-        timer = null;
-        kick();
-      }, pollMs);
-      timer.unref();
     }
   }
 
@@ -129,15 +114,10 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
   }
 
   return {
-    start(): void {
-      stopped = false;
-      kick();
-    },
+    start: loop.start,
     kick,
     async stop(timeoutMs = 10_000): Promise<void> {
-      stopped = true;
-      if (timer !== null) clearTimeout(timer);
-      timer = null;
+      loop.stop();
       await Promise.race([
         Promise.allSettled([...inFlight.values()]),
         new Promise((r) => setTimeout(r, timeoutMs).unref()),

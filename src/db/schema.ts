@@ -46,8 +46,10 @@ export const requests = sqliteTable(
     bodyHash: text("body_hash").notNull(),
   },
   (t) => [
-    uniqueIndex("requests_agent_idempotency_key").on(t.agent, t.idempotencyKey),
-    index("requests_agent_created").on(t.agent, t.createdAt),
+    // Partial: most requests carry no key, and each index costs every insert a page write.
+    uniqueIndex("requests_agent_idempotency_key")
+      .on(t.agent, t.idempotencyKey)
+      .where(sql`idempotency_key IS NOT NULL`),
     // The sweep's three due queries each walk one of these partial indexes,
     // so their cost follows the number of due rows, not stored ones.
     index("requests_pending_expires").on(t.expiresAt).where(sql`status = 'pending'`),

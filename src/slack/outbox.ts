@@ -5,6 +5,7 @@ import type { RequestResource } from "../approvals/types.ts";
 import { formatDuration } from "../config/duration.ts";
 import { toResource } from "../db/rows.ts";
 import type { OutboxRow, RequestRow } from "../db/schema.ts";
+import { createWorkLoop } from "../work-loop.ts";
 import {
   type RenderContext,
   renderAlreadyFinal,
@@ -61,9 +62,8 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
   const inFlight = new Map<number, Promise<void>>();
   const busyChannels = new Set<string>();
   const pausedUntil = new Map<string, number>();
-  let timer: NodeJS.Timeout | null = null;
-  let scheduled = false;
-  let stopped = true;
+  const loop = createWorkLoop(pump, { pollMs });
+  const kick = loop.kick;
 
   const channelOf = (item: OutboxRow, effect: SlackEffect, row: RequestRow | undefined): string | null => {
     if (effect.kind === "ephemeral") return effect.channel;
@@ -71,15 +71,7 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
     return row?.slackChannel ?? `request:${item.requestId}`;
   };
 
-  function kick(): void {
-    if (stopped || scheduled) return;
-    scheduled = true;
-    setImmediate(pump);
-  }
-
   function pump(): void {
-    scheduled = false;
-    if (stopped) return;
     const now = deps.clock.now();
     const free = concurrency - inFlight.size;
     if (free > 0) {
@@ -126,16 +118,6 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
         inFlight.set(item.id, run);
       }
     }
-    schedulePoll();
-  }
-
-  function schedulePoll(): void {
-    if (timer !== null || stopped) return;
-    timer = setTimeout(() => {
-      timer = null;
-      kick();
-    }, pollMs);
-    timer.unref();
   }
 
   function settle(item: OutboxRow, result: SendResult, channel: string | null): void {
@@ -296,16 +278,11 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
   }
 
   return {
-    start(): void {
-      stopped = false;
-      kick();
-    },
+    start: loop.start,
     kick,
     /** Stops taking new items and waits (bounded) for calls in flight. */
     async stop(timeoutMs = 10_000): Promise<void> {
-      stopped = true;
-      if (timer !== null) clearTimeout(timer);
-      timer = null;
+      loop.stop();
       const all = Promise.allSettled([...inFlight.values()]);
       await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     },

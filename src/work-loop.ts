@@ -1,0 +1,59 @@
+import { performance } from "node:perf_hooks";
+
+export interface WorkLoopOptions {
+  /** How often to look for work that fell due (retries) without a kick. */
+  pollMs: number;
+  /** Kicks closer together than this share one pass, so a burst of writes costs one scan. */
+  minGapMs?: number;
+}
+
+/**
+ * The scheduling shared by the durable-queue workers: `kick()` asks for a pass
+ * soon (coalescing bursts), a poll timer catches retries that fell due, and
+ * nothing runs once stopped.
+ */
+export function createWorkLoop(pass: () => void, options: WorkLoopOptions) {
+  const minGapMs = options.minGapMs ?? 5;
+  let scheduled = false;
+  let stopped = true;
+  let lastPass = Number.NEGATIVE_INFINITY;
+  let poll: NodeJS.Timeout | null = null;
+
+  function run(): void {
+    scheduled = false;
+    if (stopped) return;
+    lastPass = performance.now();
+    pass();
+    if (poll === null && !stopped) {
+      poll = setTimeout(() => {
+        poll = null;
+        kick();
+      }, options.pollMs);
+      poll.unref();
+    }
+  }
+
+  function kick(): void {
+    if (stopped || scheduled) return;
+    scheduled = true;
+    const wait = minGapMs - (performance.now() - lastPass);
+    if (wait > 0) setTimeout(run, wait);
+    else setImmediate(run);
+  }
+
+  return {
+    kick,
+    start(): void {
+      stopped = false;
+      kick();
+    },
+    stop(): void {
+      stopped = true;
+      if (poll !== null) clearTimeout(poll);
+      poll = null;
+    },
+    get stopped(): boolean {
+      return stopped;
+    },
+  };
+}
