@@ -119,6 +119,7 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       .where(
         and(
           lte(slackOutbox.nextAttemptAt, p("now")),
+          sql`${slackOutbox.id} > ${p("afterId")}`,
           sql`NOT EXISTS (SELECT 1 FROM slack_outbox AS earlier
                 WHERE earlier.request_id = ${slackOutbox.requestId} AND earlier.id < ${slackOutbox.id})`,
         ),
@@ -262,8 +263,8 @@ export function createStore({ db, sqlite }: OpenDatabase) {
         lastError: null,
       }),
     /** Heads of the per-request queues that are due, with the request's channel. */
-    dueSlack: (now: number, limit: number): (OutboxRow & { channel: string | null })[] =>
-      s.dueSlack.all({ now, limit }),
+    dueSlack: (now: number, limit: number, afterId = 0): (OutboxRow & { channel: string | null })[] =>
+      s.dueSlack.all({ now, limit, afterId }),
     nextSlackAt: (): number | null => s.nextSlackAt.get()?.at ?? null,
     deleteSlack: (id: number) => void s.deleteSlack.run({ id }),
     retrySlack: (id: number, nextAttemptAt: number, error: string) =>

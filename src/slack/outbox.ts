@@ -71,12 +71,28 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
     return row?.slackChannel ?? `request:${item.requestId}`;
   };
 
+  // A pass triggered only by new work scans just the items after `cursor`:
+  // everything before it was seen and is waiting for a channel. A finished
+  // call, a pause ending or the poll makes the next pass scan from the start.
+  let cursor = 0;
+  let fullScan = true;
+  let lastFullScan = 0;
+  const rescan = () => {
+    fullScan = true;
+    kick();
+  };
+
   function pump(): void {
     const now = deps.clock.now();
     const free = concurrency - inFlight.size;
     if (free > 0) {
+      if (now - lastFullScan >= pollMs) fullScan = true;
+      const after = fullScan ? 0 : cursor;
+      if (fullScan) lastFullScan = now;
+      fullScan = false;
       // Look past items held back by a busy or rate-limited channel.
-      const due = deps.store.dueSlack(now, 200 + inFlight.size);
+      const due = deps.store.dueSlack(now, 200 + inFlight.size, after);
+      cursor = Math.max(after, due.at(-1)?.id ?? 0);
       let started = 0;
       for (const item of due) {
         if (started >= free) break;
@@ -113,7 +129,7 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
           .finally(() => {
             inFlight.delete(item.id);
             if (channel !== null) busyChannels.delete(channel);
-            kick();
+            rescan();
           });
         inFlight.set(item.id, run);
       }
@@ -125,7 +141,7 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
     if (result.pauseChannel === true && channel !== null) {
       pausedUntil.set(channel, result.retryAt);
       // Resume the moment the pause ends rather than at the next poll.
-      setTimeout(kick, Math.max(0, result.retryAt - deps.clock.now())).unref();
+      setTimeout(rescan, Math.max(0, result.retryAt - deps.clock.now())).unref();
     }
     deps.store.retrySlack(item.id, result.retryAt, result.error);
   }
