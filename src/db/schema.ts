@@ -106,7 +106,9 @@ export const slackOutbox = sqliteTable(
     nextAttemptAt: integer("next_attempt_at").notNull(),
     lastError: text("last_error"),
   },
-  (t) => [index("slack_outbox_request").on(t.requestId, t.id), index("slack_outbox_due").on(t.nextAttemptAt)],
+  // The worker walks the rowid in order and checks each request's head through
+  // this index; an index on next_attempt_at would only cost every insert.
+  (t) => [index("slack_outbox_request").on(t.requestId, t.id)],
 );
 
 /** Standard Webhooks deliveries of `request.decided`; id is the stable webhook-id. */

@@ -127,10 +127,6 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       .orderBy(asc(slackOutbox.id))
       .limit(p("limit"))
       .prepare(),
-    nextSlackAt: db
-      .select({ at: sql<number | null>`min(${slackOutbox.nextAttemptAt})` })
-      .from(slackOutbox)
-      .prepare(),
     deleteSlack: db
       .delete(slackOutbox)
       .where(eq(slackOutbox.id, p("id")))
@@ -265,7 +261,6 @@ export function createStore({ db, sqlite }: OpenDatabase) {
     /** Heads of the per-request queues that are due, with the request's channel. */
     dueSlack: (now: number, limit: number, afterId = 0): (OutboxRow & { channel: string | null })[] =>
       s.dueSlack.all({ now, limit, afterId }),
-    nextSlackAt: (): number | null => s.nextSlackAt.get()?.at ?? null,
     deleteSlack: (id: number) => void s.deleteSlack.run({ id }),
     retrySlack: (id: number, nextAttemptAt: number, error: string) =>
       void s.retrySlack.run({ id, nextAttemptAt, error }),

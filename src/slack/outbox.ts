@@ -86,12 +86,14 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
     const now = deps.clock.now();
     const free = concurrency - inFlight.size;
     if (free > 0) {
-      if (now - lastFullScan >= pollMs) fullScan = true;
+      // The periodic scan looks far past items held back by busy or
+      // rate-limited channels; the frequent ones only a little.
+      const periodic = now - lastFullScan >= pollMs;
+      if (periodic) fullScan = true;
       const after = fullScan ? 0 : cursor;
-      if (fullScan) lastFullScan = now;
+      if (periodic) lastFullScan = now;
       fullScan = false;
-      // Look past items held back by a busy or rate-limited channel.
-      const due = deps.store.dueSlack(now, 200 + inFlight.size, after);
+      const due = deps.store.dueSlack(now, (periodic ? 500 : 64) + inFlight.size, after);
       cursor = Math.max(after, due.at(-1)?.id ?? 0);
       let started = 0;
       for (const item of due) {

@@ -1,0 +1,1 @@
+DROP INDEX `slack_outbox_due`;
