@@ -20,6 +20,9 @@ import { registerListeners } from "./slack/listeners.ts";
 import { createSlackOutbox, type OutboxOptions } from "./slack/outbox.ts";
 import { createUsergroupDirectory } from "./slack/usergroups.ts";
 
+/** Rows one slice of a cron sweep handles before yielding (≈ 140 µs each). */
+const SWEEP_SLICE = 200;
+
 export interface ServiceOptions {
   config: AppConfig;
   slack: { botToken: string; signingSecret: string; appToken: string | null; apiUrl: string };
@@ -41,7 +44,8 @@ export interface Service {
   app: App;
   port: number;
   url: string;
-  sweepNow(): SweepReport;
+  /** One sweep at the clock's now; with a budget, stops after that many rows (report.more). */
+  sweepNow(budget?: number): SweepReport;
   kick(): void;
   stop(): Promise<void>;
 }
@@ -113,8 +117,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   )) as unknown;
   const port = listeningPort(started, options.port);
 
-  const sweepNow = (): SweepReport => {
-    const report = sweep(deps, clock.now());
+  const sweepNow = (budget?: number): SweepReport => {
+    const report = sweep(deps, clock.now(), budget);
     if (report.expired + report.escalated + report.reminded > 0) {
       log.info(report, "sweep");
       kick();
@@ -128,9 +132,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   if (options.sweepCron !== null) {
     task = cron.schedule(
       options.sweepCron,
-      () => {
+      async () => {
         try {
-          sweepNow();
+          // Slices of SWEEP_SLICE rows with the event loop handed back in
+          // between, so a large backlog never stalls the API or Slack acks.
+          for (;;) {
+            if (stopping || !sweepNow(SWEEP_SLICE).more) break;
+            await new Promise((resolve) => setImmediate(resolve));
+          }
         } catch (error) {
           log.error({ err: error }, "sweep failed; retrying at the next tick");
         }

@@ -6,6 +6,8 @@ export interface SweepReport {
   escalated: number;
   reminded: number;
   failed: number;
+  /** True when the pass stopped at its budget with due rows left. */
+  more: boolean;
 }
 
 const BATCH = 500;
@@ -15,28 +17,40 @@ const BATCH = 500;
  * escalations, then reminders. Due rows come from partial indexes, and each
  * row is handled in its own transaction so one bad row never blocks the rest.
  */
-export function sweep(deps: Deps, now: number): SweepReport {
-  const report: SweepReport = { expired: 0, escalated: 0, reminded: 0, failed: 0 };
+export function sweep(deps: Deps, now: number, budget = Number.POSITIVE_INFINITY): SweepReport {
+  const report: SweepReport = { expired: 0, escalated: 0, reminded: 0, failed: 0, more: false };
+  const spent = () => report.expired + report.escalated + report.reminded + report.failed;
+  // A budget lets the caller hand the event loop back between slices of a large backlog.
+  const left = () => {
+    if (spent() < budget) return true;
+    report.more = true;
+    return false;
+  };
   drain(
     deps,
     report,
     (limit) => deps.store.dueExpiries(now, limit),
     (id) => expire(deps, id, now),
     "expired",
+    left,
   );
+  if (!left()) return report;
   drain(
     deps,
     report,
     (limit) => deps.store.dueEscalations(now, limit),
     (id) => escalate(deps, id, now),
     "escalated",
+    left,
   );
+  if (!left()) return report;
   drain(
     deps,
     report,
     (limit) => deps.store.dueReminders(now, limit),
     (id) => remind(deps, id, now),
     "reminded",
+    left,
   );
   return report;
 }
@@ -47,6 +61,7 @@ function drain(
   due: (limit: number) => string[],
   handle: (id: string) => boolean,
   counter: "expired" | "escalated" | "reminded",
+  left: () => boolean,
 ): void {
   // Rows left due after their turn (failed, or skipped because they are past
   // their ttl) are not looked at again in this pass.
@@ -55,6 +70,7 @@ function drain(
     const ids = due(BATCH + skipped.size).filter((id) => !skipped.has(id));
     if (ids.length === 0) return;
     for (const id of ids) {
+      if (!left()) return;
       try {
         if (handle(id)) report[counter] += 1;
         else skipped.add(id);

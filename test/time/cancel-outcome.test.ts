@@ -136,7 +136,7 @@ describe("cancel", () => {
     const id = await createPosted(h);
     await h.api("POST", `/v1/requests/${id}/cancel`, {});
     h.clock.advance(31 * MINUTE);
-    expect(h.service.sweepNow()).toEqual({ expired: 0, escalated: 0, reminded: 0, failed: 0 });
+    expect(h.service.sweepNow()).toEqual({ expired: 0, escalated: 0, reminded: 0, failed: 0, more: false });
     expect(h.service.deps.store.getRequest(id)?.status).toBe("cancelled");
   });
 });

@@ -190,7 +190,13 @@ describe("reminder at half of escalate_after (or ttl)", () => {
     await harness.click("U0LEAD1", "approve", id);
     await eventually(() => store.getRequest(id)?.status === "approved");
     harness.clock.advance(20 * MINUTE);
-    expect(harness.service.sweepNow()).toEqual({ expired: 0, escalated: 0, reminded: 0, failed: 0 });
+    expect(harness.service.sweepNow()).toEqual({
+      expired: 0,
+      escalated: 0,
+      reminded: 0,
+      failed: 0,
+      more: false,
+    });
     await harness.settle();
     expect(harness.slack.thread("C0SUPPORT", store.getRequest(id)!.slackTs!)).toHaveLength(0);
   });

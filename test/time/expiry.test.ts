@@ -69,7 +69,7 @@ describe("expiry at ttl", () => {
     // Keep the callback worker from delivering before we look at the queue.
     hook.respond = () => 503;
     const report = h.service.sweepNow();
-    expect(report).toEqual({ expired: 1, escalated: 0, reminded: 0, failed: 0 });
+    expect(report).toEqual({ expired: 1, escalated: 0, reminded: 0, failed: 0, more: false });
 
     const row = store.getRequest(id)!;
     expect(row.status).toBe("expired");

@@ -133,7 +133,7 @@ describe("sweep over many stored rows", () => {
     tracing.on = true;
     const report = sweep(depsFor(store, clock), clock.now());
     tracing.on = false;
-    expect(report).toEqual({ expired: DUE, escalated: 0, reminded: 0, failed: 0 });
+    expect(report).toEqual({ expired: DUE, escalated: 0, reminded: 0, failed: 0, more: false });
 
     // Exactly the due rows changed.
     const counts = database.sqlite
@@ -196,10 +196,42 @@ describe("sweep over many stored rows", () => {
       escalated: 0,
       reminded: 0,
       failed: 0,
+      more: false,
     });
     tracing.on = false;
     const runs = statements.flatMap((s) => s.runs);
     expect(runs).toHaveLength(3);
     expect(runs.every((r) => r.rows === 0)).toBe(true);
+  });
+});
+
+describe("sweep in slices", () => {
+  let cleanup = () => {};
+  let database: ReturnType<typeof openDatabase> | undefined;
+  afterEach(() => {
+    database?.sqlite.close();
+    database = undefined;
+    cleanup();
+  });
+
+  it("budget 30 over 100 due rows → 30 expired and more: true, until a slice finds the rest", () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    database = openDatabase(join(t.dir, "countersign.db"));
+    const store = createStore(database);
+    const clock = new FakeClock();
+    insertRows(database.sqlite, clock.now());
+    const first = sweep(depsFor(store, clock), clock.now(), 30);
+    expect(first).toMatchObject({ expired: 30, more: true });
+    let total = first.expired;
+    let slices = 1;
+    for (;;) {
+      const next = sweep(depsFor(store, clock), clock.now(), 30);
+      total += next.expired;
+      slices += 1;
+      if (!next.more) break;
+    }
+    expect(total).toBe(DUE);
+    expect(slices).toBe(4);
   });
 });
