@@ -6,6 +6,7 @@ import { createRequest } from "../approvals/create-request.ts";
 import type { Deps } from "../approvals/deps.ts";
 import { reportOutcome } from "../approvals/report-outcome.ts";
 import { cancelBodySchema, createRequestBodySchema, outcomeBodySchema } from "../approvals/request-body.ts";
+import type { Agent } from "../config/file.ts";
 import { toResource } from "../db/rows.ts";
 import { createAuthenticator } from "./auth.ts";
 import { ApiError, statusOf } from "./errors.ts";
@@ -29,7 +30,7 @@ export interface ApiOptions {
 type Handler = (
   req: IncomingMessage,
   res: ServerResponse,
-  agentId: string,
+  agent: Agent,
   id: string | null,
   url: URL,
 ) => Promise<void>;
@@ -41,9 +42,7 @@ type Handler = (
 export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] {
   const authenticate = createAuthenticator(deps.config.agents);
 
-  const create: Handler = async (req, res, agentId) => {
-    const agent = deps.config.agents.find((a) => a.id === agentId);
-    if (!agent) throw new ApiError("unauthorized", "unknown agent");
+  const create: Handler = async (req, res, agent) => {
     const keyHeader = req.headers["idempotency-key"];
     let key: string | null = null;
     if (keyHeader !== undefined) {
@@ -79,7 +78,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     }
   };
 
-  const get: Handler = async (_req, res, agentId, id, url) => {
+  const get: Handler = async (_req, res, { id: agentId }, id, url) => {
     const wait = url.searchParams.get("wait");
     let waitSeconds = 0;
     if (wait !== null) {
@@ -110,7 +109,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     sendJson(res, 200, toResource(row, deps.store.decisionsFor(row.id)));
   };
 
-  const cancel: Handler = async (req, res, agentId, id) => {
+  const cancel: Handler = async (req, res, { id: agentId }, id) => {
     const body = parseWith(cancelBodySchema, await readJson(req, { emptyOk: true }));
     const result = cancelRequest(deps, agentId, ownRow(agentId, id).id, body.reason ?? null);
     switch (result.kind) {
@@ -126,7 +125,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     }
   };
 
-  const outcome: Handler = async (req, res, agentId, id) => {
+  const outcome: Handler = async (req, res, { id: agentId }, id) => {
     const body = parseWith(outcomeBodySchema, await readJson(req));
     const result = reportOutcome(deps, agentId, ownRow(agentId, id).id, body);
     switch (result.kind) {
@@ -169,7 +168,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
         );
       }
       const agent = authenticate(req);
-      await handler(req, res, agent.id, id, url);
+      await handler(req, res, agent, id, url);
       if (method === "POST") options.afterChange();
       deps.metrics.apiResponse(route, res.statusCode);
     } catch (error) {

@@ -66,8 +66,12 @@ export function queueCallbackInTx(deps: Pick<Deps, "store">, requestId: string, 
 }
 
 /** After commit: wake long-polls and count the transition. */
-export function afterFinal(deps: Pick<Deps, "events" | "metrics" | "store">, requestId: string): void {
-  const row = deps.store.getRequest(requestId);
+export function afterFinal(
+  deps: Pick<Deps, "events" | "metrics" | "store">,
+  requestId: string,
+  // The row as committed, when the caller has already read it.
+  row: RequestRow | undefined = deps.store.getRequest(requestId),
+): void {
   if (row?.resolution && row.decidedAt !== null) {
     deps.metrics.finalized(row.status, row.resolution, row.createdAt, row.decidedAt);
   }

@@ -193,14 +193,20 @@ function finish(deps: Deps, requestId: string, step: Step): DecisionResult {
   const { store } = deps;
   if (step.kind === "not_found") return step;
   if (step.kind === "refused") deps.metrics.refusedClick(step.reason);
-  if (step.kind === "already_final" && step.expiredNow) afterFinal(deps, requestId);
-  if (step.kind === "recorded") {
-    if (step.final) afterFinal(deps, requestId);
-    else deps.events.notify(requestId);
-  }
   const row = store.getRequest(requestId);
   if (!row) return { kind: "not_found" };
-  return { ...step, resource: toResource(row, store.decisionsFor(row.id)) };
+  const final = step.kind === "recorded" ? step.final : step.kind === "already_final" && step.expiredNow;
+  if (final) afterFinal(deps, requestId, row);
+  else if (step.kind === "recorded") deps.events.notify(requestId);
+  // Built only when a caller reads it: the Approve listener never does.
+  let resource: RequestResource | undefined;
+  return {
+    ...step,
+    get resource() {
+      resource ??= toResource(row, store.decisionsFor(row.id));
+      return resource;
+    },
+  };
 }
 
 type Step =
