@@ -13,13 +13,7 @@ afterAll(async () => {
 
 const KiB = 1024;
 
-/** Runs a refused call and proves that no row was written anywhere. */
-async function refused<T>(call: () => Promise<T>): Promise<T> {
-  const before = await h.baseline();
-  const res = await call();
-  expect(h.counts()).toEqual(before);
-  return res;
-}
+const refused = <T>(call: () => Promise<T>): Promise<T> => h.refused(call);
 
 describe("401 unauthorized", () => {
   it("POST without an Authorization header → 401 unauthorized, WWW-Authenticate set, nothing stored", async () => {

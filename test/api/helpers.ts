@@ -22,6 +22,8 @@ export interface ApiHarness extends Harness {
   baseline(): Promise<RowCounts>;
   /** The audit events of one request, oldest first. */
   auditEvents(id: string): string[];
+  /** Runs a refused call and proves that no row was written anywhere. */
+  refused<T>(call: () => Promise<T>): Promise<T>;
 }
 
 const TABLES = ["requests", "audit_log", "slack_outbox", "callbacks", "decisions"] as const;
@@ -39,7 +41,7 @@ export async function startApi(options: Omit<HarnessOptions, "dbPath"> = {}): Pr
     return out;
   };
   const stop = h.stop;
-  return Object.assign(h, {
+  const harness: ApiHarness = Object.assign(h, {
     counts,
     async baseline() {
       // Callbacks to unreachable hosts retry on the fake clock and never drain, so wait only
@@ -52,6 +54,12 @@ export async function startApi(options: Omit<HarnessOptions, "dbPath"> = {}): Pr
         await new Promise((r) => setTimeout(r, 10));
       }
       return counts();
+    },
+    async refused<T>(call: () => Promise<T>): Promise<T> {
+      const before = await harness.baseline();
+      const res = await call();
+      expect(counts()).toEqual(before);
+      return res;
     },
     auditEvents(id: string) {
       return (
@@ -69,6 +77,7 @@ export async function startApi(options: Omit<HarnessOptions, "dbPath"> = {}): Pr
       }
     },
   });
+  return harness;
 }
 
 /** The contract's error body, exactly: `{ error: { code, message, issues? } }` and nothing else. */
