@@ -191,6 +191,16 @@ function viewProblems(view: unknown): string[] {
   return errors;
 }
 
+function viewsPublish(ctx: MethodContext, args: Record<string, unknown>): ApiResponse {
+  const user = str(args.user_id);
+  if (!user) return fail("invalid_arguments");
+  const view = args.view as Record<string, unknown> | undefined;
+  if (view?.type !== "home" || !Array.isArray(view.blocks)) return fail("invalid_arguments");
+  if (view.blocks.length > 100) return fail("invalid_blocks");
+  ctx.ws.publishHome(user, view);
+  return { ok: true, view: { ...view, id: `VHOME${user}` } };
+}
+
 function viewsOpen(ctx: MethodContext, args: Record<string, unknown>): ApiResponse {
   const trigger = str(args.trigger_id);
   if (!trigger) return fail("invalid_trigger_id");
@@ -258,6 +268,7 @@ const METHODS: Record<string, (ctx: MethodContext, args: Record<string, unknown>
   "chat.postEphemeral": postEphemeral,
   "conversations.open": conversationsOpen,
   "views.open": viewsOpen,
+  "views.publish": viewsPublish,
   "users.info": usersInfo,
   "usergroups.users.list": usergroupUsers,
 };

@@ -47,6 +47,7 @@ export type WorkspaceChange =
   | { type: "ephemeral_posted"; channel: string; user: string; message_ts: string }
   | { type: "dm_opened"; channel: string; user: string }
   | { type: "view_opened"; id: string }
+  | { type: "home_published"; user: string }
   | { type: "user_set"; id: string }
   | { type: "usergroup_set"; id: string }
   | { type: "api_call"; method: string; status: number; ok: boolean; error?: string }
@@ -76,6 +77,7 @@ export class Workspace {
   private messageMap = new Map<string, SlackMessage[]>();
   private ephemeralList: Ephemeral[] = [];
   private viewList: OpenedView[] = [];
+  private homeMap = new Map<string, Record<string, unknown>>();
   private usedTriggers = new Set<string>();
   private userMap = new Map<string, UserInfo>();
   private groupMap = new Map<string, string[]>();
@@ -100,6 +102,7 @@ export class Workspace {
     this.messageMap = new Map();
     this.ephemeralList = [];
     this.viewList = [];
+    this.homeMap = new Map();
     this.usedTriggers = new Set();
     this.userMap = new Map();
     this.groupMap = new Map();
@@ -254,6 +257,16 @@ export class Workspace {
 
   views(): OpenedView[] {
     return [...this.viewList];
+  }
+
+  /** views.publish: the Home tab a user sees now. */
+  publishHome(user: string, view: Record<string, unknown>): void {
+    this.homeMap.set(user, view);
+    this.notify({ type: "home_published", user });
+  }
+
+  home(user: string): Record<string, unknown> | null {
+    return this.homeMap.get(user) ?? null;
   }
 
   user(id: string): UserInfo | null {
