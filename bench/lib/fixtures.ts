@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type Database from "better-sqlite3";
 import { argsHash, canonicalJson } from "../../src/approvals/hash.ts";
+import { CONTRACT_EXAMPLE } from "../../test/support/contract-example.ts";
 
 export const AGENT_TOKEN = "bench-agent-token-0123456789abcdef";
 export const BOT_TOKEN = "xoxb-bench-token";
@@ -8,21 +9,9 @@ export const SIGNING_SECRET = "bench-signing-secret";
 export const APPROVER = "U0LEAD1";
 export const SUPPORT_CHANNEL = "C0SUPPORT";
 
-/** The body every intake request sends: CONTRACT §3's example, routed to support-lead. */
-export const REFUND = {
-  action: "refund.issue",
-  summary: "Refund $75 to Dana Ruiz for a defective blender",
-  target: "order #48213",
-  params: { amount: 75, currency: "USD", order_id: "48213" },
-  reason: "Product has a known defect; within the 30-day window",
-  risk: { tier: "medium", score: 62, reasons: ["amount over $50"] },
-  evidence: [
-    { title: "Customer message", text: "It stopped working after two days…" },
-    { title: "Order", url: "https://shop.example.com/orders/48213" },
-    { title: "Proposed reply", text: "Hi Dana, …", format: "markdown" },
-  ],
-  run_id: "run_7f3a",
-} as const;
+/** The body every intake request sends: CONTRACT §3's example, routed to support-lead (no callback, no ttl). */
+const { on_behalf_of: _onBehalfOf, callback_url: _callbackUrl, ttl: _ttl, ...routed } = CONTRACT_EXAMPLE;
+export const REFUND = routed;
 
 /** One agent, one role (support-lead in C0SUPPORT), one routed policy. */
 export const SUPPORT_CONFIG = `

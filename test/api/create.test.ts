@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TOKENS } from "../support/config.ts";
+import { CONTRACT_EXAMPLE } from "../support/contract-example.ts";
 import { REFUND } from "../support/harness.ts";
 import { type ApiHarness, ARGS_HASH, expectError, ISO_MS_UTC, sha256Hex, startApi } from "./helpers.ts";
 
@@ -14,24 +15,7 @@ afterEach(async () => {
 const T0 = Date.parse("2026-11-22T10:00:00.000Z");
 const MIN = 60_000;
 
-/** CONTRACT §3's example body, every optional field set. */
-const FULL = {
-  action: "refund.issue",
-  summary: "Refund $75 to Dana Ruiz for a defective blender",
-  target: "order #48213",
-  params: { amount: 75, currency: "USD", order_id: "48213" },
-  reason: "Product has a known defect; within the 30-day window",
-  risk: { tier: "medium", score: 62, reasons: ["amount over $50"] },
-  evidence: [
-    { title: "Customer message", text: "It stopped working after two days…" },
-    { title: "Order", url: "https://shop.example.com/orders/48213" },
-    { title: "Proposed reply", text: "Hi Dana, …", format: "markdown" },
-  ],
-  run_id: "run_7f3a",
-  on_behalf_of: "U0REQUESTER",
-  callback_url: "https://agent.example.com/hooks/approvals",
-  ttl: "20m",
-};
+const FULL = CONTRACT_EXAMPLE;
 
 const CONTRACT_FIELDS = [
   "id",
