@@ -1,5 +1,5 @@
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { App } from "@slack/bolt";
 import { WebClient } from "@slack/web-api";
 import cron, { type ScheduledTask } from "node-cron";
@@ -112,9 +112,22 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     log.error({ err: error }, "Slack listener failed");
   });
 
-  const started = (await app.start(
-    options.host === undefined ? options.port : { port: options.port, host: options.host },
-  )) as unknown;
+  let started: unknown;
+  if (options.slack.appToken === null) {
+    started = await app.start(
+      options.host === undefined ? options.port : { port: options.port, host: options.host },
+    );
+  } else {
+    // Socket Mode: Bolt opens the HTTP listener (the agent API) at once, but its
+    // start() resolves only once the WebSocket is up, retrying for as long as
+    // Slack is unreachable. Agents must not wait for Slack, so connect in the
+    // background and go on as soon as PORT answers.
+    app.start().then(
+      () => log.info("Socket Mode connected to Slack"),
+      (error: unknown) => log.error({ err: error }, "Socket Mode could not connect to Slack"),
+    );
+    await waitForPort(options.port, options.host ?? "127.0.0.1");
+  }
   const port = listeningPort(started, options.port);
 
   const sweepNow = (budget?: number): SweepReport => {
@@ -174,6 +187,23 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       database.sqlite.close();
     },
   };
+}
+
+/** Resolves once something accepts TCP connections on host:port (bounded). */
+async function waitForPort(port: number, host: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect({ port, host }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on("error", () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new StartupError(`PORT: nothing is listening on ${host}:${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /** app.start() returns the http.Server in HTTP mode, something else in Socket Mode. */
