@@ -26,6 +26,10 @@ export interface OutboxOptions {
 type SendResult = { done: true } | { done: false; retryAt: number; error: string; pauseChannel?: boolean };
 
 const MAX_BACKOFF_MS = 5 * 60_000;
+/** After a 429, calls to that channel are spaced this far apart… */
+const PACED_GAP_MS = 1_000;
+/** …for this long after the pause ends. */
+const PACED_FOR_MS = 60_000;
 
 /**
  * Slack answers that no retry can change: the target is gone or refuses this
@@ -138,12 +142,26 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
     }
   }
 
+  /** Channels that answered 429 lately, until when: they get one call per PACED_GAP_MS. */
+  const pacedUntil = new Map<string, number>();
+
+  function pause(channel: string, until: number): void {
+    pausedUntil.set(channel, until);
+    // Resume the moment the pause ends rather than at the next poll.
+    setTimeout(rescan, Math.max(0, until - deps.clock.now())).unref();
+  }
+
   function settle(item: OutboxRow, result: SendResult, channel: string | null): void {
-    if (result.done) return;
+    const now = deps.clock.now();
+    if (result.done) {
+      // After a 429, keep to Slack's ~1 message per second on that channel
+      // for a while instead of bursting into the next 429.
+      if (channel !== null && (pacedUntil.get(channel) ?? 0) > now) pause(channel, now + PACED_GAP_MS);
+      return;
+    }
     if (result.pauseChannel === true && channel !== null) {
-      pausedUntil.set(channel, result.retryAt);
-      // Resume the moment the pause ends rather than at the next poll.
-      setTimeout(rescan, Math.max(0, result.retryAt - deps.clock.now())).unref();
+      pacedUntil.set(channel, result.retryAt + PACED_FOR_MS);
+      pause(channel, result.retryAt);
     }
     deps.store.retrySlack(item.id, result.retryAt, result.error);
   }

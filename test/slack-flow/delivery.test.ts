@@ -77,6 +77,11 @@ describe("Slack rate limits and failures delay a message, never lose or double i
     expect(postCalls(h)).toHaveLength(1);
 
     h.clock.advance(1);
+    await h.slack.waitFor((s) => s.messages("C0SUPPORT").length === 1);
+    // After a 429 the channel is paced at one call per second: the second waits its turn.
+    await pause(200);
+    expect(h.slack.messages("C0SUPPORT")).toHaveLength(1);
+    h.clock.advance(1000);
     await h.slack.waitFor((s) => s.messages("C0SUPPORT").length === 2);
     await h.settle();
     await pause(100);

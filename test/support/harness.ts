@@ -151,7 +151,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       );
       return { status: res.status, json: res.json };
     },
-    async settle(timeoutMs = 3000) {
+    async settle(timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       const { store } = service.deps;
       while (Date.now() < deadline) {
