@@ -1,9 +1,10 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { FakeSlack } from "../../src/sim/slack-api.ts";
 import { startFakeSlack } from "../../src/sim/slack-api.ts";
 import { validateMessage } from "../../src/slack/render.ts";
+import { useCleanups } from "../support/cleanups.ts";
 import { FakeClock } from "../support/clock.ts";
 import { SECRETS } from "../support/config.ts";
 import { eventually, type Harness, REFUND, startHarness, tempDir } from "../support/harness.ts";
@@ -21,10 +22,7 @@ import {
   visibleText,
 } from "./helpers.ts";
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = useCleanups();
 
 async function harness(options: Parameters<typeof startHarness>[0] = {}): Promise<Harness> {
   const h = await startHarness(options);

@@ -1,15 +1,13 @@
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startFakeSlack } from "../../src/sim/slack-api.ts";
 import { validateMessage } from "../../src/slack/render.ts";
+import { useCleanups } from "../support/cleanups.ts";
 import { FakeClock } from "../support/clock.ts";
 import { eventually, type Harness, REFUND, startHarness, tempDir } from "../support/harness.ts";
 import { createPosted, MINUTE, type Receiver, startReceiver } from "./helpers.ts";
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = useCleanups();
 
 async function scrape(h: Harness): Promise<string> {
   const res = await fetch(`${h.url}/metrics`);
