@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import { type AddressInfo, connect } from "node:net";
-import { App } from "@slack/bolt";
+import { App, HTTPReceiver } from "@slack/bolt";
 import { WebClient } from "@slack/web-api";
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "pino";
@@ -18,7 +18,10 @@ import { createMetrics } from "./metrics.ts";
 import { registerHome } from "./slack/home.ts";
 import { registerListeners } from "./slack/listeners.ts";
 import { createSlackOutbox, type OutboxOptions } from "./slack/outbox.ts";
+import { guardFutureTimestamps } from "./slack/timestamp-guard.ts";
 import { createUsergroupDirectory } from "./slack/usergroups.ts";
+
+const SLACK_EVENTS_PATH = "/slack/events";
 
 /** Rows one slice of a cron sweep handles before yielding (≈ 140 µs each). */
 const SWEEP_SLICE = 200;
@@ -87,17 +90,36 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const clientOptions = { slackApiUrl: options.slack.apiUrl, retryConfig: { retries: 1 }, timeout: 2_500 };
   const apiClient = new WebClient(options.slack.botToken, { ...clientOptions, logger: slackLogger });
   let identity = await checkBotToken(apiClient, log);
+  // HTTP mode: Bolt's receiver, with a check it lacks (timestamps from the future) in front.
+  const receiver =
+    options.slack.appToken === null
+      ? new HTTPReceiver({
+          signingSecret: options.slack.signingSecret,
+          endpoints: [SLACK_EVENTS_PATH],
+          port: options.port,
+          customRoutes: routes,
+          logger: slackLogger,
+        })
+      : null;
+  if (receiver !== null) {
+    guardFutureTimestamps(receiver, { endpoints: [SLACK_EVENTS_PATH], now: () => systemClock.now(), log });
+  }
   const app = new App({
-    signingSecret: options.slack.signingSecret,
     // Our own authorize (instead of `token`) so an unreachable Slack at start-up
     // does not crash the process: auth.test is retried on the next interaction.
     authorize: async () => {
       identity ??= await checkBotToken(apiClient, log);
       return { botToken: options.slack.botToken, ...identity };
     },
-    ...(options.slack.appToken === null ? {} : { socketMode: true, appToken: options.slack.appToken }),
-    port: options.port,
-    customRoutes: routes,
+    ...(receiver === null
+      ? {
+          signingSecret: options.slack.signingSecret,
+          socketMode: true,
+          appToken: options.slack.appToken ?? "",
+          port: options.port,
+          customRoutes: routes,
+        }
+      : { receiver }),
     logger: slackLogger,
     clientOptions,
   });
