@@ -34,7 +34,7 @@ describe("GET /metrics", () => {
     expect(text).toContain("countersign_requests{");
     expect(text).toContain("countersign_time_to_decision_seconds_bucket");
     expect(text).toMatch(/^countersign_requests\{status="approved",resolution="approved_by_policy"\} 1$/m);
-    expect(text).toMatch(/^countersign_requests\{status="cancelled",resolution="cancelled_by_agent",decided_by="agent"\} 1$/m);
+    expect(text).toMatch(/^countersign_requests\{status="cancelled",resolution="cancelled_by_agent"\} 1$/m);
     expect(text).toMatch(/^countersign_requests\{status="pending",resolution="none"\} 0$/m);
     // the cancel came 3 s after creation: outside the 1 s bucket, inside the 5 s one
     expect(text).toMatch(
@@ -43,6 +43,8 @@ describe("GET /metrics", () => {
     expect(text).toMatch(
       /^countersign_time_to_decision_seconds_bucket\{le="5",resolution="cancelled_by_agent",decided_by="agent"\} 1$/m,
     );
-    expect(text).toMatch(/^countersign_time_to_decision_seconds_sum\{resolution="cancelled_by_agent",decided_by="agent"\} 3$/m);
+    expect(text).toMatch(
+      /^countersign_time_to_decision_seconds_sum\{resolution="cancelled_by_agent",decided_by="agent"\} 3$/m,
+    );
   });
 });
