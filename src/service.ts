@@ -11,6 +11,7 @@ import { type SweepReport, sweep } from "./approvals/sweep.ts";
 import { createCallbackWorker } from "./callbacks/deliver.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { AppConfig } from "./config/file.ts";
+import { acquireDatabaseLock, type DatabaseLock, DatabaseLockedError } from "./db/lock.ts";
 import { type OpenDatabase, openDatabase } from "./db/open.ts";
 import { createStore } from "./db/store.ts";
 import { boltLogger } from "./log.ts";
@@ -59,6 +60,25 @@ export interface Service {
  * and the sweep (run once at start-up for whatever fell due while down).
  */
 export async function startService(options: ServiceOptions): Promise<Service> {
+  // One writer per database: a second countersign on the same file stops here, before migrating.
+  let lock: DatabaseLock | null = null;
+  if (typeof options.database === "string") {
+    try {
+      lock = acquireDatabaseLock(options.database);
+    } catch (error) {
+      if (error instanceof DatabaseLockedError) throw new StartupError(error.message);
+      throw error;
+    }
+  }
+  try {
+    return await startWith(options, lock);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+}
+
+async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Promise<Service> {
   const { log, config } = options;
   const clock = options.clock ?? systemClock;
   const database = typeof options.database === "string" ? openDatabase(options.database) : options.database;
@@ -207,6 +227,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       }
       await Promise.all([outbox.stop(), callbacks.stop()]);
       database.sqlite.close();
+      lock?.release();
     },
   };
 }

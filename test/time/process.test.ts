@@ -250,6 +250,42 @@ describe("the real process", () => {
     expect(await exitWithin(child, 10_000)).toEqual({ code: 0, signal: null });
   });
 
+  it("running + a second instance on the same DATABASE_PATH → the second exits 2 naming the path, the first keeps serving; after kill -9 a new one starts", async () => {
+    const s = await setup();
+    const first = spawnService(s.env);
+    await waitHealthy(s.base, first);
+
+    const port = await freePort();
+    const second = spawnService({ ...s.env, PORT: String(port) });
+    const exit = await exitWithin(second, 20_000);
+    expect(exit.code).toBe(2);
+    const stderr = second.stderr.join("");
+    expect(stderr).toContain(s.dbPath);
+    expect(stderr).toContain("another countersign");
+    const created = await fetch(`${s.base}/v1/requests`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify(REFUND),
+    });
+    expect(created.status).toBe(201);
+    await s.slack.waitFor((f) => f.messages("C0SUPPORT").length === 1, 10_000);
+
+    // The lock dies with its process: no stale lock after kill -9.
+    first.process.kill("SIGKILL");
+    await first.exited;
+    const third = spawnService({ ...s.env, PORT: String(port) });
+    await waitHealthy(`http://127.0.0.1:${port}`, third);
+    // Readers are not locked out while it runs (backups, audit verify).
+    const db = new Database(s.dbPath, { readonly: true });
+    try {
+      expect(db.prepare("SELECT count(*) AS n FROM requests").get()).toEqual({ n: 1 });
+    } finally {
+      db.close();
+    }
+    third.process.kill("SIGTERM");
+    expect(await exitWithin(third, 10_000)).toEqual({ code: 0, signal: null });
+  });
+
   it("start without SLACK_BOT_TOKEN → exits non-zero naming SLACK_BOT_TOKEN, nothing created", async () => {
     const s = await setup();
     const { SLACK_BOT_TOKEN: _omitted, ...env } = s.env;
