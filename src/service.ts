@@ -23,6 +23,8 @@ import { guardFutureTimestamps } from "./slack/timestamp-guard.ts";
 import { createUsergroupDirectory } from "./slack/usergroups.ts";
 
 const SLACK_EVENTS_PATH = "/slack/events";
+/** Slack calls and callbacks still in flight this long after SIGTERM are aborted (they stay queued). */
+const SHUTDOWN_GRACE_MS = 4_000;
 
 /** Rows one slice of a cron sweep handles before yielding (≈ 140 µs each). */
 const SWEEP_SLICE = 200;
@@ -90,7 +92,12 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
 
   let stopping = false;
   const slackLogger = boltLogger(log);
+  // Aborted once shutdown's grace runs out: a hung Slack call or callback
+  // cannot hold the process; what it carried stays queued for the next start.
+  const shutdownAbort = new AbortController();
+  const abortableFetch = abortOnShutdown(shutdownAbort.signal);
   const outboxClient = new WebClient(options.slack.botToken, {
+    fetch: abortableFetch,
     slackApiUrl: options.slack.apiUrl,
     logger: slackLogger,
     // The outbox owns retries: a 429 pauses the channel for its Retry-After.
@@ -99,7 +106,7 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
     timeout: 15_000,
   });
   const outbox = createSlackOutbox(deps, outboxClient, options.outbox);
-  const callbacks = createCallbackWorker(deps, options.callbacks);
+  const callbacks = createCallbackWorker(deps, { fetch: abortableFetch, ...options.callbacks });
   const kick = () => {
     outbox.kick();
     callbacks.kick();
@@ -213,6 +220,8 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
     async stop() {
       if (stopping) return;
       stopping = true;
+      const abortTimer = setTimeout(() => shutdownAbort.abort(), SHUTDOWN_GRACE_MS);
+      abortTimer.unref();
       await task?.stop();
       events.wakeAll();
       // Keep-alive connections that go idle after close() would hold it open
@@ -225,11 +234,20 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
       } finally {
         clearInterval(idle);
       }
-      await Promise.all([outbox.stop(), callbacks.stop()]);
+      // Calls still out at the grace's end are aborted; their retries are stored before the close.
+      const settleMs = SHUTDOWN_GRACE_MS + 2_000;
+      await Promise.all([outbox.stop(settleMs), callbacks.stop(settleMs)]);
+      clearTimeout(abortTimer);
       database.sqlite.close();
       lock?.release();
     },
   };
+}
+
+/** A fetch whose requests are also aborted by `signal` (shutdown), on top of their own timeout. */
+function abortOnShutdown(signal: AbortSignal): typeof fetch {
+  return (input, init) =>
+    fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
 }
 
 /** Resolves once something accepts TCP connections on host:port (bounded). */
