@@ -1,9 +1,10 @@
-import type { Server } from "node:http";
+import type { RequestListener, Server } from "node:http";
 import { type AddressInfo, connect } from "node:net";
-import { App, HTTPReceiver } from "@slack/bolt";
+import { App, HTTPReceiver, SocketModeReceiver } from "@slack/bolt";
 import { WebClient } from "@slack/web-api";
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "pino";
+import { answerClientErrors, frontDoor } from "./api/front-door.ts";
 import { createApiRoutes } from "./api/routes.ts";
 import type { Deps } from "./approvals/deps.ts";
 import { RequestEvents } from "./approvals/events.ts";
@@ -19,7 +20,6 @@ import { createMetrics } from "./metrics.ts";
 import { registerHome } from "./slack/home.ts";
 import { registerListeners } from "./slack/listeners.ts";
 import { createSlackOutbox, type OutboxOptions } from "./slack/outbox.ts";
-import { guardFutureTimestamps } from "./slack/timestamp-guard.ts";
 import { createUsergroupDirectory } from "./slack/usergroups.ts";
 
 const SLACK_EVENTS_PATH = "/slack/events";
@@ -117,19 +117,44 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
   const clientOptions = { slackApiUrl: options.slack.apiUrl, retryConfig: { retries: 1 }, timeout: 2_500 };
   const apiClient = new WebClient(options.slack.botToken, { ...clientOptions, logger: slackLogger });
   let identity = await checkBotToken(apiClient, log);
-  // HTTP mode: Bolt's receiver, with a check it lacks (timestamps from the future) in front.
-  const receiver =
-    options.slack.appToken === null
-      ? new HTTPReceiver({
-          signingSecret: options.slack.signingSecret,
-          endpoints: [SLACK_EVENTS_PATH],
-          port: options.port,
-          customRoutes: routes,
-          logger: slackLogger,
-        })
-      : null;
-  if (receiver !== null) {
-    guardFutureTimestamps(receiver, { endpoints: [SLACK_EVENTS_PATH], now: () => systemClock.now(), log });
+  // Our own receivers (what App would build) so that a front door sees every
+  // request before Bolt does: see api/front-door.ts for what it refuses.
+  const door = {
+    slackEndpoints: options.slack.appToken === null ? [SLACK_EVENTS_PATH] : [],
+    now: () => systemClock.now(),
+    log,
+  };
+  let receiver: HTTPReceiver | SocketModeReceiver;
+  if (options.slack.appToken === null) {
+    const http = new HTTPReceiver({
+      signingSecret: options.slack.signingSecret,
+      endpoints: [SLACK_EVENTS_PATH],
+      port: options.port,
+      customRoutes: routes,
+      logger: slackLogger,
+    });
+    http.requestListener = frontDoor(http.requestListener, door);
+    receiver = http;
+  } else {
+    receiver = new SocketModeReceiver({
+      appToken: options.slack.appToken,
+      logger: slackLogger,
+      customRoutes: routes,
+      installerOptions: { port: options.port, clientOptions },
+    });
+    // Its HTTP server (the agent API) is created now and listens at start(); it is not public.
+    const server = (receiver as unknown as { httpServer?: Server }).httpServer;
+    if (server) {
+      const inner = server.listeners("request") as RequestListener[];
+      server.removeAllListeners("request");
+      server.on(
+        "request",
+        frontDoor((req, res) => {
+          for (const listener of inner) listener.call(server, req, res);
+        }, door),
+      );
+      answerClientErrors(server);
+    }
   }
   const app = new App({
     // Our own authorize (instead of `token`) so an unreachable Slack at start-up
@@ -138,15 +163,7 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
       identity ??= await checkBotToken(apiClient, log);
       return { botToken: options.slack.botToken, ...identity };
     },
-    ...(receiver === null
-      ? {
-          signingSecret: options.slack.signingSecret,
-          socketMode: true,
-          appToken: options.slack.appToken ?? "",
-          port: options.port,
-          customRoutes: routes,
-        }
-      : { receiver }),
+    receiver,
     logger: slackLogger,
     clientOptions,
   });
@@ -177,6 +194,8 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
     );
     await waitForPort(options.port, options.host ?? "127.0.0.1");
   }
+  const httpServer = httpServerOf(started);
+  if (httpServer !== null) answerClientErrors(httpServer);
   const port = listeningPort(started, options.port);
 
   const sweepNow = (budget?: number): SweepReport => {

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { type IncomingMessage, METHODS, type ServerResponse } from "node:http";
 import type { CustomRoute } from "@slack/bolt";
 import { z } from "zod";
 import { cancelRequest } from "../approvals/cancel-request.ts";
@@ -221,7 +221,8 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
   };
 
   // Every method and /v1 itself reach dispatch, so whatever an agent gets wrong under /v1 is answered in JSON.
-  const all = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+  // Every method Node parses (PROPFIND, TRACE…), so an odd one gets a JSON 405, not Bolt's bare 404.
+  const all = [...METHODS];
   return [
     { path: "/v1", method: all, handler: (req, res) => void dispatch(req, res) },
     { path: "/v1/*rest", method: all, handler: (req, res) => void dispatch(req, res) },
