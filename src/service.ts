@@ -95,9 +95,8 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
   // Aborted once shutdown's grace runs out: a hung Slack call or callback
   // cannot hold the process; what it carried stays queued for the next start.
   const shutdownAbort = new AbortController();
-  const abortableFetch = abortOnShutdown(shutdownAbort.signal);
   const outboxClient = new WebClient(options.slack.botToken, {
-    fetch: abortableFetch,
+    fetch: abortOnShutdown(shutdownAbort.signal),
     slackApiUrl: options.slack.apiUrl,
     logger: slackLogger,
     // The outbox owns retries: a 429 pauses the channel for its Retry-After.
@@ -106,7 +105,11 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
     timeout: 15_000,
   });
   const outbox = createSlackOutbox(deps, outboxClient, options.outbox);
-  const callbacks = createCallbackWorker(deps, { fetch: abortableFetch, ...options.callbacks });
+  const callbacks = createCallbackWorker(deps, {
+    signal: shutdownAbort.signal,
+    policy: { allowPrivate: config.callbacks.allow_private_targets },
+    ...options.callbacks,
+  });
   const kick = () => {
     outbox.kick();
     callbacks.kick();

@@ -6,6 +6,7 @@ import { createRequest } from "../approvals/create-request.ts";
 import type { Deps } from "../approvals/deps.ts";
 import { reportOutcome } from "../approvals/report-outcome.ts";
 import { cancelBodySchema, createRequestBodySchema, outcomeBodySchema } from "../approvals/request-body.ts";
+import { callbackUrlProblem } from "../callbacks/target.ts";
 import type { Agent } from "../config/file.ts";
 import { toResource } from "../db/rows.ts";
 import { createAuthenticator } from "./auth.ts";
@@ -41,6 +42,7 @@ type Handler = (
  */
 export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] {
   const authenticate = createAuthenticator(deps.config.agents);
+  const targetPolicy = { allowPrivate: deps.config.callbacks.allow_private_targets };
 
   const create: Handler = async (req, res, agent) => {
     const keyHeader = req.headers["idempotency-key"];
@@ -55,6 +57,14 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
       key = parsed.data;
     }
     const body = parseWith(createRequestBodySchema, await readJson(req));
+    if (body.callback_url !== undefined) {
+      const problem = await callbackUrlProblem(body.callback_url, targetPolicy);
+      if (problem !== null) {
+        throw new ApiError("invalid_request", `callback_url ${problem}`, [
+          { path: "callback_url", message: problem },
+        ]);
+      }
+    }
     const result = createRequest(deps, agent, body, key);
     switch (result.kind) {
       case "created":
