@@ -5,8 +5,8 @@
  */
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { toResource } from "../src/approvals/resource.ts";
 import { openDatabase } from "../src/db/open.ts";
-import { toResource } from "../src/db/rows.ts";
 import { createStore } from "../src/db/store.ts";
 import { blockActionsPayload, encodeInteraction, signSlackRequest } from "../src/sim/slack-requests.ts";
 import { renderRequestMessage } from "../src/slack/render.ts";

@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { parseDuration } from "../config/duration.ts";
 import type { Agent } from "../config/file.ts";
-import { toResource } from "../db/rows.ts";
 import type { RequestRow } from "../db/schema.ts";
 import { findPolicy } from "../policy/match.ts";
 import type { Deps } from "./deps.ts";
 import { queueCallbackInTx, queueSlack } from "./finalize.ts";
 import { argsHash, canonicalJson, sha256Hex } from "./hash.ts";
 import type { CreateRequestBody } from "./request-body.ts";
+import { toResource } from "./resource.ts";
+import { finalState } from "./transitions.ts";
 import type { RequestResource } from "./types.ts";
 
 export type CreateResult =
@@ -80,14 +81,14 @@ export function createRequest(
   const id = newRequestId();
   const params = canonicalJson(body.params);
   const hash = sha256Hex(params);
-  const status =
-    policy.decision === "approve" ? "approved" : policy.decision === "reject" ? "rejected" : "pending";
-  const resolution =
+  const decided =
     policy.decision === "approve"
-      ? "approved_by_policy"
+      ? finalState("approved_by_policy")
       : policy.decision === "reject"
-        ? "rejected_by_policy"
+        ? finalState("rejected_by_policy")
         : null;
+  const status = decided?.status ?? "pending";
+  const resolution = decided?.resolution ?? null;
 
   const row: RequestRow = {
     id,

@@ -1,12 +1,11 @@
 import type { Role } from "../config/file.ts";
-import { toResource } from "../db/rows.ts";
 import type { DecisionRow, RequestRow } from "../db/schema.ts";
 import type { Deps } from "./deps.ts";
 import { afterFinal, finalizeInTx, queueSlack } from "./finalize.ts";
+import { toResource } from "./resource.ts";
 import type { EphemeralMessage } from "./slack-effects.ts";
+import { expiryDue, type RefusalReason } from "./transitions.ts";
 import type { RequestResource } from "./types.ts";
-
-export type RefusalReason = "not_an_approver" | "requester" | "already_voted";
 
 export interface DecisionInput {
   requestId: string;
@@ -81,12 +80,12 @@ export async function recordDecision(
       comment: input.comment,
     });
     if (input.decision === "reject") {
-      finalizeInTx(deps, row, { status: "rejected", resolution: "rejected_by_human", actor }, now);
+      finalizeInTx(deps, row, { resolution: "rejected_by_human", actor }, now);
       return { kind: "recorded", final: true };
     }
     const approvals = votes.filter((v) => v.decision === "approve").length + 1;
     if (approvals >= row.approvalsRequired) {
-      finalizeInTx(deps, row, { status: "approved", resolution: "approved_by_humans", actor }, now);
+      finalizeInTx(deps, row, { resolution: "approved_by_humans", actor }, now);
       return { kind: "recorded", final: true };
     }
     queueSlack(deps, row.id, { kind: "update" }, now);
@@ -161,13 +160,11 @@ function refuseInTx(
   };
   // The TTL passed but the sweep has not run yet: fail closed exactly as it would.
   const expiredNow =
-    row.status === "pending" &&
-    row.expiresAt <= now &&
+    expiryDue(row, now) &&
     finalizeInTx(
       deps,
       row,
       {
-        status: "expired",
         resolution: "approval_timeout",
         actor: "system:ttl",
         detail: { ttl_ms: row.ttlMs },

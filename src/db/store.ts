@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
+import type { FinalState } from "../approvals/transitions.ts";
 import type { OpenDatabase } from "./open.ts";
 import {
   auditLog,
@@ -28,12 +29,7 @@ const { id: _decisionId, ...decisionColumns } = getTableColumns(decisions);
 const { id: _auditId, ...auditColumns } = getTableColumns(auditLog);
 const { id: _outboxId, ...outboxColumns } = getTableColumns(slackOutbox);
 
-export type FinalUpdate = {
-  id: string;
-  status: RequestRow["status"];
-  resolution: NonNullable<RequestRow["resolution"]>;
-  decidedAt: number;
-};
+export type FinalUpdate = FinalState & { id: string; decidedAt: number };
 
 export type NewCallback = Omit<
   CallbackRow,

@@ -8,7 +8,7 @@ import {
   recordDecision,
   screenClick,
 } from "../approvals/record-decision.ts";
-import { toResource } from "../db/rows.ts";
+import { toResource } from "../approvals/resource.ts";
 import { REJECT_REASON_MAX, renderAlreadyFinal, renderRefusal, renderRejectModal } from "./render.ts";
 
 /** The parts of a block_actions payload we rely on, validated rather than trusted. */

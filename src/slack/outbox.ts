@@ -1,9 +1,9 @@
 import { ErrorCode, type WebClient } from "@slack/web-api";
 import type { Deps } from "../approvals/deps.ts";
+import { toResource } from "../approvals/resource.ts";
 import { type SlackEffect, slackEffectSchema } from "../approvals/slack-effects.ts";
 import type { RequestResource } from "../approvals/types.ts";
 import { formatDuration } from "../config/duration.ts";
-import { toResource } from "../db/rows.ts";
 import type { OutboxRow, RequestRow } from "../db/schema.ts";
 import { createWorkLoop } from "../work-loop.ts";
 import {

@@ -1,4 +1,5 @@
 import type { KnownBlock } from "@slack/types";
+import type { RefusalReason } from "../../approvals/transitions.ts";
 import type { RequestResource } from "../../approvals/types.ts";
 import {
   escapeTruncate,
@@ -16,8 +17,6 @@ export interface RoleApprovers {
   usergroup: string | null;
   escalateTo?: string | null;
 }
-
-export type RefusalReason = "not_an_approver" | "requester" | "already_voted";
 
 function textMessage(blockId: string, text: string): RenderedMessage {
   const blocks: KnownBlock[] = [{ type: "section", block_id: blockId, text: { type: "mrkdwn", text } }];
