@@ -1,5 +1,5 @@
-import type { Role } from "../config/file.ts";
 import type { DecisionRow, RequestRow } from "../db/schema.ts";
+import { authorityOf, type MembershipCheck } from "./authority.ts";
 import type { Deps } from "./deps.ts";
 import { afterFinal, finalizeInTx, queueSlack } from "./finalize.ts";
 import { toResource } from "./resource.ts";
@@ -21,27 +21,6 @@ export type DecisionResult =
   | { kind: "already_final"; resource: RequestResource }
   | { kind: "refused"; reason: RefusalReason; resource: RequestResource }
   | { kind: "recorded"; resource: RequestResource; final: boolean };
-
-/** Resolves whether a Slack user is in a user group (cached by the Slack layer). */
-export type MembershipCheck = (usergroup: string, userId: string) => Promise<boolean>;
-
-/**
- * Who may decide: the role's approvers, members of its user group, and the
- * manager once the request was escalated — never the person it is on behalf of.
- */
-export async function authorityOf(
-  row: RequestRow,
-  role: Role | undefined,
-  userId: string,
-  isMember: MembershipCheck,
-): Promise<RefusalReason | null> {
-  if (row.onBehalfOf === userId) return "requester";
-  if (row.escalatedTo === userId) return null;
-  if (!role) return "not_an_approver";
-  if (role.approvers.includes(userId)) return null;
-  if (role.usergroup !== null && (await isMember(role.usergroup, userId))) return null;
-  return "not_an_approver";
-}
 
 /**
  * Records an approver's click. The transaction re-reads the request, so the

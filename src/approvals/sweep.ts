@@ -115,7 +115,7 @@ function escalate(deps: Deps, id: string, now: number): boolean {
     if (!row || !escalationDue(row, now)) return false;
     const manager = row.role === null ? null : (deps.config.roles[row.role]?.escalate_to ?? null);
     if (manager === null) {
-      store.markEscalated(id, now, "");
+      store.skipEscalation(id);
       store.audit(id, now, "escalation_skipped", "system:sweep", { reason: "role has no escalate_to" });
       return false;
     }

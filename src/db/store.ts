@@ -85,6 +85,11 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       .set({ escalatedAt: sql`${p("at")}`, escalatedTo: sql`${p("to")}`, escalateAt: null })
       .where(and(eq(requests.id, p("id")), pending, isNotNull(requests.escalateAt)))
       .prepare(),
+    skipEscalation: db
+      .update(requests)
+      .set({ escalateAt: null })
+      .where(and(eq(requests.id, p("id")), pending, isNotNull(requests.escalateAt)))
+      .prepare(),
     clearReminder: db
       .update(requests)
       .set({ remindAt: null })
@@ -230,6 +235,8 @@ export function createStore({ db, sqlite }: OpenDatabase) {
     finalize: (u: FinalUpdate): boolean => s.finalize.run(u).changes === 1,
     markEscalated: (id: string, at: number, to: string): boolean =>
       s.markEscalated.run({ id, at, to }).changes === 1,
+    /** The escalation fell due but there is nobody to escalate to: it is dropped, nobody is recorded. */
+    skipEscalation: (id: string): boolean => s.skipEscalation.run({ id }).changes === 1,
     clearReminder: (id: string): boolean => s.clearReminder.run({ id }).changes === 1,
     setOutcome: (id: string, outcome: string): boolean => s.setOutcome.run({ id, outcome }).changes === 1,
     setChannelMessage: (id: string, channel: string, ts: string) =>

@@ -1,7 +1,7 @@
 import type { App } from "@slack/bolt";
 import type { KnownBlock } from "@slack/types";
+import type { MembershipCheck } from "../approvals/authority.ts";
 import type { Deps } from "../approvals/deps.ts";
-import type { MembershipCheck } from "../approvals/record-decision.ts";
 import type { RequestRow } from "../db/schema.ts";
 import { escapeMrkdwn, slackDate, truncate } from "./mrkdwn.ts";
 

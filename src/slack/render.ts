@@ -1,7 +1,6 @@
 // Block Kit rendering: pure functions from a request to Slack messages and views.
 export { LIMITS, measureBlocks, validateMessage, validateView } from "./render/limits.ts";
 export {
-  type RoleApprovers,
   renderEscalationNotice,
   renderRefusal,
   renderReminder,
