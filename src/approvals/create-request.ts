@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { parseDuration } from "../config/duration.ts";
 import type { Agent } from "../config/file.ts";
 import type { RequestRow } from "../db/schema.ts";
 import { findPolicy } from "../policy/match.ts";
@@ -38,11 +37,13 @@ export function createRequest(
   deps: Deps,
   agent: Agent,
   body: CreateRequestBody,
-  idempotencyKey: string | null,
+  /** The Idempotency-Key and the body as sent (before parsing), whose fingerprint a replay must match. */
+  idempotency: { key: string; sent: unknown } | null,
 ): CreateResult {
   const { store, config, clock } = deps;
+  const idempotencyKey = idempotency?.key ?? null;
   // Only a request that may be replayed needs its body fingerprint.
-  const bodyHash = idempotencyKey === null ? "" : argsHash(body);
+  const bodyHash = idempotency === null ? "" : argsHash(idempotency.sent);
   if (idempotencyKey !== null) {
     const earlier = store.findByIdempotencyKey(agent.id, idempotencyKey);
     if (earlier) {
@@ -68,8 +69,7 @@ export function createRequest(
   if (policy === null) return { kind: "no_matching_policy" };
 
   const now = clock.now();
-  const askedTtl = body.ttl === undefined ? null : parseDuration(body.ttl);
-  const ttlMs = askedTtl === null ? policy.ttlMs : Math.min(askedTtl, policy.ttlMs);
+  const ttlMs = body.ttl === undefined ? policy.ttlMs : Math.min(body.ttl, policy.ttlMs);
   const expiresAt = now + ttlMs;
   const routed = policy.decision === null && policy.route !== null;
   const role = routed && policy.route !== null ? (config.roles[policy.route] ?? null) : null;
