@@ -5,7 +5,7 @@ import { approversNow, type MembershipCheck } from "../approvals/authority.ts";
 import type { Deps } from "../approvals/deps.ts";
 import { type DecisionResult, recordDecision, screenClick } from "../approvals/record-decision.ts";
 import { toResource } from "../approvals/resource.ts";
-import { REJECT_REASON_MAX, renderAlreadyFinal, renderRefusal, renderRejectModal } from "./render.ts";
+import { REJECT_REASON_MAX, renderAlreadyFinal, renderRefusal, renderRejectModal } from "./render/index.ts";
 
 /** The parts of a block_actions payload we rely on, validated rather than trusted. */
 const clickSchema = z.object({

@@ -13,7 +13,7 @@ import {
   renderRefusal,
   renderReminder,
   renderRequestMessage,
-} from "./render.ts";
+} from "./render/index.ts";
 
 /** What a send resolved to: done (remove the row) or retry at a time. */
 export type SendResult =

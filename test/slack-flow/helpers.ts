@@ -2,8 +2,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { expect } from "vitest";
 import type { DecisionRow, RequestRow } from "../../src/db/schema.ts";
-import { blockActionsPayload, postToApp, viewSubmissionPayload } from "../../src/sim/slack-requests.ts";
-import type { SlackMessage } from "../../src/sim/workspace.ts";
+import {
+  blockActionsPayload,
+  postToApp,
+  viewSubmissionPayload,
+} from "../../src/fake-slack/slack-requests.ts";
+import type { SlackMessage } from "../../src/fake-slack/workspace.ts";
 import { eventually, type Harness, REFUND, SIGNING_SECRET } from "../support/harness.ts";
 
 /** A refund that routes to finance and needs two distinct approvers (CONTRACT §2, large-refunds). */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { signSlackRequest } from "../../src/sim/slack-requests.ts";
+import { signSlackRequest } from "../../src/fake-slack/slack-requests.ts";
 import { eventually, type Harness, REFUND, SIGNING_SECRET, startHarness } from "../support/harness.ts";
 
 let h: Harness;

@@ -1,5 +1,5 @@
 import type { DecisionView, RequestResource } from "../../src/approvals/types.ts";
-import type { RenderContext } from "../../src/slack/render.ts";
+import type { RenderContext } from "../../src/slack/render/index.ts";
 
 /** A pending request like the one in CONTRACT §3; override any field. */
 export function makeRequest(overrides: Partial<RequestResource> = {}): RequestResource {

@@ -5,10 +5,14 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import type { AppConfig } from "../../src/config/file.ts";
 import { type OpenDatabase, openDatabase } from "../../src/db/open.ts";
+import { type FakeSlack, startFakeSlack } from "../../src/fake-slack/slack-api.ts";
+import {
+  blockActionsPayload,
+  postToApp,
+  viewSubmissionPayload,
+} from "../../src/fake-slack/slack-requests.ts";
 import { type Service, startService } from "../../src/service.ts";
-import { type FakeSlack, startFakeSlack } from "../../src/sim/slack-api.ts";
-import { blockActionsPayload, postToApp, viewSubmissionPayload } from "../../src/sim/slack-requests.ts";
-import { validateMessage } from "../../src/slack/render.ts";
+import { validateMessage } from "../../src/slack/render/index.ts";
 import { FakeClock } from "./clock.ts";
 import { TOKENS, testConfig } from "./config.ts";
 

@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import type { FakeSlack } from "../../src/sim/slack-api.ts";
-import { startFakeSlack } from "../../src/sim/slack-api.ts";
-import { validateMessage } from "../../src/slack/render.ts";
+import type { FakeSlack } from "../../src/fake-slack/slack-api.ts";
+import { startFakeSlack } from "../../src/fake-slack/slack-api.ts";
+import { validateMessage } from "../../src/slack/render/index.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { FakeClock } from "../support/clock.ts";
 import { SECRETS } from "../support/config.ts";

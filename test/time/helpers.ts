@@ -4,7 +4,7 @@ import { Webhook } from "standardwebhooks";
 import { vi } from "vitest";
 import { FINAL_STATUSES } from "../../src/approvals/types.ts";
 import type { Store } from "../../src/db/store.ts";
-import type { SlackMessage } from "../../src/sim/workspace.ts";
+import type { SlackMessage } from "../../src/fake-slack/workspace.ts";
 import { eventually, type Harness, REFUND } from "../support/harness.ts";
 
 export const MINUTE = 60_000;

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { startFakeSlack } from "../../src/sim/slack-api.ts";
-import { validateMessage } from "../../src/slack/render.ts";
+import { startFakeSlack } from "../../src/fake-slack/slack-api.ts";
+import { validateMessage } from "../../src/slack/render/index.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { FakeClock } from "../support/clock.ts";
 import { eventually, type Harness, REFUND, startHarness, tempDir } from "../support/harness.ts";
