@@ -91,12 +91,14 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
   const deps: Deps = { store, config, clock, events, metrics, log };
 
   let stopping = false;
+  // Aborted at shutdown: open long-polls answer at once.
+  const shutdown = new AbortController();
   const slackLogger = boltLogger(log);
   // Aborted once shutdown's grace runs out: a hung Slack call or callback
   // cannot hold the process; what it carried stays queued for the next start.
-  const shutdownAbort = new AbortController();
+  const abortInFlight = new AbortController();
   const outboxClient = new WebClient(options.slack.botToken, {
-    fetch: abortOnShutdown(shutdownAbort.signal),
+    fetch: abortOnShutdown(abortInFlight.signal),
     slackApiUrl: options.slack.apiUrl,
     logger: slackLogger,
     // The outbox owns retries: a 429 pauses the channel for its Retry-After.
@@ -106,7 +108,7 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
   });
   const outbox = createSlackOutbox(deps, outboxClient, options.outbox);
   const callbacks = createCallbackWorker(deps, {
-    signal: shutdownAbort.signal,
+    signal: abortInFlight.signal,
     policy: { allowPrivate: config.callbacks.allow_private_targets },
     ...options.callbacks,
   });
@@ -115,7 +117,7 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
     callbacks.kick();
   };
 
-  const routes = createApiRoutes(deps, { isStopping: () => stopping, afterChange: kick });
+  const routes = createApiRoutes(deps, { stopping: shutdown.signal, afterChange: kick });
   // Calls made while answering Slack (views.open, usergroups) must be quick: one retry at most.
   const clientOptions = { slackApiUrl: options.slack.apiUrl, retryConfig: { retries: 1 }, timeout: 2_500 };
   const apiClient = new WebClient(options.slack.botToken, { ...clientOptions, logger: slackLogger });
@@ -242,10 +244,10 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
     async stop() {
       if (stopping) return;
       stopping = true;
-      const abortTimer = setTimeout(() => shutdownAbort.abort(), SHUTDOWN_GRACE_MS);
+      const abortTimer = setTimeout(() => abortInFlight.abort(), SHUTDOWN_GRACE_MS);
       abortTimer.unref();
       await task?.stop();
-      events.wakeAll();
+      shutdown.abort();
       // Keep-alive connections that go idle after close() would hold it open
       // until the client hangs up: close them as they go idle.
       const server = httpServerOf(started);

@@ -1,13 +1,13 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { blockedRange, guardedLookup } from "../../src/callbacks/target.ts";
-import { startFakeSlack } from "../../src/sim/slack-api.ts";
-import { validateMessage } from "../../src/slack/render.ts";
+import { startFakeSlack } from "../../src/fake-slack/slack-api.ts";
+import { validateMessage } from "../../src/slack/render/index.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { FakeClock } from "../support/clock.ts";
 import { TEST_CONFIG_YAML, TOKENS, testConfig } from "../support/config.ts";
 import { eventually, type Harness, REFUND, startHarness, tempDir } from "../support/harness.ts";
-import { type Receiver, type Respond, startReceiver } from "./helpers.ts";
+import { type Receiver, type Respond, startReceiver } from "../support/receiver.ts";
 
 const cleanups = useCleanups();
 
