@@ -283,7 +283,7 @@ describe("the real process", () => {
     expect(s.slack.messages("C0SUPPORT")[0]?.text).toContain(REFUND.summary);
     restarted.process.kill("SIGTERM");
     expect(await exitWithin(restarted, 10_000)).toEqual({ code: 0, signal: null });
-  });
+  }, 60_000);
 
   it("running + a second instance on the same DATABASE_PATH → the second exits 2 naming the path, the first keeps serving; after kill -9 a new one starts", async () => {
     const s = await setup();
@@ -319,7 +319,7 @@ describe("the real process", () => {
     }
     third.process.kill("SIGTERM");
     expect(await exitWithin(third, 10_000)).toEqual({ code: 0, signal: null });
-  });
+  }, 60_000);
 
   it("start without SLACK_BOT_TOKEN → exits non-zero naming SLACK_BOT_TOKEN, nothing created", async () => {
     const s = await setup();
