@@ -1,5 +1,6 @@
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
+import type { LookupFunction } from "node:net";
 import {
   BlockedTargetError,
   blockedRange,
@@ -16,6 +17,8 @@ export interface PostOptions {
   /** Gives up when no connection is made within this long. */
   connectTimeoutMs: number;
   policy: TargetPolicy;
+  /** Name resolution; the system's, checked against the policy, unless given. */
+  lookup?: LookupFunction;
 }
 
 /** POSTs a callback; resolves with the HTTP status (the body is discarded), rejects on any failure. */
@@ -41,7 +44,7 @@ export const postCallback: PostCallback = (text, options) =>
     const req = request(url, {
       method: "POST",
       headers: { ...options.headers, "content-length": String(Buffer.byteLength(options.body)) },
-      lookup: guardedLookup(options.policy),
+      lookup: options.lookup ?? guardedLookup(options.policy),
       agent: false,
       signal: options.signal,
     });

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { postCallback } from "../../src/callbacks/post.ts";
 import { blockedRange, guardedLookup } from "../../src/callbacks/target.ts";
 import { startFakeSlack } from "../../src/fake-slack/slack-api.ts";
 import { validateMessage } from "../../src/slack/render/index.ts";
@@ -191,5 +192,19 @@ describe("address classification", () => {
     expect(await ask(true)).toEqual(
       expect.arrayContaining([expect.objectContaining({ address: expect.any(String) })]),
     );
+  });
+
+  it("a target that cannot be reached in time → the attempt gives up after the connect timeout, not the overall one", async () => {
+    const started = Date.now();
+    const attempt = postCallback("http://hooks.example.com/hook", {
+      headers: {},
+      body: "{}",
+      signal: AbortSignal.timeout(30_000),
+      connectTimeoutMs: 200,
+      policy: { allowPrivate: false },
+      lookup: () => undefined, // a resolver that never answers
+    });
+    await expect(attempt).rejects.toThrow("could not connect within 200 ms");
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
