@@ -17,6 +17,7 @@ describe("loadEnv", () => {
         configPath: "./countersign.yml",
         sweepCron: "*/10 * * * * *",
         logLevel: "info",
+        signingKey: null,
       },
     });
   });
@@ -72,6 +73,7 @@ describe("loadEnv", () => {
         configPath: "/etc/countersign.yml",
         sweepCron: "* * * * *",
         logLevel: "debug",
+        signingKey: null,
       },
     });
   });
