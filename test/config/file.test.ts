@@ -422,3 +422,30 @@ extra: true`;
     ]);
   });
 });
+
+describe("approval token settings", () => {
+  it("issuer defaults to countersign and token_ttl to 15m; both can be set", () => {
+    const defaults = configOf(minimal());
+    expect(defaults.issuer).toBe("countersign");
+    expect(defaults.policies[0]?.tokenTtlMs).toBe(15 * 60_000);
+    const set = configOf(
+      `issuer: https://gate.example.com\n${minimal("  - { name: a, match: {}, decision: approve, token_ttl: 5m }")}`,
+    );
+    expect(set.issuer).toBe("https://gate.example.com");
+    expect(set.policies[0]?.tokenTtlMs).toBe(5 * 60_000);
+  });
+
+  it("a bad token_ttl or issuer is refused by path; token_ttl on a reject policy means nothing", () => {
+    expect(
+      problemsOf(
+        `issuer: ""\n${minimal(
+          "  - { name: a, match: { action: x }, decision: approve, token_ttl: 15 minutes }\n  - { name: b, match: {}, decision: reject, token_ttl: 5m }",
+        )}`,
+      ),
+    ).toEqual([
+      'policies[0].token_ttl: "15 minutes" is not a duration; use a positive whole number followed by s, m, h or d, e.g. 90s, 30m, 4h, 2d',
+      "issuer: must not be empty",
+      "policies[1].token_ttl: means nothing with decision: reject (no token is issued); remove it",
+    ]);
+  });
+});
