@@ -3,8 +3,6 @@ import type { RequestRow } from "../db/schema.ts";
 
 /** The `typ` of every approval token's header (CONTRACT §6). */
 export const TOKEN_TYPE = "countersign-approval+jwt";
-export const DEFAULT_ISSUER = "countersign";
-export const DEFAULT_TOKEN_TTL_MS = 15 * 60_000;
 
 /** The claims of an approval token (CONTRACT §6). Times are seconds since the epoch. */
 export interface ApprovalClaims {

@@ -25,9 +25,11 @@ import {
   startHarness,
   tempDir,
 } from "../support/harness.ts";
-import { createPosted, MINUTE, type Receiver, startReceiver } from "../time/helpers.ts";
+import { type Receiver, startReceiver } from "../support/receiver.ts";
+import { createPosted } from "../support/requests.ts";
 
 const cleanups = useCleanups();
+const MINUTE = 60_000;
 const TOKEN_TYPE = "countersign-approval+jwt";
 const SMALL = { ...REFUND, params: { amount: 20, currency: "USD", order_id: "48213" } };
 const LARGE = { ...REFUND, params: { amount: 500, currency: "USD", order_id: "48213" } };
