@@ -20,6 +20,7 @@ import { registerHome } from "./slack/home.ts";
 import { registerListeners } from "./slack/listeners.ts";
 import { createSlackOutbox, type OutboxOptions } from "./slack/outbox.ts";
 import { createUsergroupDirectory } from "./slack/usergroups.ts";
+import { backfillTokens } from "./tokens/backfill.ts";
 import { createTokenIssuer, maxTokenTtlMs } from "./tokens/issuer.ts";
 import { ensureSigningKey } from "./tokens/keys.ts";
 
@@ -78,6 +79,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   });
   if (signingKey.created) log.info({ kid: signingKey.kid }, "created the approval-token signing key");
   const tokens = createTokenIssuer({ keys, config, suppliedKey });
+  const backfilled = backfillTokens({ store, tokens });
+  if (backfilled > 0)
+    log.info({ count: backfilled }, "issued approval tokens for requests approved before tokens existed");
   const deps: Deps = { store, config, clock, events, metrics, log, tokens };
 
   let stopping = false;

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { RequestRow } from "../db/schema.ts";
+import { approverIds } from "../tokens/claims.ts";
 import type { Deps } from "./deps.ts";
 import { toResource } from "./resource.ts";
 import type { SlackEffect } from "./slack-effects.ts";
@@ -31,7 +32,9 @@ export function finalizeInTx(
   const state = finalState(change.resolution);
   // Signed here, in the approving transaction: an approved request never lacks its token.
   const approvalToken =
-    state.status === "approved" ? deps.tokens.issueInTx(row, approversOf(deps, row.id), now) : null;
+    state.status === "approved"
+      ? deps.tokens.issueInTx(row, approverIds(store.decisionsFor(row.id)), now)
+      : null;
   if (!store.finalize({ id: row.id, ...state, decidedAt: now, approvalToken })) return false;
   store.audit(row.id, now, state.status, change.actor, {
     resolution: change.resolution,
@@ -40,14 +43,6 @@ export function finalizeInTx(
   if (row.role !== null) queueSlack(deps, row.id, { kind: "update" }, now);
   if (row.callbackUrl !== null) queueCallbackInTx(deps, row.id, now);
   return true;
-}
-
-/** Slack ids of the approve votes, in the order they were cast. */
-function approversOf(deps: Pick<Deps, "store">, requestId: string): string[] {
-  return deps.store
-    .decisionsFor(requestId)
-    .filter((d) => d.decision === "approve")
-    .map((d) => d.approverId);
 }
 
 function asObject(detail: unknown): Record<string, unknown> {

@@ -101,6 +101,19 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       .set({ remindAt: null })
       .where(and(eq(requests.id, p("id")), pending, isNotNull(requests.remindAt)))
       .prepare(),
+    approvedWithoutToken: db
+      .select()
+      .from(requests)
+      .where(sql`${requests.status} = 'approved' AND ${requests.approvalToken} IS NULL`)
+      .limit(p("limit"))
+      .prepare(),
+    setApprovalToken: db
+      .update(requests)
+      .set({ approvalToken: sql`${p("token")}` })
+      .where(
+        sql`${requests.id} = ${p("id")} AND ${requests.status} = 'approved' AND ${requests.approvalToken} IS NULL`,
+      )
+      .prepare(),
     setOutcome: db
       .update(requests)
       .set({ outcome: sql`${p("outcome")}` })
@@ -244,6 +257,10 @@ export function createStore({ db, sqlite }: OpenDatabase) {
     /** The escalation fell due but there is nobody to escalate to: it is dropped, nobody is recorded. */
     skipEscalation: (id: string): boolean => s.skipEscalation.run({ id }).changes === 1,
     clearReminder: (id: string): boolean => s.clearReminder.run({ id }).changes === 1,
+    /** Approved requests stored before approval tokens existed (see tokens/backfill.ts). */
+    approvedWithoutToken: (limit: number): RequestRow[] => s.approvedWithoutToken.all({ limit }),
+    setApprovalToken: (id: string, token: string): boolean =>
+      s.setApprovalToken.run({ id, token }).changes === 1,
     setOutcome: (id: string, outcome: string): boolean => s.setOutcome.run({ id, outcome }).changes === 1,
     setChannelMessage: (id: string, channel: string, ts: string) =>
       void s.setChannelMessage.run({ id, channel, ts }),

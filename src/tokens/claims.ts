@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { RequestRow } from "../db/schema.ts";
+import type { DecisionRow, RequestRow } from "../db/schema.ts";
 
 /** The `typ` of every approval token's header (CONTRACT §6). */
 export const TOKEN_TYPE = "countersign-approval+jwt";
@@ -49,4 +49,9 @@ export function approvalClaims(
     policy: row.policy,
     approvers: [...approvers],
   };
+}
+
+/** The `approvers` claim: Slack ids of the approve votes, in the order they were cast. */
+export function approverIds(decisions: readonly Pick<DecisionRow, "decision" | "approverId">[]): string[] {
+  return decisions.filter((d) => d.decision === "approve").map((d) => d.approverId);
 }

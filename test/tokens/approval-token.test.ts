@@ -323,6 +323,39 @@ describe("signing keys", () => {
     expect(JSON.stringify(rows)).not.toContain(pem.split("\n")[1]);
   });
 
+  it("upgrade: an approved request stored before tokens existed gets one at start-up, as of its approval", async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const dbPath = join(t.dir, "countersign.db");
+    const clock = new FakeClock();
+    const first = await startHarness({ dbPath, clock });
+    const byPolicy = (await first.create(SMALL)).json;
+    const byHumans = await approvedByHumans(first, REFUND, ["U0LEAD2"]);
+    const pending = (await first.create()).json;
+    await first.stop();
+    // What a database from before this version holds: approved, no token.
+    const old = openDatabase(dbPath);
+    old.sqlite.prepare("UPDATE requests SET approval_token = NULL").run();
+    old.sqlite.close();
+
+    clock.advance(60 * MINUTE);
+    const h = await harness({ dbPath, clock });
+    const jwks = await jwksOf(h);
+    for (const [resource, approvers] of [
+      [byPolicy, []],
+      [byHumans, ["U0LEAD2"]],
+    ] as const) {
+      const token = (await h.api("GET", `/v1/requests/${resource.id}`)).json.approval_token;
+      const at = Date.parse(resource.decided_at);
+      const { payload } = await verify(h, token, jwks, at);
+      expect(payload).toMatchObject({ sub: resource.id, approvers, iat: Math.floor(at / 1000) });
+      // Issued as of the approval an hour ago: already expired now.
+      await expect(verify(h, token, jwks)).rejects.toBeInstanceOf(errors.JWTExpired);
+    }
+    expect((await h.api("GET", `/v1/requests/${pending.id}`)).json.approval_token).toBeNull();
+    expect(h.logs.join("")).toContain("issued approval tokens for requests approved before tokens existed");
+  });
+
   it("a token from another agent's approval does not verify for this agent (aud)", async () => {
     const h = await harness();
     const token = (await h.create(SMALL)).json.approval_token as string;
