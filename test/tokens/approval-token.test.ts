@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { argsHash } from "../../src/approvals/hash.ts";
 import { openDatabase } from "../../src/db/open.ts";
 import { createKeyStore } from "../../src/db/signing-keys.ts";
-import { rotateSigningKey } from "../../src/tokens/keys.ts";
+import { rotateKeys } from "../../src/tokens/rotate.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { FakeClock } from "../support/clock.ts";
 import { TEST_CONFIG_YAML, testConfig } from "../support/config.ts";
@@ -278,7 +278,7 @@ describe("signing keys", () => {
 
     const cli = openDatabase(dbPath);
     cleanups.push(() => void cli.sqlite.close());
-    const rotated = rotateSigningKey(createKeyStore(cli), { now: h.clock.now(), retainMs: 15 * MINUTE });
+    const rotated = rotateKeys(cli, { config: h.config, now: h.clock.now() });
     expect(rotated.retired).toBe(oldKid);
 
     const newToken = (await h.create(SMALL)).json.approval_token as string;
