@@ -1,0 +1,40 @@
+import { describe, expectTypeOf, it } from "vitest";
+import type { z } from "zod";
+import type * as client from "../../clients/typescript/src/index.ts";
+import type { createRequestBodySchema, outcomeBodySchema } from "../../src/approvals/request-body.ts";
+import type * as service from "../../src/approvals/types.ts";
+
+/**
+ * The client writes its types out (it must not import the service). These assertions are
+ * checked by `npm run typecheck`: when a service schema changes, this file stops compiling.
+ */
+
+/** Fields the client already knows that a later issue adds to the service (CONTRACT §9). */
+type NotYetInService = "approved_params" | "approved_args_hash" | "approval_token";
+
+describe("client types match the service's schemas", () => {
+  it("the create body is exactly the service's validated body", () => {
+    expectTypeOf<client.CreateRequestBody>().toEqualTypeOf<z.output<typeof createRequestBodySchema>>();
+    // What an agent may send: the same, except params, which the schema takes as unknown and then checks.
+    expectTypeOf<Omit<client.CreateRequestBody, "params">>().toEqualTypeOf<
+      Omit<z.input<typeof createRequestBodySchema>, "params">
+    >();
+  });
+
+  it("the outcome body is exactly the service's", () => {
+    expectTypeOf<client.OutcomeBody>().toEqualTypeOf<z.output<typeof outcomeBodySchema>>();
+  });
+
+  it("the resource has the service's keys, and every resource the service returns is a client resource", () => {
+    expectTypeOf<Exclude<keyof client.RequestResource, NotYetInService>>().toEqualTypeOf<
+      keyof service.RequestResource
+    >();
+    expectTypeOf<service.RequestResource>().toExtend<client.RequestResource>();
+    expectTypeOf<service.Status>().toEqualTypeOf<client.RequestStatus>();
+    expectTypeOf<service.Resolution>().toExtend<client.Resolution>();
+    expectTypeOf<service.DecisionView>().toEqualTypeOf<client.Decision>();
+    expectTypeOf<service.Outcome>().toEqualTypeOf<client.Outcome>();
+    expectTypeOf<service.Risk>().toEqualTypeOf<client.Risk>();
+    expectTypeOf<service.EvidenceItem>().toEqualTypeOf<client.EvidenceItem>();
+  });
+});
