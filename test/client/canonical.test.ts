@@ -8,9 +8,24 @@ const ODD_PARAMS: Record<string, unknown>[] = [
   {},
   { "": "" },
   { b: 1, a: 2, A: 3, _: 4, "1": 5, "10": 6, "2": 7 },
-  { n: -0, big: 1e21, small: 1e-7, third: 1 / 3, max: Number.MAX_VALUE, min: Number.MIN_VALUE, neg: -1.5e-10 },
-  { int: 9007199254740993, float: 0.1 + 0.2, exp: 123456789012345680000, e: 1e300 },
-  { unicode: "é", composed: "é", emoji: "😀", astral: "\u{1F600}", ctrl: "\u0000\u001f\u007f", quote: '"\\/' },
+  {
+    n: -0,
+    big: 1e21,
+    small: 1e-7,
+    third: 1 / 3,
+    max: Number.MAX_VALUE,
+    min: Number.MIN_VALUE,
+    neg: -1.5e-10,
+  },
+  { int: 9007199254740992, float: 0.1 + 0.2, exp: 123456789012345680000, e: 1e300 },
+  {
+    unicode: "é",
+    composed: "é",
+    emoji: "😀",
+    astral: "\u{1F600}",
+    ctrl: "\u0000\u001f\u007f",
+    quote: '"\\/',
+  },
   { "€": 1, "\u0080": 2, "\ud83d\ude00": 3, "\uffff": 4, a: 5 }, // keys sorted by UTF-16 code units
   { nested: { z: [3, { y: null, x: [true, false] }], a: { c: { b: {} } } }, arr: [[], [[]], {}] },
   { html: "<script>&amp;</script>", line: "\u2028\u2029", tab: "\t\n\r\b\f" },
@@ -27,7 +42,9 @@ describe("the client's args_hash equals the service's", () => {
   });
 
   it("known RFC 8785 answer for numbers and key order", () => {
-    expect(canonicalJson({ b: [1e21, -0, 0.000001, 1e-7], a: "\u20ac" })).toBe('{"a":"€","b":[1e+21,0,0.000001,1e-7]}');
+    expect(canonicalJson({ b: [1e21, -0, 0.000001, 1e-7], a: "\u20ac" })).toBe(
+      '{"a":"€","b":[1e+21,0,0.000001,1e-7]}',
+    );
   });
 
   it("any JSON object (fast-check) hashes the same on both sides", () => {

@@ -97,7 +97,10 @@ describe("CountersignClient against the real service over HTTP", () => {
     const other = await client.createRequest({ ...REFUND, summary: "second" });
     const cancelled = await client.cancelRequest(other.request.id, { reason: "no longer needed" });
     expect(cancelled).toMatchObject({ status: "cancelled", resolution: "cancelled_by_agent" });
-    await expect(client.cancelRequest(other.request.id)).rejects.toMatchObject({ code: "conflict", status: 409 });
+    await expect(client.cancelRequest(other.request.id)).rejects.toMatchObject({
+      code: "conflict",
+      status: 409,
+    });
   });
 
   it("reportOutcome once on an approved request; a second time → conflict", async () => {

@@ -5,8 +5,8 @@ import {
   ApprovalError,
   ApprovalExpiredError,
   ApprovalRejectedError,
-  type CreateRequestBody,
   CountersignClient,
+  type CreateRequestBody,
   type GuardOptions,
   guard,
 } from "../../clients/typescript/src/index.ts";
@@ -88,7 +88,11 @@ describe("guard() against the real service", () => {
   it("rejected by policy → ApprovalRejectedError (rejected_by_policy, no approver); fn never runs", async () => {
     const h = await harness(cleanups);
     const fn = vi.fn();
-    const drop: CreateRequestBody = { action: "db.drop_table", summary: "Drop orders", params: { table: "orders" } };
+    const drop: CreateRequestBody = {
+      action: "db.drop_table",
+      summary: "Drop orders",
+      params: { table: "orders" },
+    };
     const error = await guard(drop, fn, optionsFor(h, [])).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApprovalRejectedError);
     expect(error).toMatchObject({ resolution: "rejected_by_policy", approver: null, comment: null });
@@ -116,7 +120,9 @@ describe("guard() against the real service", () => {
     const ids: string[] = [];
     const fn = vi.fn();
     const controller = new AbortController();
-    const running = guard(REFUND, fn, optionsFor(h, ids, { signal: controller.signal })).catch((e: unknown) => e);
+    const running = guard(REFUND, fn, optionsFor(h, ids, { signal: controller.signal })).catch(
+      (e: unknown) => e,
+    );
     const id = await postedId(h, ids);
     controller.abort(new Error("user closed the chat"));
 
@@ -132,7 +138,9 @@ describe("guard() against the real service", () => {
   it("an already aborted signal → nothing is created", async () => {
     const h = await harness(cleanups);
     const fn = vi.fn();
-    const error = await guard(REFUND, fn, optionsFor(h, [], { signal: AbortSignal.abort() })).catch((e: unknown) => e);
+    const error = await guard(REFUND, fn, optionsFor(h, [], { signal: AbortSignal.abort() })).catch(
+      (e: unknown) => e,
+    );
     expect((error as Error).name).toBe("AbortError");
     expect(storedRequests(h)).toBe(0);
   });
@@ -173,13 +181,21 @@ describe("guard() against the real service", () => {
     });
     const ids: string[] = [];
     const fn = vi.fn(async () => "done");
-    await expect(guard(REFUND, fn, optionsFor(h, ids, { client: crashing, stepKey: "ticket-9/step-3" }))).rejects.toThrow();
+    await expect(
+      guard(REFUND, fn, optionsFor(h, ids, { client: crashing, stepKey: "ticket-9/step-3" })),
+    ).rejects.toThrow();
 
     const replays: boolean[] = [];
     const retried = guard(
       REFUND,
       fn,
-      optionsFor(h, ids, { stepKey: "ticket-9/step-3", onCreated: (r, replayed) => (ids.push(r.id), replays.push(replayed)) }),
+      optionsFor(h, ids, {
+        stepKey: "ticket-9/step-3",
+        onCreated: (r, replayed) => {
+          ids.push(r.id);
+          replays.push(replayed);
+        },
+      }),
     );
     await eventually(() => replays.length === 1);
     expect(replays).toEqual([true]);
@@ -188,15 +204,19 @@ describe("guard() against the real service", () => {
     await expect(retried).resolves.toBe("done");
     expect(storedRequests(h)).toBe(1);
 
-    const third = await guard(REFUND, fn, optionsFor(h, [], { stepKey: "ticket-9/step-3" })).catch((e: unknown) => e);
+    const third = await guard(REFUND, fn, optionsFor(h, [], { stepKey: "ticket-9/step-3" })).catch(
+      (e: unknown) => e,
+    );
     expect(third).toBeInstanceOf(ApprovalAlreadyUsedError);
     expect(fn).toHaveBeenCalledTimes(1);
 
     // Another step key asks anew.
     const fresh: string[] = [];
-    void guard(REFUND, fn, optionsFor(h, fresh, { stepKey: "ticket-9/step-4", signal: AbortSignal.timeout(2000) })).catch(
-      () => {},
-    );
+    void guard(
+      REFUND,
+      fn,
+      optionsFor(h, fresh, { stepKey: "ticket-9/step-4", signal: AbortSignal.timeout(2000) }),
+    ).catch(() => {});
     await eventually(() => fresh.length === 1);
     expect(fresh[0]).not.toBe(ids[0]);
     expect(storedRequests(h)).toBe(2);

@@ -3,8 +3,8 @@ import type { useCleanups } from "../support/cleanups.ts";
 import { TOKENS } from "../support/config.ts";
 import {
   eventually,
-  type Harness,
   REFUND as HARNESS_REFUND,
+  type Harness,
   type HarnessOptions,
   startHarness,
 } from "../support/harness.ts";
@@ -37,4 +37,7 @@ export function storedRequests(h: Harness): number {
 }
 
 /** The harness's refund body, typed as the client types a create body. */
-export const REFUND: CreateRequestBody = { ...HARNESS_REFUND, risk: { ...HARNESS_REFUND.risk, tier: "medium" } };
+export const REFUND: CreateRequestBody = {
+  ...HARNESS_REFUND,
+  risk: { ...HARNESS_REFUND.risk, tier: "medium" },
+};

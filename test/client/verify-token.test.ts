@@ -64,19 +64,26 @@ async function reasonOf(promise: Promise<unknown>): Promise<TokenErrorReason> {
 describe("verifyApprovalToken (offline, against a JWKS)", () => {
   it("a valid token for these params, action and audience → its claims", async () => {
     const claims = await verifyApprovalToken(await sign(), { jwks, ...expected });
-    expect(claims).toMatchObject({ sub: "req_1", aud: "support-bot", act: "refund.issue", approvers: ["U0LEAD1"] });
+    expect(claims).toMatchObject({
+      sub: "req_1",
+      aud: "support-bot",
+      act: "refund.issue",
+      approvers: ["U0LEAD1"],
+    });
   });
 
   it("params in another key order are the same params (canonical JSON)", async () => {
     const reordered = { order_id: "48213", currency: "USD", amount: 75 };
-    await expect(verifyApprovalToken(await sign(), { jwks, ...expected, params: reordered })).resolves.toBeTruthy();
+    await expect(
+      verifyApprovalToken(await sign(), { jwks, ...expected, params: reordered }),
+    ).resolves.toBeTruthy();
   });
 
   it("refuses: other params, other action, other audience, other request, other issuer", async () => {
     const token = await sign();
-    expect(await reasonOf(verifyApprovalToken(token, { jwks, ...expected, params: { ...PARAMS, amount: 7500 } }))).toBe(
-      "wrong_args",
-    );
+    expect(
+      await reasonOf(verifyApprovalToken(token, { jwks, ...expected, params: { ...PARAMS, amount: 7500 } })),
+    ).toBe("wrong_args");
     expect(await reasonOf(verifyApprovalToken(token, { jwks, ...expected, action: "refund.void" }))).toBe(
       "wrong_action",
     );
@@ -86,41 +93,51 @@ describe("verifyApprovalToken (offline, against a JWKS)", () => {
     expect(await reasonOf(verifyApprovalToken(token, { jwks, ...expected, requestId: "req_2" }))).toBe(
       "wrong_request",
     );
-    expect(await reasonOf(verifyApprovalToken(token, { jwks, ...expected, issuer: "other" }))).toBe("wrong_issuer");
+    expect(await reasonOf(verifyApprovalToken(token, { jwks, ...expected, issuer: "other" }))).toBe(
+      "wrong_issuer",
+    );
   });
 
   it("refuses: expired (beyond the tolerance), issued in the future, missing token", async () => {
     const token = await sign();
     const later = new Date(NOW.getTime() + 15 * 60_000 + 6_000);
-    expect(await reasonOf(verifyApprovalToken(token, { jwks, ...expected, currentDate: later }))).toBe("expired");
+    expect(await reasonOf(verifyApprovalToken(token, { jwks, ...expected, currentDate: later }))).toBe(
+      "expired",
+    );
     const within = new Date(NOW.getTime() + 15 * 60_000 + 4_000);
-    await expect(verifyApprovalToken(token, { jwks, ...expected, currentDate: within })).resolves.toBeTruthy();
+    await expect(
+      verifyApprovalToken(token, { jwks, ...expected, currentDate: within }),
+    ).resolves.toBeTruthy();
     expect(await reasonOf(verifyApprovalToken(null, { jwks, ...expected }))).toBe("missing");
   });
 
   it("refuses: signed by another key, tampered claims, tampered header, wrong typ, alg none, garbage", async () => {
-    expect(await reasonOf(verifyApprovalToken(await sign({}, {}, otherPrivateKey), { jwks, ...expected }))).toBe(
-      "bad_signature",
-    );
+    expect(
+      await reasonOf(verifyApprovalToken(await sign({}, {}, otherPrivateKey), { jwks, ...expected })),
+    ).toBe("bad_signature");
     const [header, payload, signature] = (await sign()).split(".") as [string, string, string];
     const claims = JSON.parse(Buffer.from(payload, "base64url").toString());
     const forged = Buffer.from(JSON.stringify({ ...claims, args_hash: argsHash({ amount: 7500 }) })).toString(
       "base64url",
     );
-    expect(await reasonOf(verifyApprovalToken(`${header}.${forged}.${signature}`, { jwks, ...expected }))).toBe(
-      "bad_signature",
-    );
-    const otherKid = Buffer.from(JSON.stringify({ alg: "EdDSA", kid: "k2", typ: "countersign-approval+jwt" })).toString(
-      "base64url",
-    );
-    expect(await reasonOf(verifyApprovalToken(`${otherKid}.${payload}.${signature}`, { jwks, ...expected }))).toBe(
-      "unknown_key",
-    );
+    expect(
+      await reasonOf(verifyApprovalToken(`${header}.${forged}.${signature}`, { jwks, ...expected })),
+    ).toBe("bad_signature");
+    const otherKid = Buffer.from(
+      JSON.stringify({ alg: "EdDSA", kid: "k2", typ: "countersign-approval+jwt" }),
+    ).toString("base64url");
+    expect(
+      await reasonOf(verifyApprovalToken(`${otherKid}.${payload}.${signature}`, { jwks, ...expected })),
+    ).toBe("unknown_key");
     expect(await reasonOf(verifyApprovalToken(await sign({}, { typ: "JWT" }), { jwks, ...expected }))).toBe(
       "wrong_type",
     );
-    const none = Buffer.from(JSON.stringify({ alg: "none", typ: "countersign-approval+jwt" })).toString("base64url");
-    expect(await reasonOf(verifyApprovalToken(`${none}.${payload}.`, { jwks, ...expected }))).toBe("wrong_type");
+    const none = Buffer.from(JSON.stringify({ alg: "none", typ: "countersign-approval+jwt" })).toString(
+      "base64url",
+    );
+    expect(await reasonOf(verifyApprovalToken(`${none}.${payload}.`, { jwks, ...expected }))).toBe(
+      "wrong_type",
+    );
     expect(await reasonOf(verifyApprovalToken("not.a.token", { jwks, ...expected }))).toBe("malformed");
   });
 
@@ -141,7 +158,9 @@ describe("verifyApprovalToken (offline, against a JWKS)", () => {
   it("jwksUrl that cannot be reached → jwks_unavailable, not a pass", async () => {
     const token = await sign();
     expect(
-      await reasonOf(verifyApprovalToken(token, { jwksUrl: "http://127.0.0.1:1/.well-known/jwks.json", ...expected })),
+      await reasonOf(
+        verifyApprovalToken(token, { jwksUrl: "http://127.0.0.1:1/.well-known/jwks.json", ...expected }),
+      ),
     ).toBe("jwks_unavailable");
   });
 });

@@ -58,7 +58,8 @@ describe("verifyWebhook agrees with the standardwebhooks package", () => {
             "webhook-signature": signed(mode === "other-secret" ? other : secret, id, ts, body),
           };
           if (mode === "extra-sig") headers["webhook-signature"] = `v1,AAAA ${headers["webhook-signature"]}`;
-          if (mode === "v2-only") headers["webhook-signature"] = headers["webhook-signature"]!.replace("v1,", "v2,");
+          if (mode === "v2-only")
+            headers["webhook-signature"] = headers["webhook-signature"]!.replace("v1,", "v2,");
           if (mode === "no-id") delete headers["webhook-id"];
           const sent = mode === "tampered-body" ? `${body} ` : body;
           expect(ours(secret, sent, headers, NOW)).toEqual(reference(secret, sent, headers, NOW));
@@ -86,11 +87,18 @@ describe("verifyWebhook on a real callback delivery", () => {
     expect(event.data).toMatchObject({ id, status: "approved", resolution: "approved_by_humans" });
     expect(() => verifyWebhook(delivery!.body, delivery!.headers, SECRETS.support)).toThrow(/too old/);
     expect(() =>
-      verifyWebhook(delivery!.body.replace("approved_by_humans", "approved_by_policy"), delivery!.headers, SECRETS.support, {
-        now: h.clock.now(),
-      }),
+      verifyWebhook(
+        delivery!.body.replace("approved_by_humans", "approved_by_policy"),
+        delivery!.headers,
+        SECRETS.support,
+        {
+          now: h.clock.now(),
+        },
+      ),
     ).toThrow(WebhookVerificationError);
     const headers = new Headers(delivery!.headers);
-    expect(verifyWebhook(Buffer.from(delivery!.body), headers, SECRETS.support, { now: h.clock.now() }).data.id).toBe(id);
+    expect(
+      verifyWebhook(Buffer.from(delivery!.body), headers, SECRETS.support, { now: h.clock.now() }).data.id,
+    ).toBe(id);
   });
 });
