@@ -20,6 +20,10 @@ const idempotencyKeySchema = z
 const waitSchema = z.coerce.number().int().min(1).max(60);
 const requestIdSchema = /^req_[A-Za-z0-9_-]{1,64}$/;
 
+export const JWKS_PATH = "/.well-known/jwks.json";
+/** How long gateways may cache the JWKS. */
+export const JWKS_MAX_AGE_S = 300;
+
 export interface ApiOptions {
   /** True once shutdown began: long-polls answer at once. */
   isStopping: () => boolean;
@@ -220,9 +224,36 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     );
   };
 
+  /** A document anyone may read (no auth); other methods get the same 405 as under /v1. */
+  const publicDocument =
+    (path: string, cacheControl: string, body: () => unknown) =>
+    (req: IncomingMessage, res: ServerResponse) => {
+      const method = req.method ?? "GET";
+      if (method !== "GET" && method !== "HEAD") {
+        res.setHeader("allow", "GET, HEAD");
+        sendError(res, new ApiError("method_not_allowed", `${method} is not allowed on ${path}; use GET`));
+        return;
+      }
+      try {
+        sendJson(res, 200, body(), { "cache-control": cacheControl });
+      } catch (error) {
+        deps.log.error({ err: error, path }, "could not build a public document");
+        sendError(res, new ApiError("internal_error", "internal error; see the server log"));
+      }
+    };
+
   // Every method and /v1 itself reach dispatch, so whatever an agent gets wrong under /v1 is answered in JSON.
   const all = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
   return [
+    {
+      path: JWKS_PATH,
+      method: all,
+      // Short enough that a rotated-in key is seen within minutes; a verifier that
+      // meets an unknown kid refetches at once anyway (as jose's createRemoteJWKSet does).
+      handler: publicDocument(JWKS_PATH, `public, max-age=${JWKS_MAX_AGE_S}`, () =>
+        deps.tokens.jwks(deps.clock.now()),
+      ),
+    },
     { path: "/v1", method: all, handler: (req, res) => void dispatch(req, res) },
     { path: "/v1/*rest", method: all, handler: (req, res) => void dispatch(req, res) },
     { path: "/healthz", method: ["GET"], handler: health },

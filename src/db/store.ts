@@ -33,6 +33,8 @@ export type FinalUpdate = {
   status: RequestRow["status"];
   resolution: NonNullable<RequestRow["resolution"]>;
   decidedAt: number;
+  /** Set exactly when the new status is approved. */
+  approvalToken: string | null;
 };
 
 export type NewCallback = Omit<
@@ -81,6 +83,7 @@ export function createStore({ db, sqlite }: OpenDatabase) {
         status: sql`${p("status")}`,
         resolution: sql`${p("resolution")}`,
         decidedAt: sql`${p("decidedAt")}`,
+        approvalToken: sql`${p("approvalToken")}`,
       })
       .where(and(eq(requests.id, p("id")), pending))
       .prepare(),

@@ -10,7 +10,7 @@ import type * as service from "../../src/approvals/types.ts";
  */
 
 /** Fields the client already knows that a later issue adds to the service (CONTRACT §9). */
-type NotYetInService = "approved_params" | "approved_args_hash" | "approval_token";
+type NotYetInService = "approved_params" | "approved_args_hash";
 
 describe("client types match the service's schemas", () => {
   it("the create body is exactly the service's validated body", () => {

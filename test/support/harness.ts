@@ -24,6 +24,8 @@ export interface HarnessOptions {
   callbacks?: { timeoutMs?: number; pollMs?: number };
   /** Listen on this port (e.g. to restart on the same URL); default an ephemeral one. */
   port?: number;
+  /** COUNTERSIGN_SIGNING_KEY as the service receives it (PKCS#8 PEM). */
+  signingKey?: string;
 }
 
 export interface Harness {
@@ -93,6 +95,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     sweepCron: null,
     outbox: { pollMs: 20 },
     callbacks: { pollMs: 20, ...options.callbacks },
+    signingKey: options.signingKey ?? null,
   });
   const url = service.url;
 

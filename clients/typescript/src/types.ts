@@ -88,7 +88,7 @@ export interface RequestResource {
   outcome: Outcome | null;
   slack: { channel: string; ts: string | null } | null;
   /** A compact JWS when `approved` (CONTRACT §6), else null. */
-  approval_token?: string | null | undefined;
+  approval_token: string | null;
   /** The params an approver edited before approving (CONTRACT §9); null unless edited. */
   approved_params?: Record<string, unknown> | null | undefined;
   approved_args_hash?: string | null | undefined;
