@@ -27,7 +27,10 @@ async function session(env: Record<string, string>): Promise<Client> {
 }
 
 async function call(client: Client, name: string, args: object) {
-  const result = (await client.callTool({ name, arguments: args as Record<string, unknown> })) as CallToolResult;
+  const result = (await client.callTool({
+    name,
+    arguments: args as Record<string, unknown>,
+  })) as CallToolResult;
   const text = result.content.map((c) => (c.type === "text" ? c.text : "")).join("");
   return { isError: result.isError === true, text };
 }
