@@ -64,7 +64,7 @@ describe("countersign-mcp over stdio", () => {
     await h.click("U0LEAD1", "approve", pending.id);
     const decided = JSON.parse((await waiting).text);
     expect(decided).toMatchObject({ id: pending.id, status: "approved", resolution: "approved_by_humans" });
-    expect(decided).toHaveProperty("approval_token");
+    expect(decided.approval_token).toEqual(expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/));
   });
 
   it("rejected with a reason → get_approval answers the comment", async () => {

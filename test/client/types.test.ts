@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type * as client from "../../clients/typescript/src/index.ts";
 import type { createRequestBodySchema, outcomeBodySchema } from "../../src/approvals/request-body.ts";
 import type * as service from "../../src/approvals/types.ts";
+import type { ApprovalClaims as ServiceClaims } from "../../src/tokens/claims.ts";
 
 /**
  * The client writes its types out (it must not import the service). These assertions are
@@ -36,5 +37,11 @@ describe("client types match the service's schemas", () => {
     expectTypeOf<service.Outcome>().toEqualTypeOf<client.Outcome>();
     expectTypeOf<service.Risk>().toEqualTypeOf<client.Risk>();
     expectTypeOf<service.EvidenceItem>().toEqualTypeOf<client.EvidenceItem>();
+  });
+});
+
+describe("client token claims match the service's", () => {
+  it("ApprovalClaims", () => {
+    expectTypeOf<client.ApprovalClaims>().toEqualTypeOf<ServiceClaims>();
   });
 });

@@ -2,7 +2,11 @@ import { createHmac } from "node:crypto";
 import fc from "fast-check";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
-import { verifyWebhook, WebhookVerificationError } from "../../clients/typescript/src/index.ts";
+import {
+  verifyApprovalToken,
+  verifyWebhook,
+  WebhookVerificationError,
+} from "../../clients/typescript/src/index.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { SECRETS } from "../support/config.ts";
 import { eventually } from "../support/harness.ts";
@@ -85,6 +89,16 @@ describe("verifyWebhook on a real callback delivery", () => {
     const event = verifyWebhook(delivery!.body, delivery!.headers, SECRETS.support, { now: h.clock.now() });
     expect(event.type).toBe("request.decided");
     expect(event.data).toMatchObject({ id, status: "approved", resolution: "approved_by_humans" });
+    // The callback's token is the gate's token: it verifies like the resource's.
+    await expect(
+      verifyApprovalToken(event.data.approval_token, {
+        jwksUrl: `${h.url}/.well-known/jwks.json`,
+        action: "refund.issue",
+        params: REFUND.params,
+        audience: "support-bot",
+        currentDate: new Date(h.clock.now()),
+      }),
+    ).resolves.toMatchObject({ sub: id });
     expect(() => verifyWebhook(delivery!.body, delivery!.headers, SECRETS.support)).toThrow(/too old/);
     expect(() =>
       verifyWebhook(
