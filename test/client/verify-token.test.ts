@@ -1,6 +1,15 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import fc from "fast-check";
+import {
+  type CryptoKey,
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  type JWK,
+  jwtVerify,
+  SignJWT,
+} from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   ApprovalTokenError,
@@ -162,5 +171,53 @@ describe("verifyApprovalToken (offline, against a JWKS)", () => {
         verifyApprovalToken(token, { jwksUrl: "http://127.0.0.1:1/.well-known/jwks.json", ...expected }),
       ),
     ).toBe("jwks_unavailable");
+  });
+
+  it("accepts exactly what jose's jwtVerify accepts (same key, typ, issuer, audience, tolerance, now), fast-check", async () => {
+    const joseKeys = createLocalJWKSet(jwks);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          exp: fc.constantFrom(-100, -6, -5, -4, 0, 1, 900),
+          iat: fc.constantFrom(-10, 0, 4, 5, 6, 100),
+          aud: fc.constantFrom("support-bot", "deploy-bot"),
+          iss: fc.constantFrom("countersign", "someone-else"),
+          typ: fc.constantFrom("countersign-approval+jwt", "JWT"),
+          otherKey: fc.boolean(),
+          flip: fc.constantFrom("none", "header", "payload", "signature"),
+        }),
+        async ({ exp, iat, aud, iss, typ, otherKey, flip }) => {
+          let token = await sign(
+            { exp: SECONDS + exp, iat: SECONDS + iat, aud, iss },
+            { typ },
+            otherKey ? otherPrivateKey : privateKey,
+          );
+          if (flip !== "none") {
+            const parts = token.split(".");
+            const i = flip === "header" ? 0 : flip === "payload" ? 1 : 2;
+            const part = parts[i]!;
+            parts[i] = `${part.slice(0, 10)}${part[10] === "A" ? "B" : "A"}${part.slice(11)}`;
+            token = parts.join(".");
+          }
+          const jose = await jwtVerify(token, joseKeys, {
+            algorithms: ["EdDSA"],
+            typ: "countersign-approval+jwt",
+            issuer: "countersign",
+            audience: "support-bot",
+            clockTolerance: 5,
+            currentDate: NOW,
+          }).then(
+            () => "accepted",
+            () => "refused",
+          );
+          const ours = await verifyApprovalToken(token, { jwks, ...expected }).then(
+            () => "accepted",
+            () => "refused",
+          );
+          expect(ours).toBe(jose);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
