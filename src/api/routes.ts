@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CustomRoute } from "@slack/bolt";
-import { z } from "zod";
 import { cancelRequest } from "../approvals/cancel-request.ts";
 import { createRequest } from "../approvals/create-request.ts";
 import type { Deps } from "../approvals/deps.ts";
@@ -11,16 +10,11 @@ import { toResource } from "../db/rows.ts";
 import { createAuthenticator } from "./auth.ts";
 import { ApiError, statusOf } from "./errors.ts";
 import { parseWith, readJson, sendError, sendJson } from "./http.ts";
-
-const idempotencyKeySchema = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII");
-const waitSchema = z.coerce.number().int().min(1).max(60);
-const requestIdSchema = /^req_[A-Za-z0-9_-]{1,64}$/;
+import { buildOpenApiDocument } from "./openapi.ts";
+import { idempotencyKeySchema, REQUEST_ID_PATTERN, waitSchema } from "./parameters.ts";
 
 export const JWKS_PATH = "/.well-known/jwks.json";
+export const OPENAPI_PATH = "/openapi.json";
 /** How long gateways may cache the JWKS. */
 export const JWKS_MAX_AGE_S = 300;
 
@@ -145,7 +139,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
   const notFound = (id: string | null) => new ApiError("not_found", `request ${id ?? ""} not found`);
   /** An agent sees only its own requests: another agent's id is simply not found. */
   const ownRow = (agentId: string, id: string | null) => {
-    const row = id !== null && requestIdSchema.test(id) ? deps.store.getRequest(id) : undefined;
+    const row = id !== null && REQUEST_ID_PATTERN.test(id) ? deps.store.getRequest(id) : undefined;
     if (!row || row.agent !== agentId) throw notFound(id);
     return row;
   };
@@ -224,6 +218,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     );
   };
 
+  let openApi: unknown;
   /** A document anyone may read (no auth); other methods get the same 405 as under /v1. */
   const publicDocument =
     (path: string, cacheControl: string, body: () => unknown) =>
@@ -245,6 +240,14 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
   // Every method and /v1 itself reach dispatch, so whatever an agent gets wrong under /v1 is answered in JSON.
   const all = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
   return [
+    {
+      path: OPENAPI_PATH,
+      method: all,
+      handler: publicDocument(OPENAPI_PATH, "public, max-age=300", () => {
+        openApi ??= buildOpenApiDocument("v1");
+        return openApi;
+      }),
+    },
     {
       path: JWKS_PATH,
       method: all,

@@ -31,7 +31,7 @@ function depthExceeds(value: unknown, limit: number): boolean {
  * Checked on the parsed JSON before zod copies it: a copy would silently drop an own
  * "__proto__" key, and then args_hash would not cover what the agent sent.
  */
-const paramsSchema = z
+export const paramsSchema = z
   .unknown()
   .superRefine((value, ctx) => {
     if (value === null || typeof value !== "object" || Array.isArray(value)) return;
@@ -68,6 +68,8 @@ export const createRequestBodySchema = z.strictObject({
     .optional(),
   ttl: z
     .string()
+    // The refine below is what checks; the pattern documents it in /openapi.json.
+    .meta({ pattern: "^[1-9][0-9]*[smhd]$", description: "may shorten, never lengthen, the policy's ttl" })
     .refine((v) => parseDuration(v) !== null, "must be a duration such as 90s, 30m, 4h or 2d")
     .optional(),
 });

@@ -3,7 +3,7 @@ import type { AppConfig } from "../config/file.ts";
 import type { RequestRow } from "../db/schema.ts";
 import type { KeyStore } from "../db/signing-keys.ts";
 import { type ApprovalClaims, approvalClaims, DEFAULT_TOKEN_TTL_MS, TOKEN_TYPE } from "./claims.ts";
-import { describeKey, type PublicJwk, publishedKeys } from "./keys.ts";
+import { describeKey, type Jwks, publishedKeys } from "./keys.ts";
 
 /** The longest token_ttl of any policy: how long a retired key must stay published. */
 export function maxTokenTtlMs(config: Pick<AppConfig, "policies">): number {
@@ -61,7 +61,7 @@ export function createTokenIssuer(deps: {
       return signerFor(active.kid, active.privateKey)(claims);
     },
     /** The public keys a verifier needs at `now`. */
-    jwks(now: number): { keys: PublicJwk[] } {
+    jwks(now: number): Jwks {
       return publishedKeys(keys, { now, retainMs });
     },
   };

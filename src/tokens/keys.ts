@@ -5,19 +5,25 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from "node:crypto";
+import { z } from "zod";
 import { canonicalJson } from "../approvals/hash.ts";
 import type { SigningKeyRow } from "../db/schema.ts";
 import type { KeyStore } from "../db/signing-keys.ts";
 
 /** An Ed25519 public key as the JWKS publishes it (CONTRACT §6). */
-export interface PublicJwk {
-  kty: "OKP";
-  crv: "Ed25519";
-  x: string;
-  kid: string;
-  alg: "EdDSA";
-  use: "sig";
-}
+export const publicJwkSchema = z.object({
+  kty: z.literal("OKP"),
+  crv: z.literal("Ed25519"),
+  x: z.string().describe("the public key, base64url"),
+  kid: z.string().describe("RFC 7638 JWK thumbprint"),
+  alg: z.literal("EdDSA"),
+  use: z.literal("sig"),
+});
+export type PublicJwk = z.infer<typeof publicJwkSchema>;
+
+/** GET /.well-known/jwks.json */
+export const jwksSchema = z.object({ keys: z.array(publicJwkSchema) });
+export type Jwks = z.infer<typeof jwksSchema>;
 
 /** The public half of an Ed25519 private key: `x` (base64url) and its RFC 7638 thumbprint as `kid`. */
 export function describeKey(privateKeyPem: string): { kid: string; x: string } {
@@ -124,7 +130,7 @@ const newRow = (kid: string, x: string, privateKey: string | null, now: number):
  * valid. `retainMs` (today's longest token_ttl) also covers a key retired under
  * a configuration with shorter TTLs.
  */
-export function publishedKeys(keys: KeyStore, opts: KeyOptions): { keys: PublicJwk[] } {
+export function publishedKeys(keys: KeyStore, opts: KeyOptions): Jwks {
   const rows = keys
     .all()
     .filter(
