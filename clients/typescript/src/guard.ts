@@ -54,16 +54,28 @@ export interface GuardContext {
   claims: ApprovalClaims;
 }
 
+/** How an approval ended: approved with a verified token, or not (with the typed error guard() throws). */
+export type ApprovalDecision =
+  | {
+      approved: true;
+      request: RequestResource;
+      /** The params to execute: the approver's edited ones when present, else the proposed ones. */
+      params: Record<string, unknown>;
+      approvalToken: string;
+      claims: ApprovalClaims;
+    }
+  | { approved: false; request: RequestResource; error: ApprovalError };
+
 /**
- * Asks countersign for approval and runs `fn(approvedParams)` only once a verified
- * approval exists, then reports the outcome. Rejected, expired, cancelled or
- * changes-requested requests throw an ApprovalError subclass and `fn` never runs.
+ * The first half of guard(): creates the request (idempotently), waits for the decision
+ * however long the TTL is, and verifies the approval token. Never runs anything: for
+ * frameworks that approve and execute in separate steps (tool-approval hooks, interrupts).
+ * Throws only for an abort, an unusable token or a service that stays unreachable.
  */
-export async function guard<T>(
+export async function awaitApproval(
   request: CreateRequestBody,
-  fn: (params: Record<string, unknown>, context: GuardContext) => Promise<T> | T,
   options: GuardOptions,
-): Promise<T> {
+): Promise<ApprovalDecision> {
   const client = clientOf(options);
   const { signal } = options;
   const pollSeconds = options.pollSeconds ?? 60;
@@ -92,13 +104,14 @@ export async function guard<T>(
     throw error;
   }
 
-  if (current.status !== "approved") throw refusal(current);
+  if (current.status !== "approved") return { approved: false, request: current, error: refusal(current) };
   if (current.outcome !== null) {
-    throw new ApprovalAlreadyUsedError(
+    const error = new ApprovalAlreadyUsedError(
       current,
       `request ${current.id} was approved and its outcome (${current.outcome.status}) is already reported: ` +
         "the action ran once. Use another stepKey to ask again.",
     );
+    return { approved: false, request: current, error };
   }
   if (current.action !== request.action) {
     throw new ApprovalTokenError(
@@ -107,8 +120,7 @@ export async function guard<T>(
     );
   }
   const params = current.approved_params ?? current.params;
-  const approvalToken = current.approval_token;
-  const claims = await verifyApprovalToken(approvalToken, {
+  const claims = await verifyApprovalToken(current.approval_token, {
     ...(options.jwks ? { jwks: options.jwks } : { jwksUrl: client.jwksUrl }),
     action: current.action,
     params,
@@ -117,9 +129,30 @@ export async function guard<T>(
     ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
     ...(options.currentDate ? { currentDate: options.currentDate() } : {}),
   });
-  signal?.throwIfAborted();
+  return {
+    approved: true,
+    request: current,
+    params,
+    approvalToken: current.approval_token as string,
+    claims,
+  };
+}
 
-  const approved = current;
+/**
+ * Asks countersign for approval and runs `fn(approvedParams)` only once a verified
+ * approval exists, then reports the outcome. Rejected, expired, cancelled or
+ * changes-requested requests throw an ApprovalError subclass and `fn` never runs.
+ */
+export async function guard<T>(
+  request: CreateRequestBody,
+  fn: (params: Record<string, unknown>, context: GuardContext) => Promise<T> | T,
+  options: GuardOptions,
+): Promise<T> {
+  const decision = await awaitApproval(request, options);
+  if (!decision.approved) throw decision.error;
+  options.signal?.throwIfAborted();
+  const client = clientOf(options);
+  const { request: approved, params, approvalToken, claims } = decision;
   const report = async (status: "succeeded" | "failed", detail?: string) => {
     try {
       await retrier(
@@ -134,7 +167,7 @@ export async function guard<T>(
   };
   let result: T;
   try {
-    result = await fn(params, { request: approved, approvalToken: approvalToken as string, claims });
+    result = await fn(params, { request: approved, approvalToken, claims });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     await report("failed", message.slice(0, 2000) || "failed");

@@ -23,7 +23,15 @@ export {
   type TokenErrorReason,
   WebhookVerificationError,
 } from "./errors.ts";
-export { type GuardContext, type GuardOptions, guard, guardKey, refusal } from "./guard.ts";
+export {
+  type ApprovalDecision,
+  awaitApproval,
+  type GuardContext,
+  type GuardOptions,
+  guard,
+  guardKey,
+  refusal,
+} from "./guard.ts";
 export * from "./types.ts";
 export {
   DEFAULT_ISSUER,
