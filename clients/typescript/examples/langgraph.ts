@@ -1,0 +1,67 @@
+// LangGraph: the node that refunds calls interrupt() with the countersign request id;
+// the driver waits for the decision and resumes with Command({ resume }). The node
+// re-runs from the top on resume, so the request is created idempotently.
+// Typechecked against @langchain/langgraph in CI.
+import {
+  awaitApproval,
+  CountersignClient,
+  type CreateRequestBody,
+  verifyApprovalToken,
+} from "@countersign/client";
+import { Annotation, Command, END, interrupt, MemorySaver, START, StateGraph } from "@langchain/langgraph";
+
+const countersign = new CountersignClient({
+  baseUrl: process.env.COUNTERSIGN_URL ?? "http://localhost:3000",
+  token: process.env.COUNTERSIGN_TOKEN ?? "demo-support-bot-token",
+});
+
+const State = Annotation.Root({
+  refund: Annotation<{ order_id: string; amount: number; currency: string }>,
+  result: Annotation<string>,
+});
+
+/** What the graph pauses with, and what the driver resumes it with. */
+type Ask = CreateRequestBody;
+type Answer =
+  | { approved: true; token: string; params: Record<string, unknown> }
+  | { approved: false; reason: string };
+
+const graph = new StateGraph(State)
+  .addNode("refund", async (state) => {
+    const ask: Ask = {
+      action: "refund.issue",
+      summary: `Refund order ${state.refund.order_id}`,
+      params: state.refund,
+    };
+    const answer = interrupt<Ask, Answer>(ask);
+    if (!answer.approved) return { result: `Not refunded: ${answer.reason}` };
+    // The node trusts the token, not the resume value: verify it against the params it executes.
+    await verifyApprovalToken(answer.token, {
+      jwksUrl: countersign.jwksUrl,
+      action: "refund.issue",
+      params: answer.params,
+      audience: "support-bot",
+    });
+    return { result: `Refunded ${String(answer.params.amount)} ${String(answer.params.currency)}` };
+  })
+  .addEdge(START, "refund")
+  .addEdge("refund", END)
+  .compile({ checkpointer: new MemorySaver() });
+
+export async function main(): Promise<void> {
+  const config = { configurable: { thread_id: "ticket-48213" } };
+  let state = await graph.invoke({ refund: { order_id: "48213", amount: 120, currency: "USD" } }, config);
+  for (;;) {
+    const pending = (state as { __interrupt__?: { value: Ask }[] }).__interrupt__?.[0];
+    if (!pending) break;
+    const decision = await awaitApproval(pending.value, {
+      client: countersign,
+      stepKey: config.configurable.thread_id,
+    });
+    const answer: Answer = decision.approved
+      ? { approved: true, token: decision.approvalToken, params: decision.params }
+      : { approved: false, reason: decision.error.message };
+    state = await graph.invoke(new Command({ resume: answer }), config);
+  }
+  console.log(state.result);
+}
