@@ -5,6 +5,8 @@
  * rejected by policy (the same writes, no token). The machine is shared, so
  * the servers take turns in short rounds and each ratio is the median of the
  * per-round ratios: load from elsewhere hits both sides of a ratio alike.
+ * CPU time per intake (the server process's own, from process.cpuUsage) is
+ * reported too: on a busy machine it is the steadier measure of capacity.
  */
 import { join } from "node:path";
 import type { BenchContext } from "./lib/context.ts";
@@ -40,6 +42,8 @@ export async function signingComparison(ctx: BenchContext, dir: string): Promise
   );
   const stacks = {} as Record<Kind, Stack>;
   const results: Record<Kind, LoadResult[]> = { pending: [], approved: [], rejected: [] };
+  /** Server CPU µs per answered intake, per round. */
+  const cpuPer: Record<Kind, number[]> = { pending: [], approved: [], rejected: [] };
   try {
     for (const kind of KINDS) {
       const slack = await startFakeSlackChild(`${B}-${kind}`, dir);
@@ -51,6 +55,8 @@ export async function signingComparison(ctx: BenchContext, dir: string): Promise
     const body = JSON.stringify(REFUND);
     for (let round = 0; round < rounds; round += 1) {
       for (const kind of KINDS) {
+        const cpu = () => stacks[kind].service.call<{ user: number; system: number }>("cpu");
+        const before = await cpu();
         const run = await load(
           {
             url: `${stacks[kind].url}/v1/requests`,
@@ -62,6 +68,9 @@ export async function signingComparison(ctx: BenchContext, dir: string): Promise
           },
           { seconds: warmupS },
         );
+        const after = await cpu();
+        const answered = Object.values(run.statuses).reduce((a, b) => a + b, 0);
+        cpuPer[kind].push((after.user + after.system - before.user - before.system) / Math.max(1, answered));
         results[kind].push(run);
       }
     }
@@ -96,6 +105,16 @@ export async function signingComparison(ctx: BenchContext, dir: string): Promise
       "ms",
     ),
     info(B, "policy-rejected (same writes, no token): req/s", rps("rejected"), "req/s"),
+    info(B, "server CPU per intake: pending", median(cpuPer.pending), "µs"),
+    info(B, "server CPU per intake: policy-approved", median(cpuPer.approved), "µs"),
+    info(B, "server CPU per intake: policy-rejected", median(cpuPer.rejected), "µs"),
+    info(
+      B,
+      "capacity by CPU: approved ÷ pending",
+      median(cpuPer.pending) / median(cpuPer.approved),
+      "×",
+      "intakes per CPU-second, the steadier ratio on a busy machine",
+    ),
     info(
       B,
       "policy-approved ÷ policy-rejected",
