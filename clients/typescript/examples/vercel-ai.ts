@@ -5,7 +5,7 @@ import { awaitApproval, CountersignClient } from "@countersign/client";
 import { generateText, type LanguageModel, type ModelMessage, stepCountIs, tool } from "ai";
 import { z } from "zod";
 
-const countersign = new CountersignClient({
+const defaultClient = new CountersignClient({
   baseUrl: process.env.COUNTERSIGN_URL ?? "http://localhost:3000",
   token: process.env.COUNTERSIGN_TOKEN ?? "demo-support-bot-token",
 });
@@ -19,10 +19,12 @@ const tools = {
   }),
 };
 
-export async function main(model: LanguageModel): Promise<string> {
-  const messages: ModelMessage[] = [
-    { role: "user", content: "Dana's blender broke after two days; refund order 48213 ($120)." },
-  ];
+export async function main(
+  model: LanguageModel,
+  prompt = "Dana's blender broke after two days; refund order 48213 ($120).",
+  countersign: CountersignClient = defaultClient,
+): Promise<string> {
+  const messages: ModelMessage[] = [{ role: "user", content: prompt }];
   for (;;) {
     const result = await generateText({ model, tools, messages, stopWhen: stepCountIs(5) });
     messages.push(...result.response.messages);
