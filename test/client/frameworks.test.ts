@@ -1,6 +1,8 @@
+import { type Model, type ModelRequest, type ModelResponse, setTracingDisabled, Usage } from "@openai/agents";
 import { MockLanguageModelV4 } from "ai/test";
 import { describe, expect, it } from "vitest";
 import { main as langgraphRefund } from "../../clients/typescript/examples/langgraph.ts";
+import { main as openaiRefund } from "../../clients/typescript/examples/openai-agents.ts";
 import { main as vercelRefund } from "../../clients/typescript/examples/vercel-ai.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { FakeClock } from "../support/clock.ts";
@@ -69,6 +71,43 @@ function refundModel() {
   });
 }
 
+/** An Agents SDK model that calls issue_refund once, then repeats what the tool (or the refusal) said. */
+class RefundModel implements Model {
+  async getResponse(request: ModelRequest): Promise<ModelResponse> {
+    const items = typeof request.input === "string" ? [] : request.input;
+    const result = items.find((item) => item.type === "function_call_result");
+    if (result) {
+      return {
+        usage: new Usage(),
+        output: [
+          {
+            type: "message",
+            role: "assistant",
+            status: "completed",
+            content: [{ type: "output_text", text: `tool said: ${JSON.stringify(result.output)}` }],
+          },
+        ],
+      };
+    }
+    return {
+      usage: new Usage(),
+      output: [
+        {
+          type: "function_call",
+          callId: "call_1",
+          name: "issue_refund",
+          status: "completed",
+          arguments: JSON.stringify({ order_id: "48213", amount: 120, currency: "USD" }),
+        },
+      ],
+    };
+  }
+  // biome-ignore lint/correctness/useYield: the examples never stream
+  async *getStreamedResponse(): AsyncIterable<never> {
+    throw new Error("not streamed in these tests");
+  }
+}
+
 describe("framework examples against the real service", () => {
   it("LangGraph: interrupt() → approved in Slack → resumed → the node verifies the token and refunds", async () => {
     const h = await harness(cleanups, { clock: new FakeClock(Date.now()) });
@@ -99,5 +138,23 @@ describe("framework examples against the real service", () => {
     const text = await running;
     expect(text).not.toContain("Refunded");
     expect(text).toContain("Replacement already shipped");
+  });
+
+  it("OpenAI Agents SDK: needsApproval interruption → approved in Slack → state.approve → the tool runs", async () => {
+    setTracingDisabled(true);
+    const h = await harness(cleanups, { clock: new FakeClock(Date.now()) });
+    const running = openaiRefund("refund 48213", clientFor(h), new RefundModel());
+    await decideNext(h, "approve");
+    await expect(running).resolves.toContain("Refunded 120 USD on order 48213");
+  });
+
+  it("OpenAI Agents SDK: rejected in Slack → state.reject with the reason → the tool never runs", async () => {
+    setTracingDisabled(true);
+    const h = await harness(cleanups, { clock: new FakeClock(Date.now()) });
+    const running = openaiRefund("refund 48213", clientFor(h), new RefundModel());
+    await decideNext(h, "reject");
+    const output = String(await running);
+    expect(output).not.toContain("Refunded");
+    expect(output).toContain("Replacement already shipped");
   });
 });

@@ -2,10 +2,10 @@
 // interruption; countersign decides it in Slack, and the run resumes with
 // approve() or reject(). Typechecked against @openai/agents in CI.
 import { awaitApproval, CountersignClient } from "@countersign/client";
-import { Agent, run, tool } from "@openai/agents";
+import { Agent, type Model, run, tool } from "@openai/agents";
 import { z } from "zod";
 
-const countersign = new CountersignClient({
+const defaultClient = new CountersignClient({
   baseUrl: process.env.COUNTERSIGN_URL ?? "http://localhost:3000",
   token: process.env.COUNTERSIGN_TOKEN ?? "demo-support-bot-token",
 });
@@ -18,14 +18,18 @@ const issueRefund = tool({
   execute: async ({ order_id, amount, currency }) => `Refunded ${amount} ${currency} on order ${order_id}`,
 });
 
-const agent = new Agent({
-  name: "Support agent",
-  instructions: "Resolve refund requests. Use issue_refund for refunds.",
-  tools: [issueRefund],
-});
-
-export async function main(): Promise<void> {
-  let result = await run(agent, "Dana's blender broke after two days; refund order 48213 ($120).");
+export async function main(
+  prompt = "Dana's blender broke after two days; refund order 48213 ($120).",
+  countersign: CountersignClient = defaultClient,
+  model?: Model, // default: the SDK's default OpenAI model
+): Promise<unknown> {
+  const agent = new Agent({
+    name: "Support agent",
+    instructions: "Resolve refund requests. Use issue_refund for refunds.",
+    tools: [issueRefund],
+    ...(model ? { model } : {}),
+  });
+  let result = await run(agent, prompt);
   while (result.interruptions.length > 0) {
     for (const interruption of result.interruptions) {
       const params = JSON.parse(interruption.arguments ?? "{}") as Record<string, unknown>;
@@ -42,5 +46,5 @@ export async function main(): Promise<void> {
     }
     result = await run(agent, result.state);
   }
-  console.log(result.finalOutput);
+  return result.finalOutput;
 }
