@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import {
   CountersignApiError,
@@ -121,5 +123,25 @@ describe("CountersignClient against the real service over HTTP", () => {
     expect(error).toBeInstanceOf(CountersignConnectionError);
     expect(String((error as Error).message)).toContain("http://127.0.0.1:1/v1/requests/req_x");
     await expect(client.getRequest("req_x", { wait: 61 })).rejects.toBeInstanceOf(RangeError);
+  });
+
+  it("listEvents → GET /v1/requests/:id/events with the bearer token (CONTRACT §7; the service adds it in issue 12)", async () => {
+    const seen: { url?: string; auth?: string } = {};
+    const events = [
+      { seq: 1, at: "2026-11-22T10:00:00.000Z", event: "created", actor: "agent:support-bot", detail: null },
+    ];
+    const server = createServer((req, res) => {
+      seen.url = req.url;
+      seen.auth = req.headers.authorization;
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(events));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const client = new CountersignClient({
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+      token: "tok",
+    });
+    await expect(client.listEvents("req_abc")).resolves.toEqual(events);
+    expect(seen).toEqual({ url: "/v1/requests/req_abc/events", auth: "Bearer tok" });
   });
 });
