@@ -5,6 +5,8 @@
  * rejected by policy (the same writes, no token). The machine is shared, so
  * the servers take turns in short rounds and each ratio is the median of the
  * per-round ratios: load from elsewhere hits both sides of a ratio alike.
+ * Between its turns a stack is paused (SIGSTOP), so the pending server's
+ * Slack backlog does not drain on the CPU of another server's turn.
  * CPU time per intake (the server process's own, from process.cpuUsage) is
  * reported too: on a busy machine it is the steadier measure of capacity.
  */
@@ -33,6 +35,11 @@ const CONFIGS: Record<Kind, string> = {
   rejected: POLICY_REJECT_CONFIG,
 };
 
+/** Freezes or resumes a stack's processes (countersign and its fake Slack). */
+function pause(stack: Stack, paused: boolean): void {
+  for (const pid of [stack.service.pid, stack.slack.pid]) process.kill(pid, paused ? "SIGSTOP" : "SIGCONT");
+}
+
 export async function signingComparison(ctx: BenchContext, dir: string): Promise<Metric[]> {
   const rounds = pick(ctx.size, { tiny: 1, quick: 3, full: 5 });
   const roundS = pick(ctx.size, { tiny: 0.5, quick: 2, full: 3 });
@@ -53,8 +60,10 @@ export async function signingComparison(ctx: BenchContext, dir: string): Promise
       });
     }
     const body = JSON.stringify(REFUND);
+    for (const kind of KINDS) pause(stacks[kind], true);
     for (let round = 0; round < rounds; round += 1) {
       for (const kind of KINDS) {
+        pause(stacks[kind], false);
         const cpu = () => stacks[kind].service.call<{ user: number; system: number }>("cpu");
         const before = await cpu();
         const run = await load(
@@ -72,10 +81,14 @@ export async function signingComparison(ctx: BenchContext, dir: string): Promise
         const answered = Object.values(run.statuses).reduce((a, b) => a + b, 0);
         cpuPer[kind].push((after.user + after.system - before.user - before.system) / Math.max(1, answered));
         results[kind].push(run);
+        pause(stacks[kind], true);
       }
     }
   } finally {
-    for (const stack of Object.values(stacks)) await stack.stop();
+    for (const stack of Object.values(stacks)) {
+      pause(stack, false);
+      await stack.stop();
+    }
   }
 
   const rps = (kind: Kind) => median(results[kind].map((r) => r.rps));

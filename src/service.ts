@@ -20,6 +20,7 @@ import { registerHome } from "./slack/home.ts";
 import { registerListeners } from "./slack/listeners.ts";
 import { createSlackOutbox, type OutboxOptions } from "./slack/outbox.ts";
 import { createUsergroupDirectory } from "./slack/usergroups.ts";
+import { backfillTokens } from "./tokens/backfill.ts";
 import { createTokenIssuer, maxTokenTtlMs } from "./tokens/issuer.ts";
 import { ensureSigningKey } from "./tokens/keys.ts";
 
@@ -78,9 +79,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   });
   if (signingKey.created) log.info({ kid: signingKey.kid }, "created the approval-token signing key");
   const tokens = createTokenIssuer({ keys, config, suppliedKey });
+  const backfilled = backfillTokens({ store, tokens });
+  if (backfilled > 0)
+    log.info({ count: backfilled }, "issued approval tokens for requests approved before tokens existed");
   const deps: Deps = { store, config, clock, events, metrics, log, tokens };
 
   let stopping = false;
+  // Aborted at shutdown: open long-polls answer at once.
+  const shutdown = new AbortController();
   const slackLogger = boltLogger(log);
   const outboxClient = new WebClient(options.slack.botToken, {
     slackApiUrl: options.slack.apiUrl,
@@ -97,7 +103,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     callbacks.kick();
   };
 
-  const routes = createApiRoutes(deps, { isStopping: () => stopping, afterChange: kick });
+  const routes = createApiRoutes(deps, { stopping: shutdown.signal, afterChange: kick });
   // Calls made while answering Slack (views.open, usergroups) must be quick: one retry at most.
   const clientOptions = { slackApiUrl: options.slack.apiUrl, retryConfig: { retries: 1 }, timeout: 2_500 };
   const apiClient = new WebClient(options.slack.botToken, { ...clientOptions, logger: slackLogger });
@@ -187,7 +193,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       if (stopping) return;
       stopping = true;
       await task?.stop();
-      events.wakeAll();
+      shutdown.abort();
       // Keep-alive connections that go idle after close() would hold it open
       // until the client hangs up: close them as they go idle.
       const server = httpServerOf(started);

@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { toResource } from "../db/rows.ts";
 import type { RequestRow } from "../db/schema.ts";
+import { approverIds } from "../tokens/claims.ts";
 import type { Deps } from "./deps.ts";
+import { toResource } from "./resource.ts";
 import type { SlackEffect } from "./slack-effects.ts";
-import type { FinalStatus, Resolution } from "./types.ts";
+import { finalState } from "./transitions.ts";
+import type { Resolution } from "./types.ts";
 
 /** Queues a Slack side effect in the caller's transaction. */
 export function queueSlack(
@@ -16,43 +18,31 @@ export function queueSlack(
 }
 
 /**
- * Inside the caller's transaction: moves a pending request to a final status
+ * Inside the caller's transaction: moves a pending request to the final status its resolution implies
  * with a conditional update, audits it, queues the Slack update and the
  * callback. Returns false (and changes nothing) when it was no longer pending.
  */
 export function finalizeInTx(
   deps: Pick<Deps, "store" | "config" | "tokens">,
   row: RequestRow,
-  change: { status: FinalStatus; resolution: Resolution; actor: string | null; detail?: unknown },
+  change: { resolution: Resolution; actor: string | null; detail?: unknown },
   now: number,
 ): boolean {
   const { store } = deps;
+  const state = finalState(change.resolution);
   // Signed here, in the approving transaction: an approved request never lacks its token.
   const approvalToken =
-    change.status === "approved" ? deps.tokens.issueInTx(row, approversOf(deps, row.id), now) : null;
-  const update = {
-    id: row.id,
-    status: change.status,
-    resolution: change.resolution,
-    decidedAt: now,
-    approvalToken,
-  };
-  if (!store.finalize(update)) return false;
-  store.audit(row.id, now, change.status, change.actor, {
+    state.status === "approved"
+      ? deps.tokens.issueInTx(row, approverIds(store.decisionsFor(row.id)), now)
+      : null;
+  if (!store.finalize({ id: row.id, ...state, decidedAt: now, approvalToken })) return false;
+  store.audit(row.id, now, state.status, change.actor, {
     resolution: change.resolution,
     ...asObject(change.detail),
   });
   if (row.role !== null) queueSlack(deps, row.id, { kind: "update" }, now);
   if (row.callbackUrl !== null) queueCallbackInTx(deps, row.id, now);
   return true;
-}
-
-/** Slack ids of the approve votes, in the order they were cast. */
-function approversOf(deps: Pick<Deps, "store">, requestId: string): string[] {
-  return deps.store
-    .decisionsFor(requestId)
-    .filter((d) => d.decision === "approve")
-    .map((d) => d.approverId);
 }
 
 function asObject(detail: unknown): Record<string, unknown> {

@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { matcherSchema } from "../policy/match.ts";
-import { DEFAULT_ISSUER, DEFAULT_TOKEN_TTL_MS } from "../tokens/claims.ts";
 import { DURATION_FORMS, formatDuration, parseDuration } from "./duration.ts";
 
 /** The YAML configuration (CONTRACT §2): YAML → ${VAR} expansion → zod → cross-checks, every problem by path. */
@@ -18,6 +17,9 @@ type Path = PropertyKey[];
 type Env = Record<string, string | undefined>;
 
 export const DEFAULT_TTL_MS = 3_600_000;
+/** Approval tokens (CONTRACT §6): a policy's token_ttl and the top-level issuer. */
+export const DEFAULT_TOKEN_TTL_MS = 15 * 60_000;
+export const DEFAULT_ISSUER = "countersign";
 
 const q = (value: unknown): string => JSON.stringify(value);
 

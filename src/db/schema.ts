@@ -59,6 +59,10 @@ export const requests = sqliteTable(
       .on(t.escalateAt)
       .where(sql`status = 'pending' AND escalate_at IS NOT NULL`),
     index("requests_pending_remind").on(t.remindAt).where(sql`status = 'pending' AND remind_at IS NOT NULL`),
+    // Approved before approval tokens existed: found at start-up to be given theirs. Stays empty after that.
+    index("requests_approved_without_token")
+      .on(t.id)
+      .where(sql`status = 'approved' AND approval_token IS NULL`),
   ],
 );
 

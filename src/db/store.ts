@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
+import type { FinalState } from "../approvals/transitions.ts";
 import type { OpenDatabase } from "./open.ts";
 import {
   auditLog,
@@ -28,10 +29,8 @@ const { id: _decisionId, ...decisionColumns } = getTableColumns(decisions);
 const { id: _auditId, ...auditColumns } = getTableColumns(auditLog);
 const { id: _outboxId, ...outboxColumns } = getTableColumns(slackOutbox);
 
-export type FinalUpdate = {
+export type FinalUpdate = FinalState & {
   id: string;
-  status: RequestRow["status"];
-  resolution: NonNullable<RequestRow["resolution"]>;
   decidedAt: number;
   /** Set exactly when the new status is approved. */
   approvalToken: string | null;
@@ -92,10 +91,28 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       .set({ escalatedAt: sql`${p("at")}`, escalatedTo: sql`${p("to")}`, escalateAt: null })
       .where(and(eq(requests.id, p("id")), pending, isNotNull(requests.escalateAt)))
       .prepare(),
+    skipEscalation: db
+      .update(requests)
+      .set({ escalateAt: null })
+      .where(and(eq(requests.id, p("id")), pending, isNotNull(requests.escalateAt)))
+      .prepare(),
     clearReminder: db
       .update(requests)
       .set({ remindAt: null })
       .where(and(eq(requests.id, p("id")), pending, isNotNull(requests.remindAt)))
+      .prepare(),
+    approvedWithoutToken: db
+      .select()
+      .from(requests)
+      .where(sql`${requests.status} = 'approved' AND ${requests.approvalToken} IS NULL`)
+      .limit(p("limit"))
+      .prepare(),
+    setApprovalToken: db
+      .update(requests)
+      .set({ approvalToken: sql`${p("token")}` })
+      .where(
+        sql`${requests.id} = ${p("id")} AND ${requests.status} = 'approved' AND ${requests.approvalToken} IS NULL`,
+      )
       .prepare(),
     setOutcome: db
       .update(requests)
@@ -237,7 +254,13 @@ export function createStore({ db, sqlite }: OpenDatabase) {
     finalize: (u: FinalUpdate): boolean => s.finalize.run(u).changes === 1,
     markEscalated: (id: string, at: number, to: string): boolean =>
       s.markEscalated.run({ id, at, to }).changes === 1,
+    /** The escalation fell due but there is nobody to escalate to: it is dropped, nobody is recorded. */
+    skipEscalation: (id: string): boolean => s.skipEscalation.run({ id }).changes === 1,
     clearReminder: (id: string): boolean => s.clearReminder.run({ id }).changes === 1,
+    /** Approved requests stored before approval tokens existed (see tokens/backfill.ts). */
+    approvedWithoutToken: (limit: number): RequestRow[] => s.approvedWithoutToken.all({ limit }),
+    setApprovalToken: (id: string, token: string): boolean =>
+      s.setApprovalToken.run({ id, token }).changes === 1,
     setOutcome: (id: string, outcome: string): boolean => s.setOutcome.run({ id, outcome }).changes === 1,
     setChannelMessage: (id: string, channel: string, ts: string) =>
       void s.setChannelMessage.run({ id, channel, ts }),

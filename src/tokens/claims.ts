@@ -1,10 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { RequestRow } from "../db/schema.ts";
+import type { DecisionRow, RequestRow } from "../db/schema.ts";
 
 /** The `typ` of every approval token's header (CONTRACT §6). */
 export const TOKEN_TYPE = "countersign-approval+jwt";
-export const DEFAULT_ISSUER = "countersign";
-export const DEFAULT_TOKEN_TTL_MS = 15 * 60_000;
 
 /** The claims of an approval token (CONTRACT §6). Times are seconds since the epoch. */
 export interface ApprovalClaims {
@@ -51,4 +49,9 @@ export function approvalClaims(
     policy: row.policy,
     approvers: [...approvers],
   };
+}
+
+/** The `approvers` claim: Slack ids of the approve votes, in the order they were cast. */
+export function approverIds(decisions: readonly Pick<DecisionRow, "decision" | "approverId">[]): string[] {
+  return decisions.filter((d) => d.decision === "approve").map((d) => d.approverId);
 }

@@ -1,8 +1,8 @@
 import { createSigner } from "fast-jwt";
-import type { AppConfig } from "../config/file.ts";
+import { type AppConfig, DEFAULT_TOKEN_TTL_MS } from "../config/file.ts";
 import type { RequestRow } from "../db/schema.ts";
 import type { KeyStore } from "../db/signing-keys.ts";
-import { type ApprovalClaims, approvalClaims, DEFAULT_TOKEN_TTL_MS, TOKEN_TYPE } from "./claims.ts";
+import { type ApprovalClaims, approvalClaims, TOKEN_TYPE } from "./claims.ts";
 import { describeKey, type Jwks, publishedKeys } from "./keys.ts";
 
 /** The longest token_ttl of any policy: how long a retired key must stay published. */

@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { argsHash } from "../../src/approvals/hash.ts";
 import { openDatabase } from "../../src/db/open.ts";
 import { createKeyStore } from "../../src/db/signing-keys.ts";
-import { rotateSigningKey } from "../../src/tokens/keys.ts";
+import { rotateKeys } from "../../src/tokens/rotate.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { FakeClock } from "../support/clock.ts";
 import { TEST_CONFIG_YAML, testConfig } from "../support/config.ts";
@@ -25,9 +25,11 @@ import {
   startHarness,
   tempDir,
 } from "../support/harness.ts";
-import { createPosted, MINUTE, type Receiver, startReceiver } from "../time/helpers.ts";
+import { type Receiver, startReceiver } from "../support/receiver.ts";
+import { createPosted } from "../support/requests.ts";
 
 const cleanups = useCleanups();
+const MINUTE = 60_000;
 const TOKEN_TYPE = "countersign-approval+jwt";
 const SMALL = { ...REFUND, params: { amount: 20, currency: "USD", order_id: "48213" } };
 const LARGE = { ...REFUND, params: { amount: 500, currency: "USD", order_id: "48213" } };
@@ -276,7 +278,7 @@ describe("signing keys", () => {
 
     const cli = openDatabase(dbPath);
     cleanups.push(() => void cli.sqlite.close());
-    const rotated = rotateSigningKey(createKeyStore(cli), { now: h.clock.now(), retainMs: 15 * MINUTE });
+    const rotated = rotateKeys(cli, { config: h.config, now: h.clock.now() });
     expect(rotated.retired).toBe(oldKid);
 
     const newToken = (await h.create(SMALL)).json.approval_token as string;
@@ -319,6 +321,39 @@ describe("signing keys", () => {
     const rows = createKeyStore(check).all();
     expect(rows.find((r) => r.kid === expectedKid)).toMatchObject({ privateKey: null, retiredAt: null });
     expect(JSON.stringify(rows)).not.toContain(pem.split("\n")[1]);
+  });
+
+  it("upgrade: an approved request stored before tokens existed gets one at start-up, as of its approval", async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const dbPath = join(t.dir, "countersign.db");
+    const clock = new FakeClock();
+    const first = await startHarness({ dbPath, clock });
+    const byPolicy = (await first.create(SMALL)).json;
+    const byHumans = await approvedByHumans(first, REFUND, ["U0LEAD2"]);
+    const pending = (await first.create()).json;
+    await first.stop();
+    // What a database from before this version holds: approved, no token.
+    const old = openDatabase(dbPath);
+    old.sqlite.prepare("UPDATE requests SET approval_token = NULL").run();
+    old.sqlite.close();
+
+    clock.advance(60 * MINUTE);
+    const h = await harness({ dbPath, clock });
+    const jwks = await jwksOf(h);
+    for (const [resource, approvers] of [
+      [byPolicy, []],
+      [byHumans, ["U0LEAD2"]],
+    ] as const) {
+      const token = (await h.api("GET", `/v1/requests/${resource.id}`)).json.approval_token;
+      const at = Date.parse(resource.decided_at);
+      const { payload } = await verify(h, token, jwks, at);
+      expect(payload).toMatchObject({ sub: resource.id, approvers, iat: Math.floor(at / 1000) });
+      // Issued as of the approval an hour ago: already expired now.
+      await expect(verify(h, token, jwks)).rejects.toBeInstanceOf(errors.JWTExpired);
+    }
+    expect((await h.api("GET", `/v1/requests/${pending.id}`)).json.approval_token).toBeNull();
+    expect(h.logs.join("")).toContain("issued approval tokens for requests approved before tokens existed");
   });
 
   it("a token from another agent's approval does not verify for this agent (aud)", async () => {
