@@ -10,8 +10,8 @@ import {
   type GuardOptions,
   guard,
 } from "../../clients/typescript/src/index.ts";
-import { startFakeSlack } from "../../src/sim/slack-api.ts";
-import { validateMessage } from "../../src/slack/render.ts";
+import { startFakeSlack } from "../../src/fake-slack/slack-api.ts";
+import { validateMessage } from "../../src/slack/render/index.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { FakeClock } from "../support/clock.ts";
 import { TOKENS } from "../support/config.ts";

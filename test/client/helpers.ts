@@ -40,4 +40,5 @@ export function storedRequests(h: Harness): number {
 export const REFUND: CreateRequestBody = {
   ...HARNESS_REFUND,
   risk: { ...HARNESS_REFUND.risk, tier: "medium" },
+  evidence: HARNESS_REFUND.evidence.flatMap((item) => (item ? [item] : [])),
 };
