@@ -6,16 +6,32 @@
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { createRequestBodySchema } from "../src/approvals/request-body.ts";
+import { createRequestBodySchema, paramsSchema } from "../src/approvals/request-body.ts";
 
 export const CLIENT_SCHEMA_URL = new URL(
   "../clients/typescript/src/generated/create-body.schema.json",
   import.meta.url,
 );
 
-/** The schema as the file holds it: JSON Schema 2020-12 of a valid body. */
+/**
+ * The schema as the file holds it: JSON Schema 2020-12 of what a client sends (zod's
+ * input side, as /openapi.json has it), with params shown as the object it must be.
+ */
 export function createBodyJsonSchema(): string {
-  const schema = z.toJSONSchema(createRequestBodySchema, { io: "output", unrepresentable: "any" });
+  const schema = z.toJSONSchema(createRequestBodySchema, {
+    io: "input",
+    unrepresentable: "any",
+    override: (ctx) => {
+      // params is checked before zod parses it (see request-body.ts); to a client it is an object.
+      if (ctx.zodSchema === paramsSchema) {
+        for (const key of Object.keys(ctx.jsonSchema)) delete ctx.jsonSchema[key];
+        Object.assign(ctx.jsonSchema, {
+          type: "object",
+          description: "the action's arguments; args_hash is computed over their RFC 8785 canonical JSON",
+        });
+      }
+    },
+  });
   return `${JSON.stringify(schema, null, 2)}\n`;
 }
 

@@ -19,5 +19,10 @@ describe("the client's copy of the create-body JSON Schema", () => {
       ...generated.properties,
       wait_seconds: { type: "integer", minimum: 0, maximum: 60 },
     });
+    // What a client sends, not what the service makes of it: params an object, ttl a duration string.
+    expect(tool.inputSchema.properties).toMatchObject({
+      params: { type: "object" },
+      ttl: { type: "string" },
+    });
   });
 });
