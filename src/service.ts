@@ -79,7 +79,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   });
   if (signingKey.created) log.info({ kid: signingKey.kid }, "created the approval-token signing key");
   const tokens = createTokenIssuer({ keys, config, suppliedKey });
-  const backfilled = backfillTokens({ store, tokens });
+  const backfilled = backfillTokens({ store, tokens }, clock.now());
   if (backfilled > 0)
     log.info({ count: backfilled }, "issued approval tokens for requests approved before tokens existed");
   const deps: Deps = { store, config, clock, events, metrics, log, tokens };

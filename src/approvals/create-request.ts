@@ -128,14 +128,18 @@ export function createRequest(
   };
   store.tx(() => {
     // Signed in the transaction that stores the approval, so the two commit together.
-    if (status === "approved") row.approvalToken = deps.tokens.issueInTx(row, [], now);
+    const issued = status === "approved" ? deps.tokens.issueInTx(row, [], now) : null;
+    row.approvalToken = issued?.token ?? null;
     store.insertRequest(row);
     store.audit(id, now, "created", `agent:${agent.id}`, { action: body.action, args_hash: hash });
     if (routed) {
       store.audit(id, now, "routed", null, { policy: policy.name, role: policy.route });
       queueSlack(deps, id, { kind: "post" }, now);
     } else {
-      store.audit(id, now, status, `policy:${policy.name}`, { resolution });
+      store.audit(id, now, status, `policy:${policy.name}`, {
+        resolution,
+        ...(issued === null ? {} : { token: issued.audit }),
+      });
       if (body.callback_url !== undefined) queueCallbackInTx(deps, id, now);
     }
   });

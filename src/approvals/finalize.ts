@@ -31,14 +31,16 @@ export function finalizeInTx(
   const { store } = deps;
   const state = finalState(change.resolution);
   // Signed here, in the approving transaction: an approved request never lacks its token.
-  const approvalToken =
+  const issued =
     state.status === "approved"
       ? deps.tokens.issueInTx(row, approverIds(store.decisionsFor(row.id)), now)
       : null;
+  const approvalToken = issued?.token ?? null;
   if (!store.finalize({ id: row.id, ...state, decidedAt: now, approvalToken })) return false;
   store.audit(row.id, now, state.status, change.actor, {
     resolution: change.resolution,
     ...asObject(change.detail),
+    ...(issued === null ? {} : { token: issued.audit }),
   });
   if (row.role !== null) queueSlack(deps, row.id, { kind: "update" }, now);
   if (row.callbackUrl !== null) queueCallbackInTx(deps, row.id, now);

@@ -46,19 +46,23 @@ export function createTokenIssuer(deps: {
 
   return {
     retainMs,
-    /** Inside the approving transaction: the token for `row` approved at `now` by `approvers`. */
+    /**
+     * Inside the approving transaction: the token for `row` approved at `now`
+     * by `approvers`, and what the audit records of it (kid, jti, exp).
+     */
     issueInTx(
       row: Pick<RequestRow, "id" | "agent" | "action" | "argsHash" | "policy">,
       approvers: readonly string[],
       now: number,
-    ): string {
+    ): IssuedToken {
       const active = keys.active();
       if (!active) throw new Error("no active signing key (ensureSigningKey runs at start-up)");
       const claims = approvalClaims(row, approvers, now, {
         issuer: config.issuer,
         tokenTtlMs: ttlByPolicy.get(row.policy) ?? DEFAULT_TOKEN_TTL_MS,
       });
-      return signerFor(active.kid, active.privateKey)(claims);
+      const token = signerFor(active.kid, active.privateKey)(claims);
+      return { token, audit: { kid: active.kid, jti: claims.jti, exp: claims.exp } };
     },
     /** The public keys a verifier needs at `now`. */
     jwks(now: number): Jwks {
@@ -68,3 +72,9 @@ export function createTokenIssuer(deps: {
 }
 
 export type TokenIssuer = ReturnType<typeof createTokenIssuer>;
+
+/** A signed token and the audit's record of it: enough to match a token a gateway saw to its approval. */
+export interface IssuedToken {
+  token: string;
+  audit: { kid: string; jti: string; exp: number };
+}

@@ -118,6 +118,13 @@ describe("approval token claims", () => {
       approvers: [],
     });
     expect(payload.args_hash).toBe(resource.args_hash);
+    // The audit's approved event names the token, so a token a gateway saw can be traced to its approval.
+    const approvedEvent = h.service.deps.store.auditFor(resource.id).find((a) => a.event === "approved");
+    expect(JSON.parse(approvedEvent?.detail ?? "{}").token).toEqual({
+      kid: key?.kid,
+      jti: payload.jti,
+      exp: payload.exp,
+    });
     // The same token on every read.
     expect((await h.api("GET", `/v1/requests/${resource.id}`)).json.approval_token).toBe(token);
   });
@@ -152,6 +159,11 @@ describe("approval token claims", () => {
       iat,
       exp: iat + 120,
       args_hash: argsHash(LARGE.params),
+    });
+    const approvedEvent = h.service.deps.store.auditFor(id).find((a) => a.event === "approved");
+    expect(JSON.parse(approvedEvent?.detail ?? "{}")).toMatchObject({
+      resolution: "approved_by_humans",
+      token: { jti: payload.jti, exp: payload.exp },
     });
   });
 
@@ -354,6 +366,9 @@ describe("signing keys", () => {
     }
     expect((await h.api("GET", `/v1/requests/${pending.id}`)).json.approval_token).toBeNull();
     expect(h.logs.join("")).toContain("issued approval tokens for requests approved before tokens existed");
+    expect(h.service.deps.store.auditFor(byHumans.id).filter((a) => a.event === "token_issued")).toHaveLength(
+      1,
+    );
   });
 
   it("a token from another agent's approval does not verify for this agent (aud)", async () => {
