@@ -105,7 +105,8 @@ export interface AuditEvent {
   seq: number;
   at: string;
   event: string;
-  actor: string;
+  /** `slack:<user id>`, `agent:<id>`, `policy:<name>`, `system:<part>`, or null for countersign itself. */
+  actor: string | null;
   detail: unknown;
 }
 
