@@ -18,6 +18,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { clickBench } from "./click.ts";
+import { clientVerifyBench } from "./client-verify.ts";
 import { decisionBench } from "./decision.ts";
 import { fanoutBench } from "./fanout.ts";
 import { intakeBench } from "./intake.ts";
@@ -35,6 +36,7 @@ export const BENCHES: Record<string, (ctx: BenchContext) => Promise<Metric[]>> =
   sweep: sweepBench,
   memory: memoryBench,
   fanout: fanoutBench,
+  verify: clientVerifyBench,
 };
 
 function parseArgs(argv: string[]) {
