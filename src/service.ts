@@ -11,10 +11,12 @@ import { type SweepReport, sweep } from "./approvals/sweep.ts";
 import { createCallbackWorker } from "./callbacks/deliver.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { AppConfig } from "./config/file.ts";
+import { auditHead } from "./db/audit.ts";
 import { type OpenDatabase, openDatabase } from "./db/open.ts";
 import { createStore } from "./db/store.ts";
 import { boltLogger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
+import { createRedactor } from "./redact.ts";
 import { registerHome } from "./slack/home.ts";
 import { registerListeners } from "./slack/listeners.ts";
 import { createSlackOutbox, type OutboxOptions } from "./slack/outbox.ts";
@@ -56,10 +58,13 @@ export interface Service {
  * and the sweep (run once at start-up for whatever fell due while down).
  */
 export async function startService(options: ServiceOptions): Promise<Service> {
-  const { log, config } = options;
+  const { config } = options;
+  const redact = createRedactor(config.redact);
+  // Every log line, whatever logged it, goes through the redactor (CONTRACT §7).
+  const log = options.log.child({}, { formatters: { log: (object) => redact(object) } });
   const clock = options.clock ?? systemClock;
   const database = typeof options.database === "string" ? openDatabase(options.database) : options.database;
-  const store = createStore(database);
+  const store = createStore(database, { redact });
   const events = new RequestEvents();
   const metrics = createMetrics({ outboxDepth: store.outboxDepth, pendingCallbacks: store.pendingCallbacks });
   metrics.seed(store.countByStatus());
@@ -141,6 +146,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   sweepNow();
   outbox.start();
   callbacks.start();
+  const logAuditHead = (why: string) =>
+    log.info({ audit_head: auditHead(database.sqlite) }, `audit chain head (${why})`);
+  logAuditHead("start-up");
+  // Once a day, so the head can be anchored outside the database (README: "Audit log").
+  const headTask = cron.schedule("0 0 * * *", () => logAuditHead("daily"), { name: "audit-head" });
   let task: ScheduledTask | null = null;
   if (options.sweepCron !== null) {
     task = cron.schedule(
@@ -172,6 +182,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       if (stopping) return;
       stopping = true;
       await task?.stop();
+      await headTask.stop();
       events.wakeAll();
       // Keep-alive connections that go idle after close() would hold it open
       // until the client hangs up: close them as they go idle.
@@ -184,6 +195,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         clearInterval(idle);
       }
       await Promise.all([outbox.stop(), callbacks.stop()]);
+      logAuditHead("shutdown");
       database.sqlite.close();
     },
   };

@@ -1,0 +1,165 @@
+import type Database from "better-sqlite3";
+import { desc, sql } from "drizzle-orm";
+import { canonicalJson } from "../approvals/hash.ts";
+import { chainHash, GENESIS_HASH } from "../audit/chain.ts";
+import type { ChainRow } from "../audit/verify.ts";
+import type { OpenDatabase } from "./open.ts";
+import { auditLog } from "./schema.ts";
+
+const p = sql.placeholder;
+
+/**
+ * Appends to the hash-chained audit log. The head is read with one indexed
+ * last-row lookup inside the caller's IMMEDIATE transaction (or one opened
+ * here), so two connections writing the same file still build one chain:
+ * SQLite lets only one of them hold the write lock between read and insert.
+ */
+export function createAuditAppender({ db, sqlite }: OpenDatabase, redact: <T>(value: T) => T = (v) => v) {
+  const head = db
+    .select({ hash: auditLog.hash })
+    .from(auditLog)
+    .orderBy(desc(auditLog.id))
+    .limit(1)
+    .prepare();
+  const insert = db
+    .insert(auditLog)
+    .values({
+      requestId: p("requestId"),
+      at: p("at"),
+      event: p("event"),
+      actor: p("actor"),
+      detail: p("detail"),
+      prevHash: p("prevHash"),
+      hash: p("hash"),
+    })
+    .prepare();
+  const append = (
+    requestId: string | null,
+    at: number,
+    event: string,
+    actor: string | null,
+    detail: unknown,
+  ) => {
+    const text = detail === undefined || detail === null ? null : canonicalJson(redact(detail));
+    const content = { requestId, at, event, actor, detail: text };
+    const prevHash = head.get()?.hash ?? GENESIS_HASH;
+    insert.run({ ...content, prevHash, hash: chainHash(prevHash, content) });
+  };
+  const appendNow = sqlite.transaction(append);
+  return (
+    requestId: string | null,
+    at: number,
+    event: string,
+    actor: string | null,
+    detail?: unknown,
+  ): void => {
+    if (sqlite.inTransaction) append(requestId, at, event, actor, detail);
+    else appendNow.immediate(requestId, at, event, actor, detail);
+  };
+}
+
+type RawRow = [
+  number,
+  string | null,
+  number,
+  string,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+];
+const SELECT = "SELECT id, request_id, at, event, actor, detail, prev_hash, hash FROM audit_log";
+const toChainRow = (r: RawRow): ChainRow => ({
+  seq: r[0],
+  requestId: r[1],
+  at: r[2],
+  event: r[3],
+  actor: r[4],
+  detail: r[5],
+  prevHash: r[6],
+  hash: r[7],
+});
+
+export interface AuditQuery {
+  /** Events from the first one at or after this time (ms), and every later one. */
+  sinceMs?: number | null;
+  requestId?: string | null;
+}
+
+/**
+ * Streams audit rows in seq order without loading the table: a generator over
+ * better-sqlite3's iterator. `sinceMs` starts at the first event at or after
+ * that time and then keeps every later event, so the export stays one chain.
+ */
+export function* iterateAudit(sqlite: Database.Database, query: AuditQuery = {}): Generator<ChainRow> {
+  let fromId = 0;
+  if (query.sinceMs !== undefined && query.sinceMs !== null) {
+    const first = sqlite.prepare("SELECT min(id) AS id FROM audit_log WHERE at >= ?").get(query.sinceMs) as {
+      id: number | null;
+    };
+    if (first.id === null) return;
+    fromId = first.id;
+  }
+  const statement =
+    query.requestId === undefined || query.requestId === null
+      ? sqlite.prepare(`${SELECT} WHERE id >= ? ORDER BY id`).bind(fromId)
+      : sqlite
+          .prepare(`${SELECT} WHERE request_id = ? AND id >= ? ORDER BY id`)
+          .bind(query.requestId, fromId);
+  for (const raw of statement.raw(true).iterate() as IterableIterator<RawRow>) yield toChainRow(raw);
+}
+
+/** True when audit_log exists without the chain columns, i.e. it was created by a schema before 0003. */
+export function auditNeedsChaining(sqlite: Database.Database): boolean {
+  const cols = sqlite.prepare("SELECT name FROM pragma_table_info('audit_log')").pluck().all() as string[];
+  return cols.length > 0 && !cols.includes("hash");
+}
+
+/**
+ * Upgrade step after the migration that added prev_hash/hash: chains every
+ * event that already exists, oldest first, rewriting its detail as canonical
+ * JSON (same value, keys sorted) so it can be hashed as stored. Runs in one
+ * transaction, paging by id (bounded memory).
+ */
+export function chainExistingEvents(sqlite: Database.Database): number {
+  const page = sqlite.prepare(`${SELECT} WHERE id > ? ORDER BY id LIMIT 1000`).raw(true);
+  const update = sqlite.prepare("UPDATE audit_log SET detail = ?, prev_hash = ?, hash = ? WHERE id = ?");
+  return sqlite
+    .transaction(() => {
+      let prevHash = GENESIS_HASH;
+      let after = 0;
+      let n = 0;
+      for (;;) {
+        const rows = page.all(after) as RawRow[];
+        if (rows.length === 0) return n;
+        for (const raw of rows) {
+          const row = toChainRow(raw);
+          const detail = canonicalDetail(row.detail);
+          const hash = chainHash(prevHash, { ...row, detail });
+          update.run(detail, prevHash, hash, row.seq);
+          prevHash = hash;
+          after = row.seq;
+          n += 1;
+        }
+      }
+    })
+    .immediate();
+}
+
+function canonicalDetail(text: string | null): string | null {
+  if (text === null) return null;
+  try {
+    return canonicalJson(JSON.parse(text));
+  } catch {
+    // Not JSON (never written by countersign): hashed as a JSON string so the content stays valid JSON.
+    return JSON.stringify(text);
+  }
+}
+
+/** The last event: what an operator anchors outside the database. */
+export function auditHead(sqlite: Database.Database): { seq: number; hash: string | null } | null {
+  const row = sqlite.prepare("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").get() as
+    | { id: number; hash: string | null }
+    | undefined;
+  return row === undefined ? null : { seq: row.id, hash: row.hash };
+}
