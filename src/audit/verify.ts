@@ -72,8 +72,9 @@ export class ChainVerifier {
     } else {
       const expected = this.prev?.hash ?? (this.options.start === "genesis" ? GENESIS_HASH : row.prevHash);
       if (row.prevHash !== expected) {
+        // Bad either way; the next row tells which kind, so keep pushing once more.
         this.suspect = row;
-        return false;
+        return true;
       }
       if (this.prev && row.seq !== this.prev.seq + 1) {
         return this.fail("deleted", row, `${missing(this.prev.seq, row.seq)} before ${describe(row)}`);
