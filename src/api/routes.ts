@@ -10,6 +10,7 @@ import type { Agent } from "../config/file.ts";
 import { toResource } from "../db/rows.ts";
 import { createAuthenticator } from "./auth.ts";
 import { ApiError, statusOf } from "./errors.ts";
+import { toEventList } from "./events.ts";
 import { parseWith, readJson, sendError, sendJson } from "./http.ts";
 
 const idempotencyKeySchema = z
@@ -138,6 +139,11 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     }
   };
 
+  const events: Handler = async (_req, res, { id: agentId }, id) => {
+    const row = ownRow(agentId, id);
+    sendJson(res, 200, toEventList(deps.store.auditFor(row.id)));
+  };
+
   const notFound = (id: string | null) => new ApiError("not_found", `request ${id ?? ""} not found`);
   /** An agent sees only its own requests: another agent's id is simply not found. */
   const ownRow = (agentId: string, id: string | null) => {
@@ -190,6 +196,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     if (verb === null) return method === "GET" ? get : "GET";
     if (verb === "cancel") return method === "POST" ? cancel : "POST";
     if (verb === "outcome") return method === "POST" ? outcome : "POST";
+    if (verb === "events") return method === "GET" ? events : "GET";
     return "404";
   };
 

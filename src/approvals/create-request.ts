@@ -126,12 +126,18 @@ export function createRequest(
   };
   store.tx(() => {
     store.insertRequest(row);
-    store.audit(id, now, "created", `agent:${agent.id}`, { action: body.action, args_hash: hash });
+    store.audit(id, now, "created", `agent:${agent.id}`, {
+      action: body.action,
+      args_hash: hash,
+      policy: policy.name,
+    });
     if (routed) {
       store.audit(id, now, "routed", null, { policy: policy.name, role: policy.route });
       queueSlack(deps, id, { kind: "post" }, now);
     } else {
-      store.audit(id, now, status, `policy:${policy.name}`, { resolution });
+      store.audit(id, now, status === "approved" ? "approved" : "rejected", `policy:${policy.name}`, {
+        resolution,
+      });
       if (body.callback_url !== undefined) queueCallbackInTx(deps, id, now);
     }
   });

@@ -2,6 +2,7 @@ import type Database from "better-sqlite3";
 import { desc, sql } from "drizzle-orm";
 import { canonicalJson } from "../approvals/hash.ts";
 import { chainHash, GENESIS_HASH } from "../audit/chain.ts";
+import type { AuditEvent } from "../audit/events.ts";
 import type { ChainRow } from "../audit/verify.ts";
 import type { OpenDatabase } from "./open.ts";
 import { auditLog } from "./schema.ts";
@@ -36,7 +37,7 @@ export function createAuditAppender({ db, sqlite }: OpenDatabase, redact: <T>(va
   const append = (
     requestId: string | null,
     at: number,
-    event: string,
+    event: AuditEvent,
     actor: string | null,
     detail: unknown,
   ) => {
@@ -49,7 +50,7 @@ export function createAuditAppender({ db, sqlite }: OpenDatabase, redact: <T>(va
   return (
     requestId: string | null,
     at: number,
-    event: string,
+    event: AuditEvent,
     actor: string | null,
     detail?: unknown,
   ): void => {

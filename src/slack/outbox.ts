@@ -2,6 +2,7 @@ import { ErrorCode, type WebClient } from "@slack/web-api";
 import type { Deps } from "../approvals/deps.ts";
 import { type SlackEffect, slackEffectSchema } from "../approvals/slack-effects.ts";
 import type { RequestResource } from "../approvals/types.ts";
+import type { AuditEvent } from "../audit/events.ts";
 import { formatDuration } from "../config/duration.ts";
 import { toResource } from "../db/rows.ts";
 import type { OutboxRow, RequestRow } from "../db/schema.ts";
@@ -222,7 +223,7 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
     const resource = toResource(row, deps.store.decisionsFor(row.id));
     const message = renderRequestMessage(resource, contextFor(row, resource));
     const now = () => deps.clock.now();
-    const finish = (event: string, detail: unknown, extra?: () => void) => {
+    const finish = (event: AuditEvent, detail: unknown, extra?: () => void) => {
       deps.metrics.slackCall(item.kind, "ok");
       deps.store.tx(() => {
         extra?.();

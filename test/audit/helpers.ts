@@ -1,4 +1,5 @@
 import Database from "better-sqlite3";
+import type { AuditEvent } from "../../src/audit/events.ts";
 import { ChainVerifier, type VerifyOptions, type VerifyResult } from "../../src/audit/verify.ts";
 import { iterateAudit } from "../../src/db/audit.ts";
 import { openDatabase } from "../../src/db/open.ts";
@@ -13,7 +14,7 @@ export function seedEvents(path: string, n: number, from = 0): void {
       store.audit(
         i % 3 === 0 ? null : `req_${i % 7}`,
         1_700_000_000_000 + i * 1000,
-        ["created", "routed", "posted", "refused_click"][i % 4] as string,
+        (["created", "routed", "posted", "refused_click"] as const)[i % 4] as AuditEvent,
         i % 2 === 0 ? `slack:U0LEAD${i}` : null,
         i % 5 === 0 ? undefined : { n: i, z: "last", a: ["first", { nested: i / 3 }] },
       ),
