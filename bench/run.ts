@@ -17,6 +17,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { auditBench } from "./audit.ts";
 import { clickBench } from "./click.ts";
 import { decisionBench } from "./decision.ts";
 import { fanoutBench } from "./fanout.ts";
@@ -35,6 +36,7 @@ export const BENCHES: Record<string, (ctx: BenchContext) => Promise<Metric[]>> =
   sweep: sweepBench,
   memory: memoryBench,
   fanout: fanoutBench,
+  audit: auditBench,
 };
 
 function parseArgs(argv: string[]) {

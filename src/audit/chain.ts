@@ -7,7 +7,7 @@
  * (`seq`) is not hashed: order is proven by the links, and a gap in seq is
  * reported on its own.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /** prev_hash of the first event. */
 export const GENESIS_HASH = `sha256:${"0".repeat(64)}`;
@@ -23,6 +23,22 @@ export interface ChainContent {
 
 const str = (v: string | null): string => (v === null ? "null" : JSON.stringify(v));
 
+// Verifying a long chain formats millions of times; events come in bursts within one second.
+let cachedSecond = Number.NaN;
+let cachedPrefix = "";
+/** `new Date(ms).toISOString()`, reusing the formatted second of the previous call. */
+export function isoMs(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    const iso = new Date(second * 1000).toISOString();
+    if (iso.length !== 24) return new Date(ms).toISOString(); // years outside 0000–9999
+    cachedSecond = second;
+    cachedPrefix = iso.slice(0, 20);
+  }
+  const frac = ms - second * 1000;
+  return `${cachedPrefix}${frac < 10 ? "00" : frac < 100 ? "0" : ""}${frac}Z`;
+}
+
 /**
  * The canonical JSON of an event's content. Keys are written in RFC 8785 order
  * (actor, at, detail, event, prev_hash, request_id) and strings the way
@@ -30,10 +46,10 @@ const str = (v: string | null): string => (v === null ? "null" : JSON.stringify(
  * already canonical text, so nothing is parsed or re-sorted on the hot path.
  */
 export function chainContentJson(prevHash: string, e: ChainContent): string {
-  return `{"actor":${str(e.actor)},"at":"${new Date(e.at).toISOString()}","detail":${e.detail ?? "null"},"event":${str(e.event)},"prev_hash":${str(prevHash)},"request_id":${str(e.requestId)}}`;
+  return `{"actor":${str(e.actor)},"at":"${isoMs(e.at)}","detail":${e.detail ?? "null"},"event":${str(e.event)},"prev_hash":${str(prevHash)},"request_id":${str(e.requestId)}}`;
 }
 
 /** `sha256:<hex>` of an event chained after `prevHash`. */
 export function chainHash(prevHash: string, e: ChainContent): string {
-  return `sha256:${createHash("sha256").update(chainContentJson(prevHash, e)).digest("hex")}`;
+  return `sha256:${hash("sha256", chainContentJson(prevHash, e), "hex")}`;
 }

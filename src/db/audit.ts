@@ -1,39 +1,23 @@
 import type Database from "better-sqlite3";
-import { desc, sql } from "drizzle-orm";
 import { canonicalJson } from "../approvals/hash.ts";
 import { chainHash, GENESIS_HASH } from "../audit/chain.ts";
 import type { AuditEvent } from "../audit/events.ts";
 import type { ChainRow } from "../audit/verify.ts";
 import type { OpenDatabase } from "./open.ts";
-import { auditLog } from "./schema.ts";
-
-const p = sql.placeholder;
 
 /**
  * Appends to the hash-chained audit log. The head is read with one indexed
  * last-row lookup inside the caller's IMMEDIATE transaction (or one opened
  * here), so two connections writing the same file still build one chain:
  * SQLite lets only one of them hold the write lock between read and insert.
+ * Plain better-sqlite3 statements, prepared once: on this path drizzle's
+ * parameter mapping cost more than the hashing (≈ 13 µs of 24 µs per event).
  */
-export function createAuditAppender({ db, sqlite }: OpenDatabase, redact: <T>(value: T) => T = (v) => v) {
-  const head = db
-    .select({ hash: auditLog.hash })
-    .from(auditLog)
-    .orderBy(desc(auditLog.id))
-    .limit(1)
-    .prepare();
-  const insert = db
-    .insert(auditLog)
-    .values({
-      requestId: p("requestId"),
-      at: p("at"),
-      event: p("event"),
-      actor: p("actor"),
-      detail: p("detail"),
-      prevHash: p("prevHash"),
-      hash: p("hash"),
-    })
-    .prepare();
+export function createAuditAppender({ sqlite }: OpenDatabase, redact: <T>(value: T) => T = (v) => v) {
+  const head = sqlite.prepare("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").pluck();
+  const insert = sqlite.prepare(
+    "INSERT INTO audit_log (request_id, at, event, actor, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  );
   const append = (
     requestId: string | null,
     at: number,
@@ -43,8 +27,8 @@ export function createAuditAppender({ db, sqlite }: OpenDatabase, redact: <T>(va
   ) => {
     const text = detail === undefined || detail === null ? null : canonicalJson(redact(detail));
     const content = { requestId, at, event, actor, detail: text };
-    const prevHash = head.get()?.hash ?? GENESIS_HASH;
-    insert.run({ ...content, prevHash, hash: chainHash(prevHash, content) });
+    const prevHash = (head.get() as string | null | undefined) ?? GENESIS_HASH;
+    insert.run(requestId, at, event, actor, text, prevHash, chainHash(prevHash, content));
   };
   const appendNow = sqlite.transaction(append);
   return (

@@ -7,7 +7,7 @@ import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../src/approvals/hash.ts";
-import { chainContentJson, chainHash, GENESIS_HASH } from "../../src/audit/chain.ts";
+import { chainContentJson, chainHash, GENESIS_HASH, isoMs } from "../../src/audit/chain.ts";
 import { auditHead, iterateAudit } from "../../src/db/audit.ts";
 import { openDatabase } from "../../src/db/open.ts";
 import { createStore } from "../../src/db/store.ts";
@@ -23,6 +23,19 @@ function dbFile(): string {
 }
 
 describe("chain content", () => {
+  it("isoMs formats like Date#toISOString, also across its cached second", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 4_102_444_800_000 }), { minLength: 1, maxLength: 20 }),
+        (times) => {
+          const sorted = [...times].sort((a, b) => a - b);
+          for (const ms of [...sorted, ...sorted.map((t) => t + 1)])
+            expect(isoMs(ms)).toBe(new Date(ms).toISOString());
+        },
+      ),
+    );
+  });
+
   it("the hashed text is RFC 8785 canonical JSON of the event's content", () => {
     const text = fc.option(fc.string(), { nil: null });
     fc.assert(
