@@ -5,11 +5,15 @@
  */
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { toResource } from "../src/approvals/resource.ts";
 import { openDatabase } from "../src/db/open.ts";
-import { toResource } from "../src/db/rows.ts";
 import { createStore } from "../src/db/store.ts";
-import { blockActionsPayload, encodeInteraction, signSlackRequest } from "../src/sim/slack-requests.ts";
-import { renderRequestMessage } from "../src/slack/render.ts";
+import {
+  blockActionsPayload,
+  encodeInteraction,
+  signSlackRequest,
+} from "../src/fake-slack/slack-requests.ts";
+import { renderRequestMessage } from "../src/slack/render/index.ts";
 import { type BenchContext, pick, workDir } from "./lib/context.ts";
 import {
   APPROVER,

@@ -71,6 +71,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const deps: Deps = { store, config, clock, events, metrics, log };
 
   let stopping = false;
+  // Aborted at shutdown: open long-polls answer at once.
+  const shutdown = new AbortController();
   const slackLogger = boltLogger(log);
   const outboxClient = new WebClient(options.slack.botToken, {
     slackApiUrl: options.slack.apiUrl,
@@ -87,7 +89,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     callbacks.kick();
   };
 
-  const routes = createApiRoutes(deps, { isStopping: () => stopping, afterChange: kick });
+  const routes = createApiRoutes(deps, { stopping: shutdown.signal, afterChange: kick });
   // Calls made while answering Slack (views.open, usergroups) must be quick: one retry at most.
   const clientOptions = { slackApiUrl: options.slack.apiUrl, retryConfig: { retries: 1 }, timeout: 2_500 };
   const apiClient = new WebClient(options.slack.botToken, { ...clientOptions, logger: slackLogger });
@@ -183,7 +185,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       stopping = true;
       await task?.stop();
       await headTask.stop();
-      events.wakeAll();
+      shutdown.abort();
       // Keep-alive connections that go idle after close() would hold it open
       // until the client hangs up: close them as they go idle.
       const server = httpServerOf(started);

@@ -1,10 +1,10 @@
 /**
- * The fake Slack Web API (src/sim/slack-api.ts) in a process of its own, so
+ * The fake Slack Web API (src/fake-slack/slack-api.ts) in a process of its own, so
  * its work is not charged to the server under test. Counts calls by method and
  * status itself and drops the per-call records the fake keeps, which would
  * otherwise grow without bound under load.
  */
-import { startFakeSlack } from "../../src/sim/slack-api.ts";
+import { startFakeSlack } from "../../src/fake-slack/slack-api.ts";
 import { childOptions, ready, serveRpc } from "../lib/child-side.ts";
 
 export interface FakeSlackChildOptions {

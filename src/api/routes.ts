@@ -4,13 +4,13 @@ import { z } from "zod";
 import { cancelRequest } from "../approvals/cancel-request.ts";
 import { createRequest } from "../approvals/create-request.ts";
 import type { Deps } from "../approvals/deps.ts";
+import { type GetResult, getRequest, waitForDecision } from "../approvals/get-request.ts";
+import { listEvents } from "../approvals/list-events.ts";
 import { reportOutcome } from "../approvals/report-outcome.ts";
 import { cancelBodySchema, createRequestBodySchema, outcomeBodySchema } from "../approvals/request-body.ts";
 import type { Agent } from "../config/file.ts";
-import { toResource } from "../db/rows.ts";
 import { createAuthenticator } from "./auth.ts";
 import { ApiError, statusOf } from "./errors.ts";
-import { toEventList } from "./events.ts";
 import { parseWith, readJson, sendError, sendJson } from "./http.ts";
 
 const idempotencyKeySchema = z
@@ -22,8 +22,8 @@ const waitSchema = z.coerce.number().int().min(1).max(60);
 const requestIdSchema = /^req_[A-Za-z0-9_-]{1,64}$/;
 
 export interface ApiOptions {
-  /** True once shutdown began: long-polls answer at once. */
-  isStopping: () => boolean;
+  /** Aborted once shutdown began: long-polls answer at once. */
+  stopping: AbortSignal;
   /** Called after a verb may have queued Slack side effects or callbacks. */
   afterChange: () => void;
 }
@@ -55,8 +55,9 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
       }
       key = parsed.data;
     }
-    const body = parseWith(createRequestBodySchema, await readJson(req));
-    const result = createRequest(deps, agent, body, key);
+    const sent = await readJson(req);
+    const body = parseWith(createRequestBodySchema, sent);
+    const result = createRequest(deps, agent, body, key === null ? null : { key, sent });
     switch (result.kind) {
       case "created":
         return sendJson(res, 201, result.resource, { location: `/v1/requests/${result.resource.id}` });
@@ -91,28 +92,26 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
       }
       waitSeconds = parsed.data;
     }
-    let row = ownRow(agentId, id);
-    if (waitSeconds > 0 && row.status === "pending" && !options.isStopping()) {
-      const abort = new AbortController();
-      const onClose = () => abort.abort();
+    const requestId = validId(id);
+    let result: GetResult;
+    if (waitSeconds === 0) result = getRequest(deps, agentId, requestId);
+    else {
+      const closed = new AbortController();
+      const onClose = () => closed.abort();
       res.on("close", onClose);
-      const deadline = Date.now() + waitSeconds * 1000;
-      // Any change wakes the wait; keep waiting until the status is final.
-      while (row.status === "pending" && !abort.signal.aborted && !options.isStopping()) {
-        const left = deadline - Date.now();
-        if (left <= 0) break;
-        await deps.events.wait(row.id, left, abort.signal);
-        row = ownRow(agentId, id);
-      }
+      const signal = AbortSignal.any([closed.signal, options.stopping]);
+      result = await waitForDecision(deps, agentId, requestId, waitSeconds * 1000, signal);
       res.off("close", onClose);
-      if (abort.signal.aborted) return;
+      // The agent hung up: nobody to answer.
+      if (closed.signal.aborted) return;
     }
-    sendJson(res, 200, toResource(row, deps.store.decisionsFor(row.id)));
+    if (result.kind === "not_found") throw notFound(id);
+    sendJson(res, 200, result.resource);
   };
 
   const cancel: Handler = async (req, res, { id: agentId }, id) => {
     const body = parseWith(cancelBodySchema, await readJson(req, { emptyOk: true }));
-    const result = cancelRequest(deps, agentId, ownRow(agentId, id).id, body.reason ?? null);
+    const result = cancelRequest(deps, agentId, validId(id), body.reason ?? null);
     switch (result.kind) {
       case "cancelled":
         return sendJson(res, 200, result.resource);
@@ -128,7 +127,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
 
   const outcome: Handler = async (req, res, { id: agentId }, id) => {
     const body = parseWith(outcomeBodySchema, await readJson(req));
-    const result = reportOutcome(deps, agentId, ownRow(agentId, id).id, body);
+    const result = reportOutcome(deps, agentId, validId(id), body);
     switch (result.kind) {
       case "recorded":
         return sendJson(res, 200, result.resource);
@@ -140,16 +139,20 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
   };
 
   const events: Handler = async (_req, res, { id: agentId }, id) => {
-    const row = ownRow(agentId, id);
-    sendJson(res, 200, toEventList(deps.store.auditFor(row.id)));
+    const result = listEvents(deps, agentId, validId(id));
+    switch (result.kind) {
+      case "found":
+        return sendJson(res, 200, result.events);
+      case "not_found":
+        throw notFound(id);
+    }
   };
 
   const notFound = (id: string | null) => new ApiError("not_found", `request ${id ?? ""} not found`);
-  /** An agent sees only its own requests: another agent's id is simply not found. */
-  const ownRow = (agentId: string, id: string | null) => {
-    const row = id !== null && requestIdSchema.test(id) ? deps.store.getRequest(id) : undefined;
-    if (!row || row.agent !== agentId) throw notFound(id);
-    return row;
+  /** A malformed id cannot name a request: not found, without asking the database. */
+  const validId = (id: string | null): string => {
+    if (id === null || !requestIdSchema.test(id)) throw notFound(id);
+    return id;
   };
 
   const dispatch = async (req: IncomingMessage, res: ServerResponse) => {

@@ -1,6 +1,6 @@
-import { toResource } from "../db/rows.ts";
 import type { Deps } from "./deps.ts";
 import { afterFinal, finalizeInTx } from "./finalize.ts";
+import { toResource } from "./resource.ts";
 import type { RequestResource } from "./types.ts";
 
 export type CancelResult =
@@ -19,7 +19,6 @@ export function cancelRequest(deps: Deps, agentId: string, id: string, reason: s
       deps,
       row,
       {
-        status: "cancelled",
         resolution: "cancelled_by_agent",
         actor: `agent:${agentId}`,
         detail: { reason },

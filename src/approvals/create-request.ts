@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { parseDuration } from "../config/duration.ts";
 import type { Agent } from "../config/file.ts";
-import { toResource } from "../db/rows.ts";
 import type { RequestRow } from "../db/schema.ts";
 import { findPolicy } from "../policy/match.ts";
 import type { Deps } from "./deps.ts";
 import { queueCallbackInTx, queueSlack } from "./finalize.ts";
 import { argsHash, canonicalJson, sha256Hex } from "./hash.ts";
 import type { CreateRequestBody } from "./request-body.ts";
+import { toResource } from "./resource.ts";
+import { finalState } from "./transitions.ts";
 import type { RequestResource } from "./types.ts";
 
 export type CreateResult =
@@ -37,11 +37,13 @@ export function createRequest(
   deps: Deps,
   agent: Agent,
   body: CreateRequestBody,
-  idempotencyKey: string | null,
+  /** The Idempotency-Key and the body as sent (before parsing), whose fingerprint a replay must match. */
+  idempotency: { key: string; sent: unknown } | null,
 ): CreateResult {
   const { store, config, clock } = deps;
+  const idempotencyKey = idempotency?.key ?? null;
   // Only a request that may be replayed needs its body fingerprint.
-  const bodyHash = idempotencyKey === null ? "" : argsHash(body);
+  const bodyHash = idempotency === null ? "" : argsHash(idempotency.sent);
   if (idempotencyKey !== null) {
     const earlier = store.findByIdempotencyKey(agent.id, idempotencyKey);
     if (earlier) {
@@ -67,8 +69,7 @@ export function createRequest(
   if (policy === null) return { kind: "no_matching_policy" };
 
   const now = clock.now();
-  const askedTtl = body.ttl === undefined ? null : parseDuration(body.ttl);
-  const ttlMs = askedTtl === null ? policy.ttlMs : Math.min(askedTtl, policy.ttlMs);
+  const ttlMs = body.ttl === undefined ? policy.ttlMs : Math.min(body.ttl, policy.ttlMs);
   const expiresAt = now + ttlMs;
   const routed = policy.decision === null && policy.route !== null;
   const role = routed && policy.route !== null ? (config.roles[policy.route] ?? null) : null;
@@ -80,14 +81,14 @@ export function createRequest(
   const id = newRequestId();
   const params = canonicalJson(body.params);
   const hash = sha256Hex(params);
-  const status =
-    policy.decision === "approve" ? "approved" : policy.decision === "reject" ? "rejected" : "pending";
-  const resolution =
+  const decided =
     policy.decision === "approve"
-      ? "approved_by_policy"
+      ? finalState("approved_by_policy")
       : policy.decision === "reject"
-        ? "rejected_by_policy"
+        ? finalState("rejected_by_policy")
         : null;
+  const status = decided?.status ?? "pending";
+  const resolution = decided?.resolution ?? null;
 
   const row: RequestRow = {
     id,

@@ -1,3 +1,5 @@
+export type WakeReason = "changed" | "timeout" | "aborted";
+
 /**
  * Wakes long-polls the moment a request changes, instead of having them poll
  * the database. Notified by the verbs after their transaction commits.
@@ -12,31 +14,29 @@ export class RequestEvents {
     for (const wake of set) wake();
   }
 
-  /** Resolves on the next change of `id`, after `ms`, or when `signal` aborts. */
-  wait(id: string, ms: number, signal?: AbortSignal): Promise<void> {
+  /** Resolves on the next change of `id`, after `ms`, or when `signal` aborts, saying which. */
+  wait(id: string, ms: number, signal?: AbortSignal): Promise<WakeReason> {
     return new Promise((resolve) => {
+      if (signal?.aborted) return resolve("aborted");
       let set = this.waiters.get(id);
       if (!set) {
         set = new Set();
         this.waiters.set(id, set);
       }
-      const done = () => {
+      const finish = (reason: WakeReason) => {
         clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
+        signal?.removeEventListener("abort", aborted);
         const current = this.waiters.get(id);
-        current?.delete(done);
+        current?.delete(changed);
         if (current?.size === 0) this.waiters.delete(id);
-        resolve();
+        resolve(reason);
       };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener("abort", done, { once: true });
-      set.add(done);
+      const changed = () => finish("changed");
+      const aborted = () => finish("aborted");
+      const timer = setTimeout(() => finish("timeout"), ms);
+      signal?.addEventListener("abort", aborted, { once: true });
+      set.add(changed);
     });
-  }
-
-  /** Answers every waiting long-poll now (used at shutdown). */
-  wakeAll(): void {
-    for (const id of [...this.waiters.keys()]) this.notify(id);
   }
 
   get waiting(): number {

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { toResource } from "../db/rows.ts";
 import type { RequestRow } from "../db/schema.ts";
 import type { Deps } from "./deps.ts";
+import { toResource } from "./resource.ts";
 import type { SlackEffect } from "./slack-effects.ts";
-import type { FinalStatus, Resolution } from "./types.ts";
+import { finalState } from "./transitions.ts";
+import type { Resolution } from "./types.ts";
 
 /** Queues a Slack side effect in the caller's transaction. */
 export function queueSlack(
@@ -16,21 +17,20 @@ export function queueSlack(
 }
 
 /**
- * Inside the caller's transaction: moves a pending request to a final status
+ * Inside the caller's transaction: moves a pending request to the final status its resolution implies
  * with a conditional update, audits it, queues the Slack update and the
  * callback. Returns false (and changes nothing) when it was no longer pending.
  */
 export function finalizeInTx(
   deps: Pick<Deps, "store" | "config">,
   row: RequestRow,
-  change: { status: FinalStatus; resolution: Resolution; actor: string | null; detail?: unknown },
+  change: { resolution: Resolution; actor: string | null; detail?: unknown },
   now: number,
 ): boolean {
   const { store } = deps;
-  if (!store.finalize({ id: row.id, status: change.status, resolution: change.resolution, decidedAt: now })) {
-    return false;
-  }
-  store.audit(row.id, now, change.status, change.actor, {
+  const state = finalState(change.resolution);
+  if (!store.finalize({ id: row.id, ...state, decidedAt: now })) return false;
+  store.audit(row.id, now, state.status, change.actor, {
     resolution: change.resolution,
     ...asObject(change.detail),
   });

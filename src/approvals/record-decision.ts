@@ -1,12 +1,11 @@
-import type { Role } from "../config/file.ts";
-import { toResource } from "../db/rows.ts";
 import type { DecisionRow, RequestRow } from "../db/schema.ts";
+import { authorityOf, type MembershipCheck } from "./authority.ts";
 import type { Deps } from "./deps.ts";
 import { afterFinal, finalizeInTx, queueSlack } from "./finalize.ts";
+import { toResource } from "./resource.ts";
 import type { EphemeralMessage } from "./slack-effects.ts";
+import { expiryDue, type RefusalReason } from "./transitions.ts";
 import type { RequestResource } from "./types.ts";
-
-export type RefusalReason = "not_an_approver" | "requester" | "already_voted";
 
 export interface DecisionInput {
   requestId: string;
@@ -22,27 +21,6 @@ export type DecisionResult =
   | { kind: "already_final"; resource: RequestResource }
   | { kind: "refused"; reason: RefusalReason; resource: RequestResource }
   | { kind: "recorded"; resource: RequestResource; final: boolean };
-
-/** Resolves whether a Slack user is in a user group (cached by the Slack layer). */
-export type MembershipCheck = (usergroup: string, userId: string) => Promise<boolean>;
-
-/**
- * Who may decide: the role's approvers, members of its user group, and the
- * manager once the request was escalated — never the person it is on behalf of.
- */
-export async function authorityOf(
-  row: RequestRow,
-  role: Role | undefined,
-  userId: string,
-  isMember: MembershipCheck,
-): Promise<RefusalReason | null> {
-  if (row.onBehalfOf === userId) return "requester";
-  if (row.escalatedTo === userId) return null;
-  if (!role) return "not_an_approver";
-  if (role.approvers.includes(userId)) return null;
-  if (role.usergroup !== null && (await isMember(role.usergroup, userId))) return null;
-  return "not_an_approver";
-}
 
 /**
  * Records an approver's click. The transaction re-reads the request, so the
@@ -81,12 +59,12 @@ export async function recordDecision(
       comment: input.comment,
     });
     if (input.decision === "reject") {
-      finalizeInTx(deps, row, { status: "rejected", resolution: "rejected_by_human", actor }, now);
+      finalizeInTx(deps, row, { resolution: "rejected_by_human", actor }, now);
       return { kind: "recorded", final: true };
     }
     const approvals = votes.filter((v) => v.decision === "approve").length + 1;
     if (approvals >= row.approvalsRequired) {
-      finalizeInTx(deps, row, { status: "approved", resolution: "approved_by_humans", actor }, now);
+      finalizeInTx(deps, row, { resolution: "approved_by_humans", actor }, now);
       return { kind: "recorded", final: true };
     }
     queueSlack(deps, row.id, { kind: "update" }, now);
@@ -161,13 +139,11 @@ function refuseInTx(
   };
   // The TTL passed but the sweep has not run yet: fail closed exactly as it would.
   const expiredNow =
-    row.status === "pending" &&
-    row.expiresAt <= now &&
+    expiryDue(row, now) &&
     finalizeInTx(
       deps,
       row,
       {
-        status: "expired",
         resolution: "approval_timeout",
         actor: "system:ttl",
         detail: { ttl_ms: row.ttlMs },

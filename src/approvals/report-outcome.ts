@@ -1,8 +1,8 @@
 import { iso } from "../clock.ts";
-import { toResource } from "../db/rows.ts";
 import type { Deps } from "./deps.ts";
 import { queueSlack } from "./finalize.ts";
 import type { OutcomeBody } from "./request-body.ts";
+import { toResource } from "./resource.ts";
 import type { Outcome, RequestResource } from "./types.ts";
 
 export type OutcomeResult =

@@ -66,9 +66,15 @@ export const createRequestBodySchema = z.strictObject({
     .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
     .max(2000)
     .optional(),
+  /** Milliseconds from here on: the duration is parsed once, here. */
   ttl: z
     .string()
-    .refine((v) => parseDuration(v) !== null, "must be a duration such as 90s, 30m, 4h or 2d")
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === null)
+        ctx.addIssue({ code: "custom", message: "must be a duration such as 90s, 30m, 4h or 2d" });
+      return ms ?? z.NEVER;
+    })
     .optional(),
 });
 

@@ -1,7 +1,8 @@
 import { z } from "zod";
+import { REFUSAL_REASONS } from "./transitions.ts";
 
 const ephemeralMessageSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("refused"), reason: z.enum(["not_an_approver", "requester", "already_voted"]) }),
+  z.object({ type: z.literal("refused"), reason: z.enum(REFUSAL_REASONS) }),
   z.object({ type: z.literal("already_final") }),
 ]);
 

@@ -1,5 +1,6 @@
 import type { Deps } from "./deps.ts";
 import { afterFinal, finalizeInTx, queueSlack } from "./finalize.ts";
+import { escalationDue, expiryDue, reminderDue } from "./transitions.ts";
 
 export interface SweepReport {
   expired: number;
@@ -90,12 +91,11 @@ function expire(deps: Deps, id: string, now: number): boolean {
   const { store } = deps;
   const done = store.tx(() => {
     const row = store.getRequest(id);
-    if (row?.status !== "pending" || row.expiresAt > now) return false;
+    if (!row || !expiryDue(row, now)) return false;
     return finalizeInTx(
       deps,
       row,
       {
-        status: "expired",
         resolution: "approval_timeout",
         actor: "system:sweep",
         detail: { ttl_ms: row.ttlMs },
@@ -111,12 +111,11 @@ function escalate(deps: Deps, id: string, now: number): boolean {
   const { store } = deps;
   const done = store.tx(() => {
     const row = store.getRequest(id);
-    if (row?.status !== "pending" || row.escalateAt === null || row.escalateAt > now) return false;
     // Fail closed: a request past its ttl (whose expiry failed) is never handed to a manager.
-    if (row.expiresAt <= now) return false;
+    if (!row || !escalationDue(row, now)) return false;
     const manager = row.role === null ? null : (deps.config.roles[row.role]?.escalate_to ?? null);
     if (manager === null) {
-      store.markEscalated(id, now, "");
+      store.skipEscalation(id);
       store.audit(id, now, "escalation_skipped", "system:sweep", { reason: "role has no escalate_to" });
       return false;
     }
@@ -138,8 +137,7 @@ function remind(deps: Deps, id: string, now: number): boolean {
   const { store } = deps;
   const done = store.tx(() => {
     const row = store.getRequest(id);
-    if (row?.status !== "pending" || row.remindAt === null || row.remindAt > now) return false;
-    if (row.expiresAt <= now) return false;
+    if (!row || !reminderDue(row, now)) return false;
     if (!store.clearReminder(id)) return false;
     store.audit(id, now, "reminded", "system:sweep");
     queueSlack(deps, id, { kind: "reminder" }, now);

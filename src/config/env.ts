@@ -52,6 +52,41 @@ function slackSecret(required: boolean, prefix?: { value: string; what: string }
   return required ? base : base.optional();
 }
 
+/** A TCP port setting; shared with the demo's settings. */
+export function portSetting(fallback: number) {
+  return z
+    .string()
+    .refine((s) => /^[0-9]{1,5}$/.test(s) && Number(s) <= 65535, {
+      error: (iss) => `must be an integer between 0 and 65535${got(iss.input)}`,
+    })
+    .transform(Number)
+    .default(fallback);
+}
+
+export function logLevelSetting(fallback: LogLevel) {
+  return z
+    .enum(LOG_LEVELS, { error: (iss) => `must be one of ${LOG_LEVELS.join(", ")}${got(iss.input)}` })
+    .default(fallback);
+}
+
+/** Blank values count as unset. */
+export function cleanEnv(
+  source: Record<string, string | undefined>,
+  keys: readonly string[],
+): Record<string, string | undefined> {
+  const cleaned: Record<string, string | undefined> = {};
+  for (const key of keys) {
+    const value = source[key]?.trim();
+    cleaned[key] = value === "" ? undefined : value;
+  }
+  return cleaned;
+}
+
+/** Every zod issue as "NAME: what is wrong". */
+export function envProblems(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.map(String).join(".")}: ${issue.message}`);
+}
+
 function envSchema(requireSlack: boolean) {
   return z
     .object({
@@ -63,13 +98,7 @@ function envSchema(requireSlack: boolean) {
         .refine(isHttpUrl, { error: (iss) => `must be an http:// or https:// URL${got(iss.input)}` })
         .transform((url) => (url.endsWith("/") ? url : `${url}/`))
         .default(ENV_DEFAULTS.SLACK_API_URL),
-      PORT: z
-        .string()
-        .refine((s) => /^[0-9]{1,5}$/.test(s) && Number(s) <= 65535, {
-          error: (iss) => `must be an integer between 0 and 65535${got(iss.input)}`,
-        })
-        .transform(Number)
-        .default(ENV_DEFAULTS.PORT),
+      PORT: portSetting(ENV_DEFAULTS.PORT),
       DATABASE_PATH: z.string().default(ENV_DEFAULTS.DATABASE_PATH),
       COUNTERSIGN_CONFIG: z.string().default(ENV_DEFAULTS.COUNTERSIGN_CONFIG),
       SWEEP_CRON: z
@@ -79,9 +108,7 @@ function envSchema(requireSlack: boolean) {
             `must be a node-cron expression of 5 or 6 fields, e.g. "*/10 * * * * *"${got(iss.input)}`,
         })
         .default(ENV_DEFAULTS.SWEEP_CRON),
-      LOG_LEVEL: z
-        .enum(LOG_LEVELS, { error: (iss) => `must be one of ${LOG_LEVELS.join(", ")}${got(iss.input)}` })
-        .default(ENV_DEFAULTS.LOG_LEVEL),
+      LOG_LEVEL: logLevelSetting(ENV_DEFAULTS.LOG_LEVEL),
     })
     .transform((e) => ({
       slackBotToken: e.SLACK_BOT_TOKEN ?? null,
@@ -118,15 +145,7 @@ export function loadEnv(
   source: Record<string, string | undefined>,
   opts: { requireSlack: boolean },
 ): LoadEnvResult<Env> {
-  const cleaned: Record<string, string | undefined> = {};
-  for (const key of ENV_KEYS) {
-    const value = source[key]?.trim();
-    cleaned[key] = value === "" ? undefined : value;
-  }
-  const result = envSchema(opts.requireSlack).safeParse(cleaned);
+  const result = envSchema(opts.requireSlack).safeParse(cleanEnv(source, ENV_KEYS));
   if (result.success) return { ok: true, env: result.data };
-  return {
-    ok: false,
-    problems: result.error.issues.map((issue) => `${issue.path.map(String).join(".")}: ${issue.message}`),
-  };
+  return { ok: false, problems: envProblems(result.error) };
 }

@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
+import type { FinalState } from "../approvals/transitions.ts";
 import { createAuditAppender } from "./audit.ts";
 import type { OpenDatabase } from "./open.ts";
 import {
@@ -28,12 +29,7 @@ function placeholdersFor<T extends Record<string, unknown>>(
 const { id: _decisionId, ...decisionColumns } = getTableColumns(decisions);
 const { id: _outboxId, ...outboxColumns } = getTableColumns(slackOutbox);
 
-export type FinalUpdate = {
-  id: string;
-  status: RequestRow["status"];
-  resolution: NonNullable<RequestRow["resolution"]>;
-  decidedAt: number;
-};
+export type FinalUpdate = FinalState & { id: string; decidedAt: number };
 
 export type NewCallback = Omit<
   CallbackRow,
@@ -92,6 +88,11 @@ export function createStore(
     markEscalated: db
       .update(requests)
       .set({ escalatedAt: sql`${p("at")}`, escalatedTo: sql`${p("to")}`, escalateAt: null })
+      .where(and(eq(requests.id, p("id")), pending, isNotNull(requests.escalateAt)))
+      .prepare(),
+    skipEscalation: db
+      .update(requests)
+      .set({ escalateAt: null })
       .where(and(eq(requests.id, p("id")), pending, isNotNull(requests.escalateAt)))
       .prepare(),
     clearReminder: db
@@ -238,6 +239,8 @@ export function createStore(
     finalize: (u: FinalUpdate): boolean => s.finalize.run(u).changes === 1,
     markEscalated: (id: string, at: number, to: string): boolean =>
       s.markEscalated.run({ id, at, to }).changes === 1,
+    /** The escalation fell due but there is nobody to escalate to: it is dropped, nobody is recorded. */
+    skipEscalation: (id: string): boolean => s.skipEscalation.run({ id }).changes === 1,
     clearReminder: (id: string): boolean => s.clearReminder.run({ id }).changes === 1,
     setOutcome: (id: string, outcome: string): boolean => s.setOutcome.run({ id, outcome }).changes === 1,
     setChannelMessage: (id: string, channel: string, ts: string) =>

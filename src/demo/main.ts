@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { LOG_LEVELS } from "../config/env.ts";
+import { loadDemoEnv } from "../config/demo-env.ts";
 import { createLogger } from "../log.ts";
 import { DEMO_CONFIG_URL, type Demo, startDemo } from "./start.ts";
 
@@ -12,18 +12,6 @@ import { DEMO_CONFIG_URL, type Demo, startDemo } from "./start.ts";
  */
 
 const DB_PATH = "./data/demo.db";
-
-function portFrom(name: string, fallback: number): number {
-  const raw = process.env[name]?.trim();
-  if (raw === undefined || raw === "") return fallback;
-  if (!/^[0-9]{1,5}$/.test(raw) || Number(raw) > 65535) {
-    process.stderr.write(
-      `countersign demo: ${name} must be a port number between 0 and 65535 (got ${JSON.stringify(raw)})\n`,
-    );
-    process.exit(2);
-  }
-  return Number(raw);
-}
 
 function banner(demo: Demo): string {
   const api = demo.apiUrl.replace("127.0.0.1", "localhost");
@@ -58,16 +46,15 @@ countersign demo: the whole approval loop, with a simulated Slack
 }
 
 async function main(): Promise<void> {
-  const port = portFrom("PORT", 3000);
-  const simPort = portFrom("SIM_PORT", 3001);
-  const level = process.env.LOG_LEVEL?.trim() || "warn";
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+  const settings = loadDemoEnv(process.env);
+  if (!settings.ok) {
     process.stderr.write(
-      `countersign demo: LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (got ${JSON.stringify(level)})\n`,
+      `countersign demo: invalid environment:\n${settings.problems.map((p) => `  - ${p}\n`).join("")}`,
     );
     process.exit(2);
   }
-  const log = createLogger(level);
+  const { port, simPort, logLevel } = settings.env;
+  const log = createLogger(logLevel);
   // The simulated Slack lives in memory, so yesterday's requests would point at messages it never had.
   for (const suffix of ["", "-wal", "-shm"]) rmSync(`${DB_PATH}${suffix}`, { force: true });
 

@@ -2,12 +2,12 @@ import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.ts";
 import { type AppConfig, parseConfig } from "../config/file.ts";
+import { type FakeSlack, startFakeSlack } from "../fake-slack/slack-api.ts";
 import { type Service, startService } from "../service.ts";
-import { type FakeSlack, startFakeSlack } from "../sim/slack-api.ts";
-import { validateMessage } from "../slack/render.ts";
+import { validateMessage } from "../slack/render/index.ts";
 import { DEMO_CHANNEL_NAMES, DEMO_USERGROUPS, DEMO_USERS, personas } from "./directory.ts";
+import { createSimulator } from "./page/server.ts";
 import { SAMPLES } from "./samples.ts";
-import { createSimulator } from "./sim/server.ts";
 
 /** Not secrets: the demo's Slack side is a simulator on localhost. */
 export const DEMO_BOT_TOKEN = "xoxb-demo-not-a-real-token";
@@ -52,7 +52,7 @@ export function loadDemoConfig(): AppConfig {
 
 /**
  * countersign on its own listener plus a simulated Slack (the fake Web API from
- * src/sim with the /sim page on the same port), wired to each other.
+ * src/fake-slack with the /sim page on the same port), wired to each other.
  */
 export async function startDemo(options: DemoOptions): Promise<Demo> {
   const config = options.config ?? loadDemoConfig();

@@ -1,18 +1,36 @@
 import type { App } from "@slack/bolt";
 import type { KnownBlock } from "@slack/types";
+import type { MembershipCheck } from "../approvals/authority.ts";
 import type { Deps } from "../approvals/deps.ts";
-import type { MembershipCheck } from "../approvals/record-decision.ts";
 import type { RequestRow } from "../db/schema.ts";
 import { escapeMrkdwn, slackDate, truncate } from "./mrkdwn.ts";
 
 const LIST_LIMIT = 20;
+
+/** A failed lookup shows the user less (fail closed) and is logged, never swallowed. */
+async function memberOrLog(
+  deps: Deps,
+  usergroup: string,
+  userId: string,
+  isMember: MembershipCheck,
+): Promise<boolean> {
+  try {
+    return await isMember(usergroup, userId);
+  } catch (error) {
+    deps.log.warn(
+      { err: error, usergroup, user: userId },
+      "usergroup lookup failed; listing only the roles this user is named in",
+    );
+    return false;
+  }
+}
 
 /** Roles whose requests this user may decide: listed approver or user group member. */
 async function rolesOf(deps: Deps, userId: string, isMember: MembershipCheck): Promise<string[]> {
   const names: string[] = [];
   for (const [name, role] of Object.entries(deps.config.roles)) {
     if (role.approvers.includes(userId)) names.push(name);
-    else if (role.usergroup !== null && (await isMember(role.usergroup, userId).catch(() => false)))
+    else if (role.usergroup !== null && (await memberOrLog(deps, role.usergroup, userId, isMember)))
       names.push(name);
   }
   return names;

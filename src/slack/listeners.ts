@@ -1,15 +1,11 @@
 import type { App } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
 import { z } from "zod";
+import { approversNow, type MembershipCheck } from "../approvals/authority.ts";
 import type { Deps } from "../approvals/deps.ts";
-import {
-  type DecisionResult,
-  type MembershipCheck,
-  recordDecision,
-  screenClick,
-} from "../approvals/record-decision.ts";
-import { toResource } from "../db/rows.ts";
-import { REJECT_REASON_MAX, renderAlreadyFinal, renderRefusal, renderRejectModal } from "./render.ts";
+import { type DecisionResult, recordDecision, screenClick } from "../approvals/record-decision.ts";
+import { toResource } from "../approvals/resource.ts";
+import { REJECT_REASON_MAX, renderAlreadyFinal, renderRefusal, renderRejectModal } from "./render/index.ts";
 
 /** The parts of a block_actions payload we rely on, validated rather than trusted. */
 const clickSchema = z.object({
@@ -172,14 +168,8 @@ function modalProblem(result: DecisionResult, deps: Deps): string | null {
     case "already_final":
       return renderAlreadyFinal(result.resource);
     case "refused": {
-      // The config's Role says `escalate_to`; the renderer wants who the request was escalated to.
-      const role = result.resource.role === null ? undefined : deps.config.roles[result.resource.role];
       const row = deps.store.getRequest(result.resource.id);
-      return renderRefusal(result.reason, result.resource, {
-        approvers: role?.approvers ?? [],
-        usergroup: role?.usergroup ?? null,
-        escalateTo: row?.escalatedTo || null,
-      });
+      return renderRefusal(result.reason, result.resource, row && approversNow(deps.config, row));
     }
   }
 }

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CONTRACT_EXAMPLE } from "../support/contract-example.ts";
 import { type ApiHarness, startApi } from "./helpers.ts";
 
 let h: ApiHarness;
@@ -11,21 +12,9 @@ afterAll(async () => {
 });
 
 const VALID = {
-  action: "refund.issue",
-  summary: "Refund $75 to Dana Ruiz for a defective blender",
-  target: "order #48213",
-  params: { amount: 75, currency: "USD", order_id: "48213" },
-  reason: "Product has a known defect",
-  risk: { tier: "medium", score: 62, reasons: ["amount over $50"] },
-  evidence: [
-    { title: "Customer message", text: "It stopped working" },
-    { title: "Order", url: "https://shop.example.com/orders/48213" },
-  ],
-  run_id: "run_7f3a",
-  on_behalf_of: "U0REQUESTER",
+  ...CONTRACT_EXAMPLE,
   // a closed local port: deliveries fail fast, with no DNS lookups from the test
   callback_url: "http://127.0.0.1:9/hooks/approvals",
-  ttl: "20m",
 } as const;
 
 const FIELDS = [...Object.keys(VALID), "extra"];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { renderBlocks } from "../../src/demo/sim/blocks.ts";
-import { type Names, renderMrkdwn } from "../../src/demo/sim/mrkdwn.ts";
-import { h, toHtml } from "../../src/demo/sim/vnode.ts";
+import { renderBlocks } from "../../src/demo/page/blocks.ts";
+import { type Names, renderMrkdwn } from "../../src/demo/page/mrkdwn.ts";
+import { h, toHtml } from "../../src/demo/page/vnode.ts";
 
 const names: Names = {
   user: (id) => ({ U0LEAD1: "ana.alvarez" })[id],

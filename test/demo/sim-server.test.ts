@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { textOf, type VNode } from "../../src/demo/sim/vnode.ts";
+import { textOf, type VNode } from "../../src/demo/page/vnode.ts";
 import { DEPLOY_TOKEN, startTestDemo, type TestDemo, until } from "./support.ts";
 
 let t: TestDemo | undefined;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { validateMessage } from "../../src/slack/render.ts";
+import { validateMessage } from "../../src/slack/render/index.ts";
 import { eventually, type Harness, REFUND, startHarness } from "../support/harness.ts";
 import { channelMessage, createPosted, hasButtons, row } from "./helpers.ts";
 

@@ -4,9 +4,9 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { type FakeSlack, startFakeSlack } from "../../src/sim/slack-api.ts";
-import { blockActionsPayload, postToApp } from "../../src/sim/slack-requests.ts";
-import { validateMessage } from "../../src/slack/render.ts";
+import { type FakeSlack, startFakeSlack } from "../../src/fake-slack/slack-api.ts";
+import { blockActionsPayload, postToApp } from "../../src/fake-slack/slack-requests.ts";
+import { validateMessage } from "../../src/slack/render/index.ts";
 import { FakeClock } from "../support/clock.ts";
 import { TOKENS } from "../support/config.ts";
 import {

@@ -1,10 +1,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { expect } from "vitest";
+
 import type { DecisionRow, RequestRow } from "../../src/db/schema.ts";
-import { blockActionsPayload, postToApp, viewSubmissionPayload } from "../../src/sim/slack-requests.ts";
-import type { SlackMessage } from "../../src/sim/workspace.ts";
-import { eventually, type Harness, REFUND, SIGNING_SECRET } from "../support/harness.ts";
+import {
+  blockActionsPayload,
+  postToApp,
+  viewSubmissionPayload,
+} from "../../src/fake-slack/slack-requests.ts";
+import type { SlackMessage } from "../../src/fake-slack/workspace.ts";
+import { type Harness, REFUND, SIGNING_SECRET } from "../support/harness.ts";
+
+export { auditEvents, createPosted } from "../support/requests.ts";
 
 /** A refund that routes to finance and needs two distinct approvers (CONTRACT §2, large-refunds). */
 export const LARGE_REFUND = {
@@ -12,15 +18,6 @@ export const LARGE_REFUND = {
   summary: "Refund $500 to Dana Ruiz for a batch of defective blenders",
   params: { amount: 500, currency: "USD", order_id: "48214" },
 };
-
-/** Creates a request over the API and waits until its evidence pack is posted; returns the id. */
-export async function createPosted(h: Harness, body: Record<string, unknown> = REFUND): Promise<string> {
-  const created = await h.create(body);
-  expect(created.status, JSON.stringify(created.json)).toBe(201);
-  const id = created.json.id as string;
-  await eventually(() => h.service.deps.store.getRequest(id)?.slackTs);
-  return id;
-}
 
 export function row(h: Harness, id: string): RequestRow {
   const found = h.service.deps.store.getRequest(id);
@@ -30,11 +27,6 @@ export function row(h: Harness, id: string): RequestRow {
 
 export function decisions(h: Harness, id: string): DecisionRow[] {
   return h.service.deps.store.decisionsFor(id);
-}
-
-/** Audit event names, oldest first. */
-export function auditEvents(h: Harness, id: string): string[] {
-  return h.service.deps.store.auditFor(id).map((a) => a.event);
 }
 
 export function auditRows(h: Harness, id: string, event: string) {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { signSlackRequest } from "../../src/sim/slack-requests.ts";
+import { signSlackRequest } from "../../src/fake-slack/slack-requests.ts";
 import { eventually, type Harness, REFUND, SIGNING_SECRET, startHarness } from "../support/harness.ts";
 
 let h: Harness;
@@ -83,5 +83,17 @@ describe("/countersign and the Home tab", () => {
     const home = await eventually(() => h.slack.workspace.home("U0LEAD1"));
     expect(home.type).toBe("home");
     expect(JSON.stringify(home.blocks)).toContain(json.id);
+  });
+
+  it("/countersign while Slack fails the user group lookup → the lookup failure is logged with context, the list still answers", async () => {
+    h = await startHarness();
+    await h.create(REFUND);
+    h.slack.failNext("usergroups.users.list", { error: "internal_error", times: 5 });
+    // U0STRANGER is named in no role, so only the user group lookup could make them an approver.
+    const body = JSON.parse((await command("U0STRANGER", "")).text);
+    expect(body.text).toBe("Nothing is waiting for your decision.");
+    const line = h.logs.find((l) => l.includes("usergroup lookup failed"));
+    expect(line).toBeDefined();
+    expect(JSON.parse(line!)).toMatchObject({ usergroup: "S0LEADS", user: "U0STRANGER" });
   });
 });

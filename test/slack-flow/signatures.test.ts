@@ -5,7 +5,7 @@ import {
   postToApp,
   signSlackRequest,
   viewSubmissionPayload,
-} from "../../src/sim/slack-requests.ts";
+} from "../../src/fake-slack/slack-requests.ts";
 import { eventually, type Harness, SIGNING_SECRET, startHarness } from "../support/harness.ts";
 import { auditEvents, createPosted, pause, row, snapshot } from "./helpers.ts";
 

@@ -1,22 +1,12 @@
-import { createServer } from "node:net";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/db/open.ts";
+import { type FakeSlack, startFakeSlack } from "../../src/fake-slack/slack-api.ts";
 import { type Service, startService } from "../../src/service.ts";
-import { type FakeSlack, startFakeSlack } from "../../src/sim/slack-api.ts";
-import { validateMessage } from "../../src/slack/render.ts";
+import { validateMessage } from "../../src/slack/render/index.ts";
 import { TOKENS, testConfig } from "../support/config.ts";
 import { REFUND } from "../support/harness.ts";
-
-/** Socket Mode listens on PORT itself, so the test needs a concrete free port. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
+import { freePort } from "../support/ports.ts";
 
 let service: Service | undefined;
 let slack: FakeSlack | undefined;

@@ -1,24 +1,19 @@
 import type { DecisionView, RequestResource } from "../../src/approvals/types.ts";
-import type { RenderContext } from "../../src/slack/render.ts";
+import type { RenderContext } from "../../src/slack/render/index.ts";
+import { CONTRACT_EXAMPLE } from "../support/contract-example.ts";
+
+const { ttl: _ttl, ...fields } = CONTRACT_EXAMPLE;
 
 /** A pending request like the one in CONTRACT §3; override any field. */
 export function makeRequest(overrides: Partial<RequestResource> = {}): RequestResource {
   return {
     id: "req_01JDX5",
     status: "pending",
-    action: "refund.issue",
-    summary: "Refund $75 to Dana Ruiz for a defective blender",
-    target: "order #48213",
-    params: { amount: 75, currency: "USD", order_id: "48213" },
-    reason: "Product has a known defect; within the 30-day window",
-    risk: { tier: "medium", score: 62, reasons: ["amount over $50"] },
+    ...fields,
     evidence: [
-      { title: "Customer message", text: "It stopped working after two days…" },
-      { title: "Order", url: "https://shop.example.com/orders/48213" },
+      ...CONTRACT_EXAMPLE.evidence.slice(0, 2),
       { title: "Proposed reply", text: "Hi Dana, *sorry* about that", format: "markdown" },
     ],
-    run_id: "run_7f3a",
-    on_behalf_of: "U0REQUESTER",
     callback_url: null,
     args_hash: "sha256:9f2c7d6b1e0a",
     agent: "support-bot",

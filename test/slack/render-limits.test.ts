@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { measureBlocks, validateMessage, validateView } from "../../src/slack/render.ts";
+import { measureBlocks, validateMessage, validateView } from "../../src/slack/render/index.ts";
 
 const md = (text: string) => ({ type: "mrkdwn", text });
 const plain = (text: string) => ({ type: "plain_text", text });

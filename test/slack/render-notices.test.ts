@@ -8,7 +8,7 @@ import {
   renderReminder,
   validateMessage,
   validateView,
-} from "../../src/slack/render.ts";
+} from "../../src/slack/render/index.ts";
 import { makeRequest, vote } from "./render-fixture.ts";
 
 const DATE = /<!date\^\d+\^\{date_short_pretty\} at \{time\}\|[0-9T:.\-Z]+>/;

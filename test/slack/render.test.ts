@@ -2,7 +2,12 @@ import type { ActionsBlock, Button, ContextBlock, KnownBlock, SectionBlock } fro
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { RequestResource } from "../../src/approvals/types.ts";
-import { LIMITS, measureBlocks, renderRequestMessage, validateMessage } from "../../src/slack/render.ts";
+import {
+  LIMITS,
+  measureBlocks,
+  renderRequestMessage,
+  validateMessage,
+} from "../../src/slack/render/index.ts";
 import { makeContext, makeRequest, vote } from "./render-fixture.ts";
 
 const EVIL = "<!channel> <!here> <!everyone> <@U123> <#C999> <http://evil|click> <!subteam^S1> & done";

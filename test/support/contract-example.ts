@@ -1,3 +1,6 @@
+import type { z } from "zod";
+import type { createRequestBodySchema } from "../../src/approvals/request-body.ts";
+
 /** CONTRACT §3's example body of POST /v1/requests, every optional field set. */
 export const CONTRACT_EXAMPLE = {
   action: "refund.issue",
@@ -15,4 +18,12 @@ export const CONTRACT_EXAMPLE = {
   on_behalf_of: "U0REQUESTER",
   callback_url: "https://agent.example.com/hooks/approvals",
   ttl: "20m",
-};
+} satisfies z.input<typeof createRequestBodySchema>;
+
+const { action, summary, target, params, reason, risk, evidence } = CONTRACT_EXAMPLE;
+
+/**
+ * The request most tests send: CONTRACT §3's example routed to support-lead,
+ * without the fields that change what happens after (callback, ttl, on_behalf_of).
+ */
+export const REFUND = { action, summary, target, params, reason, risk, evidence: [evidence[0]] };

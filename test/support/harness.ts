@@ -5,12 +5,17 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import type { AppConfig } from "../../src/config/file.ts";
 import { type OpenDatabase, openDatabase } from "../../src/db/open.ts";
+import { type FakeSlack, startFakeSlack } from "../../src/fake-slack/slack-api.ts";
+import {
+  blockActionsPayload,
+  postToApp,
+  viewSubmissionPayload,
+} from "../../src/fake-slack/slack-requests.ts";
 import { type Service, startService } from "../../src/service.ts";
-import { type FakeSlack, startFakeSlack } from "../../src/sim/slack-api.ts";
-import { blockActionsPayload, postToApp, viewSubmissionPayload } from "../../src/sim/slack-requests.ts";
-import { validateMessage } from "../../src/slack/render.ts";
+import { validateMessage } from "../../src/slack/render/index.ts";
 import { FakeClock } from "./clock.ts";
 import { TOKENS, testConfig } from "./config.ts";
+import { REFUND } from "./contract-example.ts";
 
 export const SIGNING_SECRET = "test-signing-secret";
 export const BOT_TOKEN = "xoxb-test-token";
@@ -57,15 +62,7 @@ export interface ClickOptions {
   username?: string;
 }
 
-export const REFUND = {
-  action: "refund.issue",
-  summary: "Refund $75 to Dana Ruiz for a defective blender",
-  target: "order #48213",
-  params: { amount: 75, currency: "USD", order_id: "48213" },
-  reason: "Product has a known defect; within the 30-day window",
-  risk: { tier: "medium", score: 62, reasons: ["amount over $50"] },
-  evidence: [{ title: "Customer message", text: "It stopped working after two days" }],
-};
+export { REFUND };
 
 /** A real service on an ephemeral port, with a fake Slack over HTTP and a fake clock. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {

@@ -2,34 +2,15 @@ import { createHmac } from "node:crypto";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CALLBACK_RETRY_WINDOW_MS } from "../../src/callbacks/sign.ts";
-import { startFakeSlack } from "../../src/sim/slack-api.ts";
-import { validateMessage } from "../../src/slack/render.ts";
+import { startFakeSlack } from "../../src/fake-slack/slack-api.ts";
+import { validateMessage } from "../../src/slack/render/index.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { FakeClock } from "../support/clock.ts";
 import { SECRETS, TEST_CONFIG_YAML, TOKENS, testConfig } from "../support/config.ts";
 import { eventually, type Harness, REFUND, startHarness, tempDir } from "../support/harness.ts";
-import {
-  createPosted,
-  type Delivery,
-  type Receiver,
-  type Respond,
-  sleep,
-  startReceiver,
-  verifyWebhook,
-} from "./helpers.ts";
+import { createPosted, type Delivery, sleep, startReceiver, verifyWebhook } from "./helpers.ts";
 
 const cleanups = useCleanups();
-
-async function harness(options: Parameters<typeof startHarness>[0] = {}): Promise<Harness> {
-  const h = await startHarness(options);
-  cleanups.push(() => h.stop());
-  return h;
-}
-async function receiver(respond?: Respond, port?: number): Promise<Receiver> {
-  const r = await startReceiver(respond, port);
-  cleanups.push(() => r.close());
-  return r;
-}
 
 /** Creates a request with a callback to `url` and approves it; returns its id. */
 async function approvedWithCallback(h: Harness, url: string): Promise<string> {
@@ -64,8 +45,8 @@ function handSignature(secret: string, d: Delivery): string {
 
 describe("callback delivery", () => {
   it("approved + callback_url → request.decided delivered, signed per Standard Webhooks", async () => {
-    const h = await harness();
-    const hook = await receiver();
+    const h = await cleanups.harness();
+    const hook = await cleanups.receiver();
     const id = await approvedWithCallback(h, hook.url);
     const [delivery] = await hook.waitForDeliveries(1);
     const d = delivery!;
@@ -106,8 +87,8 @@ describe("callback delivery", () => {
   });
 
   it("decided by policy at creation + callback_url → request.decided delivered", async () => {
-    const h = await harness();
-    const hook = await receiver();
+    const h = await cleanups.harness();
+    const hook = await cleanups.receiver();
     const created = await h.create({ ...REFUND, params: { amount: 20 }, callback_url: hook.url });
     expect(created.json.status).toBe("approved");
     const [d] = await hook.waitForDeliveries(1);
@@ -122,8 +103,8 @@ describe("callback delivery", () => {
   });
 
   it("rejected by a human (modal) + callback_url → request.decided with rejected_by_human and the reason", async () => {
-    const h = await harness();
-    const hook = await receiver();
+    const h = await cleanups.harness();
+    const hook = await cleanups.receiver();
     const id = await createPosted(h, { ...REFUND, callback_url: hook.url });
     expect((await h.submitReject("U0LEAD2", id, "not within policy")).status).toBe(200);
     const [d] = await hook.waitForDeliveries(1);
@@ -135,8 +116,8 @@ describe("callback delivery", () => {
   });
 
   it("rejected by policy at creation + callback_url → request.decided with rejected_by_policy", async () => {
-    const h = await harness();
-    const hook = await receiver();
+    const h = await cleanups.harness();
+    const hook = await cleanups.receiver();
     const created = await h.create({
       action: "db.drop_table",
       summary: "Drop it",
@@ -152,8 +133,8 @@ describe("callback delivery", () => {
   });
 
   it("pending + no final status yet → nothing delivered", async () => {
-    const h = await harness();
-    const hook = await receiver();
+    const h = await cleanups.harness();
+    const hook = await cleanups.receiver();
     const id = await createPosted(h, { ...REFUND, callback_url: hook.url });
     h.clock.advance(15 * 60_000);
     h.service.sweepNow(); // escalation is not a final status
@@ -164,8 +145,8 @@ describe("callback delivery", () => {
   });
 
   it("callback answered 500 → retried with growing backoff and the same webhook-id until a 2xx", async () => {
-    const h = await harness();
-    const hook = await receiver((_d, n) => (n < 3 ? 500 : 200));
+    const h = await cleanups.harness();
+    const hook = await cleanups.receiver((_d, n) => (n < 3 ? 500 : 200));
     const id = await approvedWithCallback(h, hook.url);
     const firstAttemptAt = h.clock.now();
     const delays: number[] = [];
@@ -218,8 +199,8 @@ describe("callback delivery", () => {
   });
 
   it("callback answered 410 → no more attempts, failed_at set, audited", async () => {
-    const h = await harness();
-    const hook = await receiver(() => 410);
+    const h = await cleanups.harness();
+    const hook = await cleanups.receiver(() => 410);
     const id = await approvedWithCallback(h, hook.url);
     await hook.waitForDeliveries(1);
     const row = await eventually(() => {
@@ -241,8 +222,8 @@ describe("callback delivery", () => {
   });
 
   it("callback receiver never answers → attempt times out after timeoutMs, retried later", async () => {
-    const h = await harness({ callbacks: { timeoutMs: 200 } });
-    const hook = await receiver((_d, n) => (n === 0 ? "hang" : 200));
+    const h = await cleanups.harness({ callbacks: { timeoutMs: 200 } });
+    const hook = await cleanups.receiver((_d, n) => (n === 0 ? "hang" : 200));
     const id = await approvedWithCallback(h, hook.url);
 
     const row = await eventually(() => {
@@ -268,8 +249,8 @@ describe("callback delivery", () => {
   });
 
   it("callback always failing → retried with backoff capped at 1 h for at least 24 h, every attempt audited, then given up", async () => {
-    const h = await harness();
-    const hook = await receiver(() => 503);
+    const h = await cleanups.harness();
+    const hook = await cleanups.receiver(() => 503);
     const id = await approvedWithCallback(h, hook.url);
     const firstAttemptAt = h.clock.now();
     const delays: number[] = [];
@@ -336,9 +317,9 @@ describe("callback delivery", () => {
     expect(failed.lastError).not.toBeNull();
     await first.stop();
 
-    const hook = await receiver(() => 200, port);
+    const hook = await cleanups.receiver(() => 200, port);
     clock.advance(failed.nextAttemptAt! - clock.now());
-    const second = await harness({ dbPath, clock, slack });
+    const second = await cleanups.harness({ dbPath, clock, slack });
     const [d] = await hook.waitForDeliveries(1);
     expect(d!.headers["webhook-id"]).toBe(failed.id);
     expect(() => verifyWebhook(SECRETS.support, d!, clock.now())).not.toThrow();
@@ -365,7 +346,7 @@ describe("callback_url validation", () => {
   it.each(["ftp://agent.example.com/hook", "javascript:alert(1)", "file:///etc/passwd", "not a url"])(
     "callback_url %s → 400 naming callback_url, nothing stored",
     async (url) => {
-      const h = await harness();
+      const h = await cleanups.harness();
       const res = await h.create({ ...REFUND, callback_url: url });
       expect(res.status).toBe(400);
       expect(res.json.error.code).toBe("invalid_request");
@@ -382,7 +363,7 @@ describe("callback_url validation", () => {
   ])(
     "deploy-bot + callback_url %s outside callback_hosts → 400 naming callback_url, nothing stored",
     async (url) => {
-      const h = await harness({ config: testConfig(HOSTS_YAML) });
+      const h = await cleanups.harness({ config: testConfig(HOSTS_YAML) });
       const res = await h.create({ ...REFUND, callback_url: url }, { token: TOKENS.deploy });
       expect(res.status).toBe(400);
       expect(res.json.error.code).toBe("invalid_request");
@@ -397,14 +378,14 @@ describe("callback_url validation", () => {
     "http://CI.example.com:8443/hook",
     "https://a.hooks.example.org/x",
   ])("deploy-bot + callback_url %s inside callback_hosts → 201", async (url) => {
-    const h = await harness({ config: testConfig(HOSTS_YAML) });
+    const h = await cleanups.harness({ config: testConfig(HOSTS_YAML) });
     const res = await h.create({ ...REFUND, callback_url: url }, { token: TOKENS.deploy });
     expect(res.status).toBe(201);
     expect(res.json.callback_url).toBe(url);
   });
 
   it("agent without callback_secret + callback_url → 400 naming callback_url", async () => {
-    const h = await harness();
+    const h = await cleanups.harness();
     const res = await h.create(
       { ...REFUND, callback_url: "https://ci.example.com/hook" },
       { token: TOKENS.deploy },

@@ -1,6 +1,7 @@
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { TEST_CONFIG_YAML, testConfig } from "../support/config.ts";
-import { eventually, type Harness, startHarness } from "../support/harness.ts";
+import { eventually, type Harness, startHarness, tempDir } from "../support/harness.ts";
 import { actionsOf, auditEvents, createPosted, MINUTE, rootMessage, visibleText } from "./helpers.ts";
 
 let h: Harness | undefined;
@@ -129,6 +130,42 @@ describe("escalation at escalate_after", () => {
       expect(message?.updates).toBeGreaterThanOrEqual(1);
       expect(actionsOf(message)).toBeUndefined();
       expect(visibleText(message)).toContain("U0MANAGER");
+    }
+  });
+});
+
+describe("escalation with nobody to escalate to", () => {
+  it("pending + escalate_after elapsed after the role lost its escalate_to → escalation skipped, nobody recorded, no DM", async () => {
+    const tmp = tempDir();
+    const dbPath = join(tmp.dir, "db.sqlite");
+    try {
+      const first = await startHarness({ dbPath });
+      const id = await createPosted(first);
+      await first.stop();
+      // Restarted with a config whose role no longer names a manager (and the policy no escalation).
+      const edited = TEST_CONFIG_YAML.replace("    escalate_to: U0MANAGER\n", "").replace(
+        "    ttl: 30m\n    escalate_after: 15m\n",
+        "    ttl: 30m\n",
+      );
+      const harness = await startHarness({ dbPath, config: testConfig(edited), clock: first.clock });
+      h = harness;
+      const { store } = harness.service.deps;
+      harness.clock.advance(15 * MINUTE);
+      expect(harness.service.sweepNow().escalated).toBe(0);
+      await harness.settle();
+      const row = store.getRequest(id);
+      expect(row?.escalateAt).toBeNull();
+      expect(row?.escalatedTo).toBeNull();
+      expect(row?.escalatedAt).toBeNull();
+      expect(harness.slack.callsTo("conversations.open")).toHaveLength(0);
+      harness.clock.advance(MINUTE);
+      harness.service.sweepNow();
+      expect(auditEvents(store, id).filter((e) => e === "escalation_skipped")).toHaveLength(1);
+      expect((await harness.api("GET", `/v1/requests/${id}`)).json.escalated_at).toBeNull();
+    } finally {
+      await h?.stop();
+      h = undefined;
+      tmp.cleanup();
     }
   });
 });

@@ -1,9 +1,6 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import type { FakeSlack } from "../../src/sim/slack-api.ts";
-import { startFakeSlack } from "../../src/sim/slack-api.ts";
-import { validateMessage } from "../../src/slack/render.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { FakeClock } from "../support/clock.ts";
 import { SECRETS } from "../support/config.ts";
@@ -14,31 +11,14 @@ import {
   createPosted,
   finalAuditRows,
   MINUTE,
-  type Receiver,
   rootMessage,
   sleep,
-  startReceiver,
   verifyWebhook,
   visibleText,
 } from "./helpers.ts";
 
 const cleanups = useCleanups();
 
-async function harness(options: Parameters<typeof startHarness>[0] = {}): Promise<Harness> {
-  const h = await startHarness(options);
-  cleanups.push(() => h.stop());
-  return h;
-}
-async function receiver(): Promise<Receiver> {
-  const r = await startReceiver();
-  cleanups.push(() => r.close());
-  return r;
-}
-async function fakeSlack(): Promise<FakeSlack> {
-  const s = await startFakeSlack({ validateBlocks: (b) => validateMessage(b) });
-  cleanups.push(() => s.close());
-  return s;
-}
 function temp(): string {
   const t = tempDir();
   cleanups.push(t.cleanup);
@@ -47,8 +27,8 @@ function temp(): string {
 
 describe("expiry at ttl", () => {
   it("pending + ttl elapsed → expired, message updated, callback queued", async () => {
-    const h = await harness();
-    const hook = await receiver();
+    const h = await cleanups.harness();
+    const hook = await cleanups.receiver();
     const id = await createPosted(h, { ...REFUND, callback_url: hook.url });
     const { store } = h.service.deps;
 
@@ -105,7 +85,7 @@ describe("expiry at ttl", () => {
   });
 
   it("expired + approve click → nothing changes, the clicker is told it expired", async () => {
-    const h = await harness();
+    const h = await cleanups.harness();
     const id = await createPosted(h);
     const { store } = h.service.deps;
     h.clock.advance(30 * MINUTE);
@@ -128,8 +108,8 @@ describe("expiry at ttl", () => {
   });
 
   it("expired + swept again → expired once (one audit row, one callback)", async () => {
-    const h = await harness();
-    const hook = await receiver();
+    const h = await cleanups.harness();
+    const hook = await cleanups.receiver();
     const id = await createPosted(h, { ...REFUND, callback_url: hook.url });
     h.clock.advance(31 * MINUTE);
     expect(h.service.sweepNow().expired).toBe(1);
@@ -172,7 +152,7 @@ describe("click vs expiry race", () => {
   }
 
   it("ttl elapsed, sweep then approve click → expired; the click is late", async () => {
-    const h = await harness();
+    const h = await cleanups.harness();
     const id = await createPosted(h);
     h.clock.advance(30 * MINUTE + 1);
     const click = h.click("U0LEAD1", "approve", id);
@@ -182,7 +162,7 @@ describe("click vs expiry race", () => {
   });
 
   it("ttl elapsed, approve click before the sweep → expired (fail closed), late click, the sweep finds nothing", async () => {
-    const h = await harness();
+    const h = await cleanups.harness();
     const id = await createPosted(h);
     h.clock.advance(30 * MINUTE + 1);
     expect(await h.click("U0LEAD1", "approve", id)).toBe(200);
@@ -195,7 +175,7 @@ describe("click vs expiry race", () => {
   });
 
   it("ttl elapsed, click and sweep interleaved at many points → always exactly one final state", async () => {
-    const h = await harness();
+    const h = await cleanups.harness();
     // Delays (ms, real time) between sending the click and running the sweep; -1 = sweep first.
     const delays = [-1, 0, 0, 1, 1, 2, 3, 5, 8, 13, 20];
     for (const delay of delays) {
@@ -216,7 +196,7 @@ describe("sweep at start-up", () => {
   it("pending + downtime past ttl + restart → expired without a manual sweep", async () => {
     const dir = temp();
     const dbPath = join(dir, "countersign.db");
-    const slack = await fakeSlack();
+    const slack = await cleanups.fakeSlack();
     const clock = new FakeClock();
     const first = await startHarness({ dbPath, slack, clock });
     const a = await createPosted(first);
@@ -227,7 +207,7 @@ describe("sweep at start-up", () => {
     await first.stop();
 
     clock.advance(11 * MINUTE); // 31m after a and b were created
-    const second = await harness({ dbPath, slack, clock });
+    const second = await cleanups.harness({ dbPath, slack, clock });
     const { store } = second.service.deps;
     expect(store.getRequest(a)?.status).toBe("expired");
     expect(store.getRequest(b)?.status).toBe("expired");
@@ -247,8 +227,8 @@ describe("one bad row does not block the rest", () => {
   it("three due rows, one with corrupt evidence → the other two expire, report.failed = 1, the bad one is retried next sweep", async () => {
     const dir = temp();
     const dbPath = join(dir, "countersign.db");
-    const h = await harness({ dbPath });
-    const hook = await receiver();
+    const h = await cleanups.harness({ dbPath });
+    const hook = await cleanups.receiver();
     const ids: string[] = [];
     for (let i = 0; i < 3; i += 1) ids.push(await createPosted(h, { ...REFUND, callback_url: hook.url }));
     await h.settle();

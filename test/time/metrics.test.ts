@@ -1,11 +1,9 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { startFakeSlack } from "../../src/sim/slack-api.ts";
-import { validateMessage } from "../../src/slack/render.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { FakeClock } from "../support/clock.ts";
 import { eventually, type Harness, REFUND, startHarness, tempDir } from "../support/harness.ts";
-import { createPosted, MINUTE, type Receiver, startReceiver } from "./helpers.ts";
+import { createPosted, MINUTE, type Receiver } from "./helpers.ts";
 
 const cleanups = useCleanups();
 
@@ -49,10 +47,8 @@ async function transitions(
 
 describe("/metrics", () => {
   it("escalated + expired, approved, cancelled → counts by status and resolution, escalations, expiries, histogram, outbox depth, callback attempts", async () => {
-    const h = await startHarness();
-    cleanups.push(() => h.stop());
-    const hook = await startReceiver((_d, n) => (n === 0 ? 500 : 200));
-    cleanups.push(() => hook.close());
+    const h = await cleanups.harness();
+    const hook = await cleanups.receiver((_d, n) => (n === 0 ? 500 : 200));
     await transitions(h, hook);
     const text = await scrape(h);
 
@@ -84,8 +80,7 @@ describe("/metrics", () => {
   });
 
   it("Slack failing + a cancel → outbox depth shows the waiting update", async () => {
-    const h = await startHarness();
-    cleanups.push(() => h.stop());
+    const h = await cleanups.harness();
     const id = await createPosted(h);
     await h.settle();
     h.slack.failNext("chat.update", { error: "internal_error", times: 1000 });
@@ -97,10 +92,8 @@ describe("/metrics", () => {
   });
 
   it("callback answered 410 → counted as gone", async () => {
-    const h = await startHarness();
-    cleanups.push(() => h.stop());
-    const hook = await startReceiver(() => 410);
-    cleanups.push(() => hook.close());
+    const h = await cleanups.harness();
+    const hook = await cleanups.receiver(() => 410);
     const id = await createPosted(h, { ...REFUND, callback_url: hook.url });
     await h.api("POST", `/v1/requests/${id}/cancel`, {});
     await eventually(() => h.service.deps.store.callbacksFor(id)[0]?.failedAt);
@@ -114,18 +107,15 @@ describe("/metrics", () => {
     cleanups.push(t.cleanup);
     const dbPath = join(t.dir, "countersign.db");
     const clock = new FakeClock();
-    const slack = await startFakeSlack({ validateBlocks: (b) => validateMessage(b) });
-    cleanups.push(() => slack.close());
-    const hook = await startReceiver((_d, n) => (n === 0 ? 500 : 200));
-    cleanups.push(() => hook.close());
+    const slack = await cleanups.fakeSlack();
+    const hook = await cleanups.receiver((_d, n) => (n === 0 ? 500 : 200));
     const first = await startHarness({ dbPath, clock, slack });
     await transitions(first, hook);
     const pending = await createPosted(first);
     await first.settle();
     await first.stop();
 
-    const second = await startHarness({ dbPath, clock, slack });
-    cleanups.push(() => second.stop());
+    const second = await cleanups.harness({ dbPath, clock, slack });
     const text = await scrape(second);
     expect(sample(text, 'countersign_requests{status="expired",resolution="approval_timeout"}')).toBe(1);
     expect(sample(text, 'countersign_requests{status="approved",resolution="approved_by_humans"}')).toBe(1);

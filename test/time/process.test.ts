@@ -1,14 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { type FakeSlack, startFakeSlack } from "../../src/sim/slack-api.ts";
-import { validateMessage } from "../../src/slack/render.ts";
+import { type FakeSlack, startFakeSlack } from "../../src/fake-slack/slack-api.ts";
+import { validateMessage } from "../../src/slack/render/index.ts";
 import { SECRETS, TEST_CONFIG_YAML, TOKENS } from "../support/config.ts";
 import { REFUND, tempDir } from "../support/harness.ts";
+import { freePort } from "../support/ports.ts";
 import { sleep } from "./helpers.ts";
 
 /** The real service as `npm start` runs it: node + tsx on src/main.ts, configured only by env. */
@@ -47,14 +47,6 @@ function spawnService(env: Record<string, string>): Child {
   proc.stderr?.on("data", (c: Buffer) => child.stderr.push(String(c)));
   children.push(child);
   return child;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Resolves with the exit, or rejects when the process is still running after `ms`. */

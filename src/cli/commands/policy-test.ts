@@ -3,7 +3,7 @@ import { text } from "node:stream/consumers";
 import { issuesOf } from "../../api/http.ts";
 import { argsHash } from "../../approvals/hash.ts";
 import { createRequestBodySchema } from "../../approvals/request-body.ts";
-import { formatDuration, parseDuration } from "../../config/duration.ts";
+import { formatDuration } from "../../config/duration.ts";
 import type { AppConfig } from "../../config/file.ts";
 import type { MatchInput } from "../../policy/match.ts";
 import { redact } from "../../redact.ts";
@@ -78,7 +78,7 @@ function describeOutcome(
   out: (t?: string) => void,
   config: AppConfig,
   policy: Policy,
-  askedTtl: string | undefined,
+  asked: number | undefined,
 ): void {
   if (policy.decision !== null) {
     out(
@@ -92,10 +92,9 @@ function describeOutcome(
     : "?";
   out(`→ routed to role ${policy.route} (channel ${role?.channel ?? "?"}; approvers: ${who})`);
   out(`  approvals required: ${policy.approvals}`);
-  const asked = askedTtl === undefined ? null : parseDuration(askedTtl);
-  const ttl = asked === null ? policy.ttlMs : Math.min(asked, policy.ttlMs);
+  const ttl = asked === undefined ? policy.ttlMs : Math.min(asked, policy.ttlMs);
   out(
-    `  ttl: ${formatDuration(ttl)}${asked === null ? " (the policy's)" : asked < policy.ttlMs ? ` (asked ${askedTtl}; the policy allows ${formatDuration(policy.ttlMs)})` : ` (asked ${askedTtl}; capped at the policy's)`}, then expired (approval_timeout)`,
+    `  ttl: ${formatDuration(ttl)}${asked === undefined ? " (the policy's)" : asked < policy.ttlMs ? ` (asked ${formatDuration(asked)}; the policy allows ${formatDuration(policy.ttlMs)})` : ` (asked ${formatDuration(asked)}; capped at the policy's)`}, then expired (approval_timeout)`,
   );
   if (policy.escalateAfterMs !== null && policy.escalateAfterMs < ttl) {
     out(

@@ -1,4 +1,6 @@
 import type { KnownBlock } from "@slack/types";
+import type { RoleApprovers } from "../../approvals/authority.ts";
+import type { RefusalReason } from "../../approvals/transitions.ts";
 import type { RequestResource } from "../../approvals/types.ts";
 import {
   escapeTruncate,
@@ -9,15 +11,6 @@ import {
   userMention,
 } from "../mrkdwn.ts";
 import type { RenderedMessage } from "./request-message.ts";
-
-/** Who may approve for a role: the configured users, a user group, and the manager once escalated. */
-export interface RoleApprovers {
-  approvers: readonly string[];
-  usergroup: string | null;
-  escalateTo?: string | null;
-}
-
-export type RefusalReason = "not_an_approver" | "requester" | "already_voted";
 
 function textMessage(blockId: string, text: string): RenderedMessage {
   const blocks: KnownBlock[] = [{ type: "section", block_id: blockId, text: { type: "mrkdwn", text } }];

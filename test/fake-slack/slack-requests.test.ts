@@ -3,14 +3,14 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { App, LogLevel } from "@slack/bolt";
 import { afterEach, describe, expect, it } from "vitest";
-import { type FakeSlack, startFakeSlack } from "../../src/sim/slack-api.ts";
+import { type FakeSlack, startFakeSlack } from "../../src/fake-slack/slack-api.ts";
 import {
   blockActionsPayload,
   encodeInteraction,
   postToApp,
   signSlackRequest,
   viewSubmissionPayload,
-} from "../../src/sim/slack-requests.ts";
+} from "../../src/fake-slack/slack-requests.ts";
 
 const SECRET = "test-signing-secret";
 

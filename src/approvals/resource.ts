@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { evidenceItemSchema, outcomeSchema, type RequestResource, riskSchema } from "../approvals/types.ts";
 import { iso, isoOrNull } from "../clock.ts";
-import type { DecisionRow, RequestRow } from "./schema.ts";
+import type { DecisionRow, RequestRow } from "../db/schema.ts";
+import { evidenceItemSchema, outcomeSchema, type RequestResource, riskSchema } from "./types.ts";
 
 const paramsSchema = z.record(z.string(), z.unknown());
 const evidenceListSchema = z.array(evidenceItemSchema);

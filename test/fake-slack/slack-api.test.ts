@@ -1,7 +1,7 @@
 import { ErrorCode, type Logger, LogLevel, WebClient } from "@slack/web-api";
 import { afterEach, describe, expect, it } from "vitest";
-import { type FakeSlack, type FakeSlackOptions, startFakeSlack } from "../../src/sim/slack-api.ts";
-import type { WorkspaceChange } from "../../src/sim/workspace.ts";
+import { type FakeSlack, type FakeSlackOptions, startFakeSlack } from "../../src/fake-slack/slack-api.ts";
+import type { WorkspaceChange } from "../../src/fake-slack/workspace.ts";
 
 const TOKEN = "xoxb-test";
 const C = "C0APPROVALS";

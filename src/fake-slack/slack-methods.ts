@@ -8,7 +8,7 @@ export type ApiResponse = { ok: boolean; error?: string; [key: string]: unknown 
 
 export type MethodContext = {
   ws: Workspace;
-  /** Extra Block Kit checks (e.g. render.ts's validateMessage); each string is one problem. */
+  /** Extra Block Kit checks (e.g. the renderer's validateMessage); each string is one problem. */
   validateBlocks?: ((blocks: unknown[]) => string[]) | undefined;
 };
 

@@ -1,13 +1,13 @@
 import { z } from "zod";
-import type { FakeSlack } from "../../sim/slack-api.ts";
+import type { FakeSlack } from "../../fake-slack/slack-api.ts";
 import {
   blockActionsPayload,
   newTriggerId,
   type PayloadUser,
   postToApp,
   viewSubmissionPayload,
-} from "../../sim/slack-requests.ts";
-import type { WorkspaceChange } from "../../sim/workspace.ts";
+} from "../../fake-slack/slack-requests.ts";
+import type { WorkspaceChange } from "../../fake-slack/workspace.ts";
 import type { Answer } from "./http.ts";
 import type { OpenModal } from "./views.ts";
 

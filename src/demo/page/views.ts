@@ -1,5 +1,5 @@
 import type { AppConfig } from "../../config/file.ts";
-import type { Ephemeral, SlackMessage, Workspace } from "../../sim/workspace.ts";
+import type { Ephemeral, SlackMessage, Workspace } from "../../fake-slack/workspace.ts";
 import { DEMO_USERGROUPS, type Persona } from "../directory.ts";
 import type { Sample } from "../samples.ts";
 import { renderBlocks } from "./blocks.ts";

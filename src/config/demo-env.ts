@@ -1,0 +1,19 @@
+import { z } from "zod";
+import { cleanEnv, envProblems, type LoadEnvResult, logLevelSetting, portSetting } from "./env.ts";
+
+/** `npm run demo` reads these settings only, never any Slack setting. */
+const demoEnvSchema = z
+  .object({
+    PORT: portSetting(3000),
+    SIM_PORT: portSetting(3001),
+    LOG_LEVEL: logLevelSetting("warn"),
+  })
+  .transform((e) => ({ port: e.PORT, simPort: e.SIM_PORT, logLevel: e.LOG_LEVEL }));
+
+export type DemoEnv = z.output<typeof demoEnvSchema>;
+
+/** Parses the demo's settings from `source` (process.env, passed in by src/demo/main.ts). */
+export function loadDemoEnv(source: Record<string, string | undefined>): LoadEnvResult<DemoEnv> {
+  const result = demoEnvSchema.safeParse(cleanEnv(source, ["PORT", "SIM_PORT", "LOG_LEVEL"]));
+  return result.success ? { ok: true, env: result.data } : { ok: false, problems: envProblems(result.error) };
+}

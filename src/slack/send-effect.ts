@@ -1,0 +1,137 @@
+import type { WebClient } from "@slack/web-api";
+import { approversNow } from "../approvals/authority.ts";
+import type { Deps } from "../approvals/deps.ts";
+import { toResource } from "../approvals/resource.ts";
+import type { SlackEffect } from "../approvals/slack-effects.ts";
+import type { RequestResource } from "../approvals/types.ts";
+import type { AuditEvent } from "../audit/events.ts";
+import { formatDuration } from "../config/duration.ts";
+import type { OutboxRow, RequestRow } from "../db/schema.ts";
+import {
+  type RenderContext,
+  renderAlreadyFinal,
+  renderEscalationNotice,
+  renderRefusal,
+  renderReminder,
+  renderRequestMessage,
+} from "./render/index.ts";
+
+/** What a send resolved to: done (remove the row) or retry at a time. */
+export type SendResult =
+  | { done: true }
+  | { done: false; retryAt: number; error: string; pauseChannel?: boolean };
+
+/**
+ * Sends one outbox item: the Slack calls of its kind, rendered from the
+ * request's state now, and the stored result (message ts, audit row) committed
+ * together with the item's removal.
+ */
+export function createEffectSender(
+  deps: Deps,
+  client: WebClient,
+): (item: OutboxRow, effect: SlackEffect, row: RequestRow) => Promise<SendResult> {
+  const contextFor = (row: RequestRow, resource: RequestResource): RenderContext => ({
+    redactKeys: deps.config.redact,
+    needsConfirm:
+      row.approvalsRequired > 1 || resource.risk?.tier === "high" || resource.risk?.tier === "critical",
+    escalatedTo: row.escalatedTo,
+    ttlText: formatDuration(row.ttlMs),
+    nowMs: deps.clock.now(),
+  });
+
+  /** Performs one item's Slack calls; returns done once its effects are stored. */
+  return async function send(item: OutboxRow, effect: SlackEffect, row: RequestRow): Promise<SendResult> {
+    const resource = toResource(row, deps.store.decisionsFor(row.id));
+    const message = renderRequestMessage(resource, contextFor(row, resource));
+    const now = () => deps.clock.now();
+    const finish = (event: AuditEvent, detail: unknown, extra?: () => void) => {
+      deps.metrics.slackCall(item.kind, "ok");
+      deps.store.tx(() => {
+        extra?.();
+        deps.store.audit(row.id, now(), event, null, detail);
+        deps.store.deleteSlack(item.id);
+      });
+      return { done: true } as const;
+    };
+    const skip = (reason: string) => {
+      deps.store.tx(() => {
+        deps.store.audit(row.id, now(), "slack_skipped", null, { kind: item.kind, reason });
+        deps.store.deleteSlack(item.id);
+      });
+      return { done: true } as const;
+    };
+
+    switch (effect.kind) {
+      case "post": {
+        if (row.slackTs !== null) return skip("already posted");
+        if (row.slackChannel === null) return skip("no channel");
+        const posted = await client.chat.postMessage({
+          channel: row.slackChannel,
+          text: message.text,
+          blocks: message.blocks,
+          unfurl_links: false,
+          unfurl_media: false,
+          metadata: { event_type: "countersign_request", event_payload: { request_id: row.id } },
+        });
+        const channel = posted.channel ?? row.slackChannel;
+        const ts = posted.ts ?? "";
+        return finish("posted", { channel, ts }, () => deps.store.setChannelMessage(row.id, channel, ts));
+      }
+      case "update": {
+        if (row.slackTs === null || row.slackChannel === null) return skip("never posted");
+        await client.chat.update({
+          channel: row.slackChannel,
+          ts: row.slackTs,
+          text: message.text,
+          blocks: message.blocks,
+        });
+        if (row.dmChannel !== null && row.dmTs !== null) {
+          await client.chat.update({
+            channel: row.dmChannel,
+            ts: row.dmTs,
+            text: message.text,
+            blocks: message.blocks,
+          });
+        }
+        return finish("message_updated", { status: row.status });
+      }
+      case "escalation_dm": {
+        if (row.dmTs !== null) return skip("already sent");
+        const opened = await client.conversations.open({ users: effect.manager });
+        const dm = opened.channel?.id;
+        if (!dm) throw new Error("conversations.open returned no channel");
+        const posted = await client.chat.postMessage({
+          channel: dm,
+          text: message.text,
+          blocks: message.blocks,
+          unfurl_links: false,
+          unfurl_media: false,
+        });
+        const ts = posted.ts ?? "";
+        return finish("escalation_dm_sent", { manager: effect.manager, channel: dm, ts }, () =>
+          deps.store.setDmMessage(row.id, dm, ts),
+        );
+      }
+      case "escalation_notice":
+      case "reminder": {
+        if (row.slackTs === null || row.slackChannel === null) return skip("never posted");
+        if (effect.kind === "reminder" && row.status !== "pending") return skip("no longer pending");
+        const who = approversNow(deps.config, row);
+        const reply =
+          effect.kind === "reminder"
+            ? renderReminder(resource, who.approvers, who.usergroup)
+            : renderEscalationNotice(resource, effect.manager);
+        await client.chat.postMessage({ channel: row.slackChannel, thread_ts: row.slackTs, ...reply });
+        return finish(effect.kind === "reminder" ? "reminder_posted" : "escalation_notice_posted", {});
+      }
+      case "ephemeral": {
+        const text =
+          effect.message.type === "already_final"
+            ? renderAlreadyFinal(resource)
+            : renderRefusal(effect.message.reason, resource, approversNow(deps.config, row));
+        await client.chat.postEphemeral({ channel: effect.channel, user: effect.user, text });
+        return finish("ephemeral_sent", { user: effect.user, message: effect.message });
+      }
+    }
+  };
+}

@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest";
+import { loadDemoEnv } from "../../src/config/demo-env.ts";
+
+describe("demo settings", () => {
+  it("defaults: PORT 3000, SIM_PORT 3001, LOG_LEVEL warn; Slack settings are ignored", () => {
+    expect(loadDemoEnv({ SLACK_BOT_TOKEN: "xoxb-real" })).toEqual({
+      ok: true,
+      env: { port: 3000, simPort: 3001, logLevel: "warn" },
+    });
+  });
+
+  it("bad values are named, all at once", () => {
+    const result = loadDemoEnv({ PORT: "70000", SIM_PORT: "x", LOG_LEVEL: "loud" });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toEqual([
+      expect.stringMatching(/^PORT: must be an integer between 0 and 65535/),
+      expect.stringMatching(/^SIM_PORT: must be an integer/),
+      expect.stringMatching(/^LOG_LEVEL: must be one of debug, info, warn, error/),
+    ]);
+  });
+});
