@@ -20,8 +20,10 @@ import { systemClock } from "../src/clock.ts";
 import { parseConfig } from "../src/config/file.ts";
 import { openDatabase } from "../src/db/open.ts";
 import { auditLog } from "../src/db/schema.ts";
+import { createKeyStore } from "../src/db/signing-keys.ts";
 import { createStore, type Store } from "../src/db/store.ts";
 import { createMetrics } from "../src/metrics.ts";
+import { createTokenIssuer } from "../src/tokens/issuer.ts";
 import { ROOT } from "./lib/child.ts";
 import { type BenchContext, pick, workDir } from "./lib/context.ts";
 import { REFUND, SUPPORT_CONFIG } from "./lib/fixtures.ts";
@@ -118,6 +120,8 @@ function intakeRounds(dir: string, rounds: number, perRound: number): Record<Var
       events: new RequestEvents(),
       metrics: createMetrics({ outboxDepth: () => 0, pendingCallbacks: () => 0 }),
       log: pino({ level: "silent" }),
+      // Requests are routed to humans here: nothing is signed.
+      tokens: createTokenIssuer({ keys: createKeyStore(database), config, suppliedKey: null }),
     };
     return {
       round(): number {

@@ -13,6 +13,7 @@ import { type Clock, systemClock } from "./clock.ts";
 import type { AppConfig } from "./config/file.ts";
 import { auditHead } from "./db/audit.ts";
 import { type OpenDatabase, openDatabase } from "./db/open.ts";
+import { createKeyStore } from "./db/signing-keys.ts";
 import { createStore } from "./db/store.ts";
 import { boltLogger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
@@ -21,6 +22,8 @@ import { registerHome } from "./slack/home.ts";
 import { registerListeners } from "./slack/listeners.ts";
 import { createSlackOutbox, type OutboxOptions } from "./slack/outbox.ts";
 import { createUsergroupDirectory } from "./slack/usergroups.ts";
+import { createTokenIssuer, maxTokenTtlMs } from "./tokens/issuer.ts";
+import { ensureSigningKey } from "./tokens/keys.ts";
 
 /** Rows one slice of a cron sweep handles before yielding (≈ 140 µs each). */
 const SWEEP_SLICE = 200;
@@ -39,6 +42,8 @@ export interface ServiceOptions {
   callbacks?: { timeoutMs?: number; pollMs?: number };
   /** Bind address; all interfaces when unset. */
   host?: string;
+  /** COUNTERSIGN_SIGNING_KEY (PKCS#8 PEM); null or unset: the key stored in the database. */
+  signingKey?: string | null;
 }
 
 export interface Service {
@@ -68,7 +73,17 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const events = new RequestEvents();
   const metrics = createMetrics({ outboxDepth: store.outboxDepth, pendingCallbacks: store.pendingCallbacks });
   metrics.seed(store.countByStatus());
-  const deps: Deps = { store, config, clock, events, metrics, log };
+  const keys = createKeyStore(database);
+  const suppliedKey = options.signingKey ?? null;
+  // Before anything listens: every approval from now on has a key to sign with.
+  const signingKey = ensureSigningKey(keys, {
+    now: clock.now(),
+    retainMs: maxTokenTtlMs(config),
+    supplied: suppliedKey,
+  });
+  if (signingKey.created) log.info({ kid: signingKey.kid }, "created the approval-token signing key");
+  const tokens = createTokenIssuer({ keys, config, suppliedKey });
+  const deps: Deps = { store, config, clock, events, metrics, log, tokens };
 
   let stopping = false;
   // Aborted at shutdown: open long-polls answer at once.

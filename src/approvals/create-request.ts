@@ -124,8 +124,11 @@ export function createRequest(
     dmTs: null,
     idempotencyKey,
     bodyHash,
+    approvalToken: null,
   };
   store.tx(() => {
+    // Signed in the transaction that stores the approval, so the two commit together.
+    if (status === "approved") row.approvalToken = deps.tokens.issueInTx(row, [], now);
     store.insertRequest(row);
     store.audit(id, now, "created", `agent:${agent.id}`, {
       action: body.action,

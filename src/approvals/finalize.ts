@@ -22,14 +22,17 @@ export function queueSlack(
  * callback. Returns false (and changes nothing) when it was no longer pending.
  */
 export function finalizeInTx(
-  deps: Pick<Deps, "store" | "config">,
+  deps: Pick<Deps, "store" | "config" | "tokens">,
   row: RequestRow,
   change: { resolution: Resolution; actor: string | null; detail?: unknown },
   now: number,
 ): boolean {
   const { store } = deps;
   const state = finalState(change.resolution);
-  if (!store.finalize({ id: row.id, ...state, decidedAt: now })) return false;
+  // Signed here, in the approving transaction: an approved request never lacks its token.
+  const approvalToken =
+    state.status === "approved" ? deps.tokens.issueInTx(row, approversOf(deps, row.id), now) : null;
+  if (!store.finalize({ id: row.id, ...state, decidedAt: now, approvalToken })) return false;
   store.audit(row.id, now, state.status, change.actor, {
     resolution: change.resolution,
     ...asObject(change.detail),
@@ -37,6 +40,14 @@ export function finalizeInTx(
   if (row.role !== null) queueSlack(deps, row.id, { kind: "update" }, now);
   if (row.callbackUrl !== null) queueCallbackInTx(deps, row.id, now);
   return true;
+}
+
+/** Slack ids of the approve votes, in the order they were cast. */
+function approversOf(deps: Pick<Deps, "store">, requestId: string): string[] {
+  return deps.store
+    .decisionsFor(requestId)
+    .filter((d) => d.decision === "approve")
+    .map((d) => d.approverId);
 }
 
 function asObject(detail: unknown): Record<string, unknown> {

@@ -34,6 +34,8 @@ export const AUDIT_EVENTS = [
   "callback_queued",
   "callback_delivered",
   "callback_failed", // detail.result: retry, gone or gave_up (given up for good)
+  // operator
+  "key_rotated", // actor cli:keys-rotate; detail: kid (new), retired (old)
   // Reserved for issues 11 and 13 (approval tokens, reviewer actions): record them under these names.
   "token_issued",
   "edited",

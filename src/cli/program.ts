@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import { auditExport, auditVerify } from "./commands/audit.ts";
 import { backup } from "./commands/backup.ts";
 import { checkConfig } from "./commands/check-config.ts";
+import { keysRotate } from "./commands/keys-rotate.ts";
 import { migrateCommand } from "./commands/migrate.ts";
 import { policyTest } from "./commands/policy-test.ts";
 import { type CliIo, EXIT, type ExitCode, line, UsageError } from "./io.ts";
@@ -74,6 +75,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     .action((opts: { since?: string; request?: string; output?: string }) =>
       run(() => auditExport(io, opts))(),
     );
+
+  const keys = program.command("keys").description("approval-token signing keys");
+  keys
+    .command("rotate")
+    .description(
+      "make a new signing key active; the old one stays in the JWKS until every token it signed has expired (safe while the service runs)",
+    )
+    .option("--key <file.pem>", "use this Ed25519 private key (PKCS#8 PEM) instead of generating one")
+    .action((opts: { key?: string }) => run(() => keysRotate(io, opts, Date.now()))());
 
   program
     .command("backup")

@@ -29,7 +29,12 @@ function placeholdersFor<T extends Record<string, unknown>>(
 const { id: _decisionId, ...decisionColumns } = getTableColumns(decisions);
 const { id: _outboxId, ...outboxColumns } = getTableColumns(slackOutbox);
 
-export type FinalUpdate = FinalState & { id: string; decidedAt: number };
+export type FinalUpdate = FinalState & {
+  id: string;
+  decidedAt: number;
+  /** Set exactly when the new status is approved. */
+  approvalToken: string | null;
+};
 
 export type NewCallback = Omit<
   CallbackRow,
@@ -82,6 +87,7 @@ export function createStore(
         status: sql`${p("status")}`,
         resolution: sql`${p("resolution")}`,
         decidedAt: sql`${p("decidedAt")}`,
+        approvalToken: sql`${p("approvalToken")}`,
       })
       .where(and(eq(requests.id, p("id")), pending))
       .prepare(),

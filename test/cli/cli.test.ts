@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { seedEvents, tamper } from "../audit/helpers.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { SECRETS, TEST_CONFIG_YAML, TOKENS } from "../support/config.ts";
@@ -9,6 +9,8 @@ import { REFUND, startHarness, tempDir } from "../support/harness.ts";
 import { type CliRun, runCli } from "./run.ts";
 
 const cleanups = useCleanups();
+// Each command is a fresh node + tsx process: seconds apiece on a busy machine.
+vi.setConfig({ testTimeout: 120_000 });
 
 /** A temp dir with the test config; env as `npm start` would get it (Slack settings included). */
 function setup() {
@@ -274,6 +276,44 @@ describe("countersign audit verify / export", () => {
     expect(since).toMatchObject({ code: 2, stderr: expect.stringContaining("--since") });
     expect(file).toMatchObject({ code: 2, stderr: expect.stringContaining("--file") });
     expect(notExport).toMatchObject({ code: 1, stderr: expect.stringContaining("line 1") });
+  });
+});
+
+describe("countersign keys rotate", () => {
+  it("rotate twice → a new active key each time, the old one retired, audited as key_rotated", async () => {
+    const { env, dbPath } = setup();
+    expect((await runCli(["migrate"], env)).code).toBe(0);
+    const first = await runCli(["keys", "rotate"], env);
+    expect(first).toMatchObject({ code: 0, stdout: expect.stringContaining("no key was active before") });
+    const second = await runCli(["keys", "rotate"], env);
+    expect(second.code).toBe(0);
+    const firstKid = /signing key (\S+) is now active/.exec(first.stdout)?.[1];
+    expect(second.stdout).toContain(`key ${firstKid} is retired and stays in /.well-known/jwks.json`);
+    const sqlite = new Database(dbPath, { readonly: true });
+    const keys = sqlite.prepare("SELECT kid, retired_at FROM signing_keys ORDER BY created_at").all() as {
+      retired_at: number | null;
+    }[];
+    const audited = sqlite
+      .prepare("SELECT count(*) AS n FROM audit_log WHERE event = 'key_rotated'")
+      .get() as { n: number };
+    sqlite.close();
+    expect(keys.map((k) => k.retired_at === null)).toEqual([false, true]);
+    expect(audited.n).toBe(2);
+    expect((await runCli(["audit", "verify"], env)).code).toBe(0);
+  });
+
+  it("COUNTERSIGN_SIGNING_KEY set, or an unreadable --key → exit 2 naming it", async () => {
+    const { env, dir } = setup();
+    const { generateSigningKey } = await import("../../src/tokens/keys.ts");
+    const [fromEnv, badKey] = await Promise.all([
+      runCli(["keys", "rotate"], { ...env, COUNTERSIGN_SIGNING_KEY: generateSigningKey() }),
+      runCli(["keys", "rotate", "--key", join(dir, "missing.pem")], env),
+    ]);
+    expect(fromEnv).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("COUNTERSIGN_SIGNING_KEY is set"),
+    });
+    expect(badKey).toMatchObject({ code: 2, stderr: expect.stringContaining("--key:") });
   });
 });
 
