@@ -1,17 +1,15 @@
 import { Command, CommanderError, Option } from "commander";
-import { auditExport, auditVerify } from "./commands/audit.ts";
-import { backup } from "./commands/backup.ts";
-import { checkConfig } from "./commands/check-config.ts";
-import { keysRotate } from "./commands/keys-rotate.ts";
-import { migrateCommand } from "./commands/migrate.ts";
-import { policyTest } from "./commands/policy-test.ts";
 import { type CliIo, EXIT, type ExitCode, line, UsageError } from "./io.ts";
 
 const ENV_HELP = `
 Reads the same environment as \`npm start\` (DATABASE_PATH, COUNTERSIGN_CONFIG, …).
 Exit status: 0 success, 1 a failed check, 2 bad usage or settings.`;
 
-/** Runs `countersign <command>` with commander and answers the exit code. */
+/**
+ * Runs `countersign <command>` with commander and answers the exit code. Each
+ * command's module is imported when it runs, so `audit verify` does not load
+ * drizzle, zod schemas or the token code it never uses.
+ */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   let code: ExitCode = EXIT.ok;
   const program = new Command("countersign")
@@ -33,14 +31,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     .description(
       "apply pending database migrations to DATABASE_PATH (refused while the service holds the database)",
     )
-    .action(run(() => migrateCommand(io)));
+    .action(run(async () => (await import("./commands/migrate.ts")).migrateCommand(io)));
 
   program
     .command("check-config")
     .description(
       "check the environment and COUNTERSIGN_CONFIG as `npm start` would; list every problem, or print agents, roles and policies",
     )
-    .action(run(() => checkConfig(io)));
+    .action(run(async () => (await import("./commands/check-config.ts")).checkConfig(io)));
 
   const policy = program.command("policy").description("policy tools");
   policy
@@ -50,7 +48,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     )
     .argument("<file>", "a JSON request body as for POST /v1/requests, or - for stdin")
     .option("--agent <id>", "the calling agent (default: the first in the config)")
-    .action((file: string, opts: { agent?: string }) => run(() => policyTest(io, file, opts))());
+    .action((file: string, opts: { agent?: string }) =>
+      run(async () => (await import("./commands/policy-test.ts")).policyTest(io, file, opts))(),
+    );
 
   const audit = program.command("audit").description("the hash-chained audit log");
   audit
@@ -63,7 +63,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       "--anchor <hash>",
       "a head hash recorded earlier: it must still be in the chain (catches a cut tail)",
     )
-    .action((opts: { file?: string; anchor?: string }) => run(() => auditVerify(io, opts))());
+    .action((opts: { file?: string; anchor?: string }) =>
+      run(async () => (await import("./commands/audit.ts")).auditVerify(io, opts))(),
+    );
   audit
     .command("export")
     .description(
@@ -73,7 +75,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     .option("--request <id>", "only this request's events")
     .addOption(new Option("--output <path>", "write here instead of stdout"))
     .action((opts: { since?: string; request?: string; output?: string }) =>
-      run(() => auditExport(io, opts))(),
+      run(async () => (await import("./commands/audit.ts")).auditExport(io, opts))(),
     );
 
   const keys = program.command("keys").description("approval-token signing keys");
@@ -83,7 +85,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       "make a new signing key active; the old one stays in the JWKS until every token it signed has expired (safe while the service runs)",
     )
     .option("--key <file.pem>", "use this Ed25519 private key (PKCS#8 PEM) instead of generating one")
-    .action((opts: { key?: string }) => run(() => keysRotate(io, opts, Date.now()))());
+    .action((opts: { key?: string }) =>
+      run(async () => (await import("./commands/keys-rotate.ts")).keysRotate(io, opts, Date.now()))(),
+    );
 
   program
     .command("backup")
@@ -91,7 +95,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       "a consistent copy of DATABASE_PATH made with SQLite's online backup API, safe while the service runs",
     )
     .argument("<path>", "the new file to write (must not exist)")
-    .action((path: string) => run(() => backup(io, path))());
+    .action((path: string) => run(async () => (await import("./commands/backup.ts")).backup(io, path))());
 
   for (const command of program.commands) {
     command.addHelpText("after", ENV_HELP);

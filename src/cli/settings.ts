@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import { type Env, loadEnv, type SlackEnv } from "../config/env.ts";
-import { type AppConfig, loadConfigFile } from "../config/file.ts";
 import { UsageError } from "./io.ts";
 
 /** The env as `npm start` reads it; Slack settings only when the command needs them. */
@@ -11,17 +10,6 @@ export function cliEnv(source: Record<string, string | undefined>, requireSlack 
   const result = loadEnv(source, { requireSlack });
   if (!result.ok) throw new UsageError("invalid environment", result.problems);
   return result.env;
-}
-
-export function cliConfig(env: Env, source: Record<string, string | undefined>): AppConfig {
-  const result = loadConfigFile(env.configPath, source);
-  if (!result.ok) {
-    throw new UsageError(
-      `invalid configuration file ${env.configPath}`,
-      result.problems.map((p) => `${p.path}: ${p.message}`),
-    );
-  }
-  return result.config;
 }
 
 /**

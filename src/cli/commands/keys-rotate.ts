@@ -6,8 +6,9 @@ import { createStore } from "../../db/store.ts";
 import { createRedactor } from "../../redact.ts";
 import { maxTokenTtlMs } from "../../tokens/issuer.ts";
 import { describeKey, rotateSigningKey } from "../../tokens/keys.ts";
+import { cliConfig } from "../config.ts";
 import { type CliIo, EXIT, type ExitCode, line, UsageError } from "../io.ts";
-import { cliConfig, cliEnv } from "../settings.ts";
+import { cliEnv } from "../settings.ts";
 
 /**
  * `keys rotate [--key file.pem]`: a new approval-token signing key becomes active

@@ -7,8 +7,9 @@ import { formatDuration } from "../../config/duration.ts";
 import type { AppConfig } from "../../config/file.ts";
 import type { MatchInput } from "../../policy/match.ts";
 import { redact } from "../../redact.ts";
+import { cliConfig } from "../config.ts";
 import { type CliIo, EXIT, type ExitCode, line, UsageError } from "../io.ts";
-import { cliConfig, cliEnv } from "../settings.ts";
+import { cliEnv } from "../settings.ts";
 
 /**
  * `policy test <file.json | ->`: a dry run of POST /v1/requests. Validates the
