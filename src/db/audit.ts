@@ -43,27 +43,9 @@ export function createAuditAppender({ sqlite }: OpenDatabase, redact: <T>(value:
   };
 }
 
-type RawRow = [
-  number,
-  string | null,
-  number,
-  string,
-  string | null,
-  string | null,
-  string | null,
-  string | null,
-];
-const SELECT = "SELECT id, request_id, at, event, actor, detail, prev_hash, hash FROM audit_log";
-const toChainRow = (r: RawRow): ChainRow => ({
-  seq: r[0],
-  requestId: r[1],
-  at: r[2],
-  event: r[3],
-  actor: r[4],
-  detail: r[5],
-  prevHash: r[6],
-  hash: r[7],
-});
+// Aliased to ChainRow's names: better-sqlite3 builds each row object itself, no copy in JS.
+const SELECT =
+  "SELECT id AS seq, request_id AS requestId, at, event, actor, detail, prev_hash AS prevHash, hash FROM audit_log";
 
 export interface AuditQuery {
   /** Events from the first one at or after this time (ms), and every later one. */
@@ -72,17 +54,17 @@ export interface AuditQuery {
 }
 
 /**
- * Streams audit rows in seq order without loading the table: a generator over
- * better-sqlite3's iterator. `sinceMs` starts at the first event at or after
+ * Streams audit rows in seq order without loading the table (better-sqlite3's
+ * iterator: one row at a time). `sinceMs` starts at the first event at or after
  * that time and then keeps every later event, so the export stays one chain.
  */
-export function* iterateAudit(sqlite: Database.Database, query: AuditQuery = {}): Generator<ChainRow> {
+export function iterateAudit(sqlite: Database.Database, query: AuditQuery = {}): IterableIterator<ChainRow> {
   let fromId = 0;
   if (query.sinceMs !== undefined && query.sinceMs !== null) {
     const first = sqlite.prepare("SELECT min(id) AS id FROM audit_log WHERE at >= ?").get(query.sinceMs) as {
       id: number | null;
     };
-    if (first.id === null) return;
+    if (first.id === null) return [][Symbol.iterator]();
     fromId = first.id;
   }
   const statement =
@@ -91,7 +73,7 @@ export function* iterateAudit(sqlite: Database.Database, query: AuditQuery = {})
       : sqlite
           .prepare(`${SELECT} WHERE request_id = ? AND id >= ? ORDER BY id`)
           .bind(query.requestId, fromId);
-  for (const raw of statement.raw(true).iterate() as IterableIterator<RawRow>) yield toChainRow(raw);
+  return statement.iterate() as IterableIterator<ChainRow>;
 }
 
 /** True when audit_log exists without the chain columns, i.e. it was created by a schema before 0003. */
@@ -107,7 +89,7 @@ export function auditNeedsChaining(sqlite: Database.Database): boolean {
  * transaction, paging by id (bounded memory).
  */
 export function chainExistingEvents(sqlite: Database.Database): number {
-  const page = sqlite.prepare(`${SELECT} WHERE id > ? ORDER BY id LIMIT 1000`).raw(true);
+  const page = sqlite.prepare(`${SELECT} WHERE id > ? ORDER BY id LIMIT 1000`);
   const update = sqlite.prepare("UPDATE audit_log SET detail = ?, prev_hash = ?, hash = ? WHERE id = ?");
   return sqlite
     .transaction(() => {
@@ -115,10 +97,9 @@ export function chainExistingEvents(sqlite: Database.Database): number {
       let after = 0;
       let n = 0;
       for (;;) {
-        const rows = page.all(after) as RawRow[];
+        const rows = page.all(after) as ChainRow[];
         if (rows.length === 0) return n;
-        for (const raw of rows) {
-          const row = toChainRow(raw);
+        for (const row of rows) {
           const detail = canonicalDetail(row.detail);
           const hash = chainHash(prevHash, { ...row, detail });
           update.run(detail, prevHash, hash, row.seq);
