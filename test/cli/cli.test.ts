@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -265,6 +266,21 @@ describe("countersign audit verify / export", () => {
     writeFileSync(full, [lines[0], ...lines.slice(2)].join("\n"));
     const cut = await runCli(["audit", "verify", "--file", full], {});
     expect(cut).toMatchObject({ code: 1, stderr: expect.stringContaining("(deleted)") });
+  });
+
+  it("export piped into a reader that stops early (| head) → exit 0, no stack trace", async () => {
+    const { env, dbPath } = setup();
+    seedEvents(dbPath, 5000);
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "audit", "export"], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const stderr: string[] = [];
+    child.stderr.on("data", (c: Buffer) => stderr.push(String(c)));
+    child.stdout.once("data", () => child.stdout.destroy());
+    const code = await new Promise((resolve) => child.once("close", resolve));
+    expect(code).toBe(0);
+    expect(stderr.join("")).not.toContain("EPIPE");
   });
 
   it("a bad --since or --file → exit 2; a file that is not an export → exit 1", async () => {
