@@ -143,6 +143,15 @@ const configSchema = strict({
   redact: z.array(z.string().min(1, "must not be empty")).default([]),
   /** The `iss` claim of approval tokens. */
   issuer: z.string().trim().min(1, "must not be empty").max(200).default(DEFAULT_ISSUER),
+  /** Callback delivery; private targets (loopback, RFC 1918…) only when allowed, for local development. */
+  callbacks: strict({
+    allow_private_targets: z
+      .boolean({ error: (iss) => `must be true or false (got ${describe(iss.input)})` })
+      .default(false),
+  })
+    .nullable()
+    .default(null)
+    .transform((c) => ({ allow_private_targets: c?.allow_private_targets ?? false })),
 });
 
 export type AppConfig = z.output<typeof configSchema>;
