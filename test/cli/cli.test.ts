@@ -338,7 +338,7 @@ describe("countersign keys rotate", () => {
 });
 
 describe("countersign backup", () => {
-  it("while the service runs and writes → a consistent copy whose audit chain verifies; an existing target → exit 2", async () => {
+  it("while the service runs and writes → a consistent copy whose audit chain verifies; audit verify works, migrate is refused (exit 2), an existing target → exit 2", async () => {
     const { env, dbPath, dir } = setup();
     const h = await startHarness({ dbPath });
     cleanups.push(() => h.stop());
@@ -361,7 +361,14 @@ describe("countersign backup", () => {
       .get() as { n: number };
     expect(requests.n).toBeGreaterThanOrEqual(20);
 
-    const again = await runCli(["backup", target], env);
+    // Still running: the read-only commands work, migrate is refused.
+    const [again, verifyLive, migrate] = await Promise.all([
+      runCli(["backup", target], env),
+      runCli(["audit", "verify"], env),
+      runCli(["migrate"], env),
+    ]);
     expect(again).toMatchObject({ code: 2, stderr: expect.stringContaining("already exists") });
+    expect(verifyLive).toMatchObject({ code: 0, stdout: expect.stringContaining("audit verify: ok") });
+    expect(migrate).toMatchObject({ code: 2, stderr: expect.stringContaining("stop the service first") });
   });
 });

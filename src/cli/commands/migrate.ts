@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import { auditHead } from "../../db/audit.ts";
+import { acquireDatabaseLock, type DatabaseLock, DatabaseLockedError } from "../../db/lock.ts";
 import { openDatabase } from "../../db/open.ts";
 import { type CliIo, EXIT, type ExitCode, line, UsageError } from "../io.ts";
 import { cliEnv } from "../settings.ts";
@@ -16,6 +17,14 @@ const applied = (sqlite: Database.Database): number => {
 export function migrateCommand(io: CliIo): ExitCode {
   const env = cliEnv(io.env);
   if (env.databasePath === ":memory:") throw new UsageError("DATABASE_PATH: :memory: has nothing to migrate");
+  // The service migrates at start-up; changing the schema under a running one is refused.
+  let lock: DatabaseLock | null;
+  try {
+    lock = acquireDatabaseLock(env.databasePath);
+  } catch (error) {
+    if (!(error instanceof DatabaseLockedError)) throw error;
+    throw new UsageError(`${error.message}; stop the service first (it migrates when it starts)`);
+  }
   const before = existsSync(env.databasePath) ? appliedMigrations(env.databasePath) : 0;
   const { sqlite } = openDatabase(env.databasePath);
   try {
@@ -32,6 +41,7 @@ export function migrateCommand(io: CliIo): ExitCode {
     return EXIT.ok;
   } finally {
     sqlite.close();
+    lock?.release();
   }
 }
 
