@@ -151,7 +151,7 @@ describe("countersign policy test", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("agent: deploy-bot");
     expect(run.stdout).toContain("policies[3] no-deletes: MATCH");
-    expect(run.stdout).toContain("rejected by policy");
+    expect(run.stdout).toContain("rejected by policy at once (resolution rejected_by_policy)");
   });
 
   it("no policy matches → exit 1 saying the API would answer 422", async () => {

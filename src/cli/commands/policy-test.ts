@@ -82,9 +82,8 @@ function describeOutcome(
   asked: number | undefined,
 ): void {
   if (policy.decision !== null) {
-    out(
-      `→ ${policy.decision === "approve" ? "approved" : "rejected"} by policy at once (resolution ${policy.decision}d_by_policy); no human is asked`,
-    );
+    const status = policy.decision === "approve" ? "approved" : "rejected";
+    out(`→ ${status} by policy at once (resolution ${status}_by_policy); no human is asked`);
     return;
   }
   const role = policy.route === null ? undefined : config.roles[policy.route];
