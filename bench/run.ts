@@ -17,6 +17,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { auditBench } from "./audit.ts";
 import { clickBench } from "./click.ts";
 import { clientVerifyBench } from "./client-verify.ts";
 import { decisionBench } from "./decision.ts";
@@ -37,6 +38,7 @@ export const BENCHES: Record<string, (ctx: BenchContext) => Promise<Metric[]>> =
   memory: memoryBench,
   fanout: fanoutBench,
   verify: clientVerifyBench,
+  audit: auditBench,
 };
 
 function parseArgs(argv: string[]) {

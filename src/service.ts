@@ -12,12 +12,14 @@ import { type SweepReport, sweep } from "./approvals/sweep.ts";
 import { createCallbackWorker } from "./callbacks/deliver.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { AppConfig } from "./config/file.ts";
+import { auditHead } from "./db/audit.ts";
 import { acquireDatabaseLock, type DatabaseLock, DatabaseLockedError } from "./db/lock.ts";
 import { type OpenDatabase, openDatabase } from "./db/open.ts";
 import { createKeyStore } from "./db/signing-keys.ts";
 import { createStore } from "./db/store.ts";
 import { boltLogger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
+import { createRedactor } from "./redact.ts";
 import { registerHome } from "./slack/home.ts";
 import { registerListeners } from "./slack/listeners.ts";
 import { createSlackOutbox, type OutboxOptions } from "./slack/outbox.ts";
@@ -87,10 +89,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 }
 
 async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Promise<Service> {
-  const { log, config } = options;
+  const { config } = options;
+  const redact = createRedactor(config.redact);
+  // Every log line, whatever logged it, goes through the redactor (CONTRACT §7).
+  const log = options.log.child({}, { formatters: { log: (object) => redact(object) } });
   const clock = options.clock ?? systemClock;
   const database = typeof options.database === "string" ? openDatabase(options.database) : options.database;
-  const store = createStore(database);
+  const store = createStore(database, { redact });
   const events = new RequestEvents();
   const metrics = createMetrics({ outboxDepth: store.outboxDepth, pendingCallbacks: store.pendingCallbacks });
   metrics.seed(store.countByStatus());
@@ -233,6 +238,11 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
   sweepNow();
   outbox.start();
   callbacks.start();
+  const logAuditHead = (why: string) =>
+    log.info({ audit_head: auditHead(database.sqlite) }, `audit chain head (${why})`);
+  logAuditHead("start-up");
+  // Once a day, so the head can be anchored outside the database (README: "Audit log").
+  const headTask = cron.schedule("0 0 * * *", () => logAuditHead("daily"), { name: "audit-head" });
   let task: ScheduledTask | null = null;
   if (options.sweepCron !== null) {
     task = cron.schedule(
@@ -266,6 +276,7 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
       const abortTimer = setTimeout(() => abortInFlight.abort(), SHUTDOWN_GRACE_MS);
       abortTimer.unref();
       await task?.stop();
+      await headTask.stop();
       shutdown.abort();
       // Keep-alive connections that go idle after close() would hold it open
       // until the client hangs up: close them as they go idle.
@@ -281,6 +292,7 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
       const settleMs = SHUTDOWN_GRACE_MS + 2_000;
       await Promise.all([outbox.stop(settleMs), callbacks.stop(settleMs)]);
       clearTimeout(abortTimer);
+      logAuditHead("shutdown");
       database.sqlite.close();
       lock?.release();
     },

@@ -4,6 +4,7 @@ import { cancelRequest } from "../approvals/cancel-request.ts";
 import { createRequest } from "../approvals/create-request.ts";
 import type { Deps } from "../approvals/deps.ts";
 import { type GetResult, getRequest, waitForDecision } from "../approvals/get-request.ts";
+import { listEvents } from "../approvals/list-events.ts";
 import { reportOutcome } from "../approvals/report-outcome.ts";
 import { cancelBodySchema, createRequestBodySchema, outcomeBodySchema } from "../approvals/request-body.ts";
 import { callbackUrlProblem } from "../callbacks/target.ts";
@@ -145,6 +146,16 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     }
   };
 
+  const events: Handler = async (_req, res, { id: agentId }, id) => {
+    const result = listEvents(deps, agentId, validId(id));
+    switch (result.kind) {
+      case "found":
+        return sendJson(res, 200, result.events);
+      case "not_found":
+        throw notFound(id);
+    }
+  };
+
   const notFound = (id: string | null) => new ApiError("not_found", `request ${id ?? ""} not found`);
   /** A malformed id cannot name a request: not found, without asking the database. */
   const validId = (id: string | null): string => {
@@ -196,6 +207,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     if (verb === null) return method === "GET" ? get : "GET";
     if (verb === "cancel") return method === "POST" ? cancel : "POST";
     if (verb === "outcome") return method === "POST" ? outcome : "POST";
+    if (verb === "events") return method === "GET" ? events : "GET";
     return "404";
   };
 

@@ -131,12 +131,16 @@ export function createRequest(
     const issued = status === "approved" ? deps.tokens.issueInTx(row, [], now) : null;
     row.approvalToken = issued?.token ?? null;
     store.insertRequest(row);
-    store.audit(id, now, "created", `agent:${agent.id}`, { action: body.action, args_hash: hash });
+    store.audit(id, now, "created", `agent:${agent.id}`, {
+      action: body.action,
+      args_hash: hash,
+      policy: policy.name,
+    });
     if (routed) {
       store.audit(id, now, "routed", null, { policy: policy.name, role: policy.route });
       queueSlack(deps, id, { kind: "post" }, now);
     } else {
-      store.audit(id, now, status, `policy:${policy.name}`, {
+      store.audit(id, now, status === "approved" ? "approved" : "rejected", `policy:${policy.name}`, {
         resolution,
         ...(issued === null ? {} : { token: issued.audit }),
       });

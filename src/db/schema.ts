@@ -82,7 +82,12 @@ export const decisions = sqliteTable(
   (t) => [uniqueIndex("decisions_request_approver").on(t.requestId, t.approverId)],
 );
 
-/** Append-only: rows are inserted, never updated or deleted. */
+/**
+ * Append-only and hash-chained (src/audit/chain.ts): each row stores the previous
+ * row's hash and the SHA-256 of its own canonical content plus that previous hash.
+ * The hash columns are nullable only because rows from before the chain get their
+ * hashes right after the migration (src/audit/backfill.ts); every new row has them.
+ */
 export const auditLog = sqliteTable(
   "audit_log",
   {
@@ -91,7 +96,10 @@ export const auditLog = sqliteTable(
     at: integer("at").notNull(),
     event: text("event").notNull(),
     actor: text("actor"),
+    /** RFC 8785 canonical JSON (or null). */
     detail: text("detail"),
+    prevHash: text("prev_hash"),
+    hash: text("hash"),
   },
   (t) => [index("audit_log_request").on(t.requestId, t.id)],
 );
@@ -170,4 +178,5 @@ export type NewRequestRow = typeof requests.$inferInsert;
 export type DecisionRow = typeof decisions.$inferSelect;
 export type OutboxRow = typeof slackOutbox.$inferSelect;
 export type CallbackRow = typeof callbacks.$inferSelect;
+export type AuditRow = typeof auditLog.$inferSelect;
 export type SigningKeyRow = typeof signingKeys.$inferSelect;

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
 import type { FinalState } from "../approvals/transitions.ts";
+import { createAuditAppender } from "./audit.ts";
 import type { OpenDatabase } from "./open.ts";
 import {
   auditLog,
@@ -26,7 +27,6 @@ function placeholdersFor<T extends Record<string, unknown>>(
 }
 
 const { id: _decisionId, ...decisionColumns } = getTableColumns(decisions);
-const { id: _auditId, ...auditColumns } = getTableColumns(auditLog);
 const { id: _outboxId, ...outboxColumns } = getTableColumns(slackOutbox);
 
 export type FinalUpdate = FinalState & {
@@ -45,7 +45,12 @@ export type NewCallback = Omit<
  * Every SQL statement countersign runs, prepared once. Verbs compose these
  * inside `tx` so a state change and its side-effect rows commit together.
  */
-export function createStore({ db, sqlite }: OpenDatabase) {
+export function createStore(
+  database: OpenDatabase,
+  options: { /** Redacts audit details (the config's `redact` keys). */ redact?: <T>(value: T) => T } = {},
+) {
+  const { db, sqlite } = database;
+  const appendAudit = createAuditAppender(database, options.redact);
   // A literal, not a bound parameter: SQLite can only use the partial indexes
   // (WHERE status = 'pending') when the value is known at prepare time.
   const pending = sql`${requests.status} = 'pending'`;
@@ -129,7 +134,6 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       .set({ dmChannel: sql`${p("channel")}`, dmTs: sql`${p("ts")}` })
       .where(eq(requests.id, p("id")))
       .prepare(),
-    audit: db.insert(auditLog).values(placeholdersFor(auditColumns)).prepare(),
     enqueueSlack: db.insert(slackOutbox).values(placeholdersFor(outboxColumns)).prepare(),
     // The head of each request's queue only: later items wait for earlier ones.
     dueSlack: db
@@ -267,14 +271,8 @@ export function createStore({ db, sqlite }: OpenDatabase) {
     setChannelMessage: (id: string, channel: string, ts: string) =>
       void s.setChannelMessage.run({ id, channel, ts }),
     setDmMessage: (id: string, channel: string, ts: string) => void s.setDmMessage.run({ id, channel, ts }),
-    audit: (requestId: string | null, at: number, event: string, actor: string | null, detail?: unknown) =>
-      void s.audit.run({
-        requestId,
-        at,
-        event,
-        actor,
-        detail: detail === undefined ? null : JSON.stringify(detail),
-      }),
+    /** Appends a chained, redacted audit event (inside the caller's transaction when there is one). */
+    audit: appendAudit,
     auditFor: (id: string) => s.auditFor.all({ id }),
     enqueueSlack: (requestId: string, kind: string, payload: unknown, at: number) =>
       void s.enqueueSlack.run({

@@ -23,6 +23,8 @@ export interface Matcher {
   /** The match mapping as written in the config, for logs and error messages. */
   readonly spec: Readonly<Record<string, unknown>>;
   readonly test: (input: MatchInput) => boolean;
+  /** The keys of `spec` the input fails, in order (empty when it matches); for explaining a dry run. */
+  readonly failing: (input: MatchInput) => string[];
 }
 
 export const OPERATORS = ["eq", "in", "lt", "lte", "gt", "gte"] as const;
@@ -185,17 +187,24 @@ export const matcherSchema = z
   })
   .transform((raw, ctx): Matcher => {
     const predicates: Predicate[] = [];
+    const keys: string[] = [];
     let failed = false;
     for (const [key, value] of Object.entries(raw)) {
       const issues: Issue[] = [];
       const predicate = compileKey(key, value, issues);
       for (const issue of issues)
         ctx.addIssue({ code: "custom", message: issue.message, path: [key, ...issue.path] });
-      if (predicate) predicates.push(predicate);
-      else failed = true;
+      if (predicate) {
+        predicates.push(predicate);
+        keys.push(key);
+      } else failed = true;
     }
     if (failed) return z.NEVER;
-    return { spec: raw, test: (input) => predicates.every((p) => p(input)) };
+    return {
+      spec: raw,
+      test: (input) => predicates.every((p) => p(input)),
+      failing: (input) => keys.filter((_, i) => !predicates[i]?.(input)),
+    };
   });
 
 /** Compiles a `match` mapping; throws a ZodError when it is malformed (config loading reports those by path). */
