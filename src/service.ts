@@ -11,6 +11,7 @@ import { type SweepReport, sweep } from "./approvals/sweep.ts";
 import { createCallbackWorker } from "./callbacks/deliver.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { AppConfig } from "./config/file.ts";
+import { createGroupCommit, type GroupCommitOptions } from "./db/group-commit.ts";
 import { type OpenDatabase, openDatabase } from "./db/open.ts";
 import { createStore } from "./db/store.ts";
 import { boltLogger } from "./log.ts";
@@ -18,6 +19,7 @@ import { createMetrics } from "./metrics.ts";
 import { registerHome } from "./slack/home.ts";
 import { registerListeners } from "./slack/listeners.ts";
 import { createSlackOutbox, type OutboxOptions } from "./slack/outbox.ts";
+import { rethrowNotStored } from "./slack/store-then-ack.ts";
 import { createUsergroupDirectory } from "./slack/usergroups.ts";
 
 /** Rows one slice of a cron sweep handles before yielding (≈ 140 µs each). */
@@ -35,6 +37,8 @@ export interface ServiceOptions {
   sweepCron: string | null;
   outbox?: OutboxOptions;
   callbacks?: { timeoutMs?: number; pollMs?: number };
+  /** How long writes wait for a foreign write lock before they are refused. */
+  writes?: GroupCommitOptions;
   /** Bind address; all interfaces when unset. */
   host?: string;
 }
@@ -63,7 +67,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const events = new RequestEvents();
   const metrics = createMetrics({ outboxDepth: store.outboxDepth, pendingCallbacks: store.pendingCallbacks });
   metrics.seed(store.countByStatus());
-  const deps: Deps = { store, config, clock, events, metrics, log };
+  const writes = createGroupCommit(database.sqlite, options.writes);
+  const deps: Deps = { store, writes, config, clock, events, metrics, log };
 
   let stopping = false;
   // Aborted at shutdown: open long-polls answer at once.
@@ -112,6 +117,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   registerHome(app, deps, (group, user) => directory.isMember(group, user));
   app.error(async (error) => {
     log.error({ err: error }, "Slack listener failed");
+    // Slack must not see a success for an interaction that was not stored.
+    rethrowNotStored(error);
   });
 
   let started: unknown;
@@ -186,6 +193,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         clearInterval(idle);
       }
       await Promise.all([outbox.stop(), callbacks.stop()]);
+      writes.close();
       database.sqlite.close();
     },
   };

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Deps } from "../../src/approvals/deps.ts";
 import { RequestEvents } from "../../src/approvals/events.ts";
 import { sweep } from "../../src/approvals/sweep.ts";
+import { createGroupCommit } from "../../src/db/group-commit.ts";
 import { type OpenDatabase, openDatabase } from "../../src/db/open.ts";
 import { createStore, type Store } from "../../src/db/store.ts";
 import { createMetrics } from "../../src/metrics.ts";
@@ -108,10 +109,11 @@ function insertRows(sqlite: Database.Database, now: number): { due: string[] } {
   return { due };
 }
 
-function depsFor(store: Store, clock: FakeClock): Deps {
+function depsFor(store: Store, clock: FakeClock, sqlite: OpenDatabase["sqlite"]): Deps {
   const metrics = createMetrics({ outboxDepth: store.outboxDepth, pendingCallbacks: store.pendingCallbacks });
   return {
     store,
+    writes: createGroupCommit(sqlite),
     config: testConfig(),
     clock,
     events: new RequestEvents(),
@@ -131,7 +133,7 @@ describe("sweep over many stored rows", () => {
     const { due } = insertRows(database.sqlite, clock.now());
 
     tracing.on = true;
-    const report = sweep(depsFor(store, clock), clock.now());
+    const report = sweep(depsFor(store, clock, database.sqlite), clock.now());
     tracing.on = false;
     expect(report).toEqual({ expired: DUE, escalated: 0, reminded: 0, failed: 0, more: false });
 
@@ -188,10 +190,10 @@ describe("sweep over many stored rows", () => {
     const store = createStore(database);
     const clock = new FakeClock();
     insertRows(database.sqlite, clock.now());
-    expect(sweep(depsFor(store, clock), clock.now()).expired).toBe(DUE);
+    expect(sweep(depsFor(store, clock, database.sqlite), clock.now()).expired).toBe(DUE);
 
     tracing.on = true;
-    expect(sweep(depsFor(store, clock), clock.now())).toEqual({
+    expect(sweep(depsFor(store, clock, database.sqlite), clock.now())).toEqual({
       expired: 0,
       escalated: 0,
       reminded: 0,
@@ -221,12 +223,12 @@ describe("sweep in slices", () => {
     const store = createStore(database);
     const clock = new FakeClock();
     insertRows(database.sqlite, clock.now());
-    const first = sweep(depsFor(store, clock), clock.now(), 30);
+    const first = sweep(depsFor(store, clock, database.sqlite), clock.now(), 30);
     expect(first).toMatchObject({ expired: 30, more: true });
     let total = first.expired;
     let slices = 1;
     for (;;) {
-      const next = sweep(depsFor(store, clock), clock.now(), 30);
+      const next = sweep(depsFor(store, clock, database.sqlite), clock.now(), 30);
       total += next.expired;
       slices += 1;
       if (!next.more) break;
