@@ -117,6 +117,10 @@ export function createGroupCommit(sqlite: Database.Database, options: GroupCommi
               // Nested: better-sqlite3 makes this a SAVEPOINT, rolled back alone when fn throws.
               outcomes.push({ ok: true, value: sqlite.transaction(job.fn)() });
             } catch (error) {
+              // SQLite rolls the whole transaction back on some errors (SQLITE_FULL,
+              // SQLITE_IOERR): then nothing of the batch is stored, and the rest must
+              // not run outside it (autocommit) either.
+              if (!sqlite.inTransaction) throw error;
               outcomes.push({ ok: false, error });
             }
           }
@@ -127,7 +131,10 @@ export function createGroupCommit(sqlite: Database.Database, options: GroupCommi
       const refused = toUnavailable(error);
       failing = { at: performance.now(), error: refused };
       if (!isBusy(sqliteCode(error))) {
-        for (const job of batch) job.reject(refused);
+        // One write rolled the batch back (it filled the disk, say): the others
+        // are tried again on their own, so its failure is not theirs.
+        if (batch.length > 1) return one(batch);
+        batch[0]?.reject(refused);
         return;
       }
       const now = performance.now();
@@ -141,13 +148,30 @@ export function createGroupCommit(sqlite: Database.Database, options: GroupCommi
       backoff = Math.min(maxBackoffMs, backoff * 2);
       return;
     }
-    failing = null;
     backoff = backoffMs;
+    // A write refused inside the batch (the disk filled up mid-way) also means writes fail.
+    const refused = outcomes.find((o) => !o.ok && isUnavailable(o.error));
+    if (refused && !refused.ok) failing = { at: performance.now(), error: toUnavailable(refused.error) };
+    else if (outcomes.some((o) => o.ok)) failing = null;
     batch.forEach((job, i) => {
       const outcome = outcomes[i];
       if (outcome?.ok) job.resolve(outcome.value);
       else job.reject(isUnavailable(outcome?.error) ? toUnavailable(outcome?.error) : outcome?.error);
     });
+    if (queue.length > 0) schedule(0);
+  }
+
+  /** Each job in its own transaction: after a batch failed for a reason other than a lock. */
+  function one(jobs: Job[]): void {
+    for (const job of jobs) {
+      try {
+        job.resolve(sqlite.transaction(job.fn).immediate());
+      } catch (error) {
+        const unavailable = isUnavailable(error);
+        if (unavailable) failing = { at: performance.now(), error: toUnavailable(error) };
+        job.reject(unavailable ? toUnavailable(error) : error);
+      }
+    }
     if (queue.length > 0) schedule(0);
   }
 
