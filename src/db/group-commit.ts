@@ -133,8 +133,8 @@ export function createGroupCommit(sqlite: Database.Database, options: GroupCommi
       if (!isBusy(sqliteCode(error))) {
         // One write rolled the batch back (it filled the disk, say): the others
         // are tried again on their own, so its failure is not theirs.
-        if (batch.length > 1) return one(batch);
-        batch[0]?.reject(refused);
+        if (batch.length > 1) one(batch);
+        else batch[0]?.reject(refused);
         return;
       }
       const now = performance.now();
