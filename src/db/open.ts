@@ -14,7 +14,7 @@ export interface OpenDatabase {
 }
 
 /** The longest a single statement blocks the event loop waiting for another process's lock. */
-export const BUSY_TIMEOUT_MS = 100;
+export const BUSY_TIMEOUT_MS = 50;
 
 const migrationsFolder = fileURLToPath(new URL("../../migrations", import.meta.url));
 

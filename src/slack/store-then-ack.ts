@@ -80,7 +80,7 @@ export interface Budget {
 }
 
 /** What an interaction may spend in all before it must be answered: Slack allows 3 s. */
-export const INTERACTION_BUDGET_MS = 2_500;
+export const INTERACTION_BUDGET_MS = 2_000;
 /** A user group lookup may take this much of it; past that the lookup counts as failed. */
 export const LOOKUP_BUDGET_MS = 1_500;
 
