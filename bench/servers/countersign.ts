@@ -33,6 +33,7 @@ const service = await startService({
 serveRpc(
   {
     memory: () => process.memoryUsage(),
+    cpu: () => process.cpuUsage(),
     outboxDepth: () => service.deps.store.outboxDepth(),
     gc: () => {
       (globalThis as { gc?: () => void }).gc?.();
