@@ -1,3 +1,5 @@
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/db/open.ts";
@@ -6,7 +8,7 @@ import { blockActionsPayload, viewSubmissionPayload } from "../../src/fake-slack
 import { type Service, startService } from "../../src/service.ts";
 import { validateMessage } from "../../src/slack/render/index.ts";
 import { TOKENS, testConfig } from "../support/config.ts";
-import { REFUND } from "../support/harness.ts";
+import { REFUND, tempDir } from "../support/harness.ts";
 import { freePort } from "../support/ports.ts";
 
 let service: Service | undefined;
@@ -55,7 +57,9 @@ describe("Socket Mode (SLACK_APP_TOKEN set)", () => {
 });
 
 /** countersign in Socket Mode against a fake Slack that serves the WebSocket, with one request posted. */
-async function socketService(): Promise<{ service: Service; slack: FakeSlack; id: string; ts: string }> {
+async function socketService(
+  dbPath = ":memory:",
+): Promise<{ service: Service; slack: FakeSlack; id: string; ts: string }> {
   slack = await startFakeSlack({ validateBlocks: (b) => validateMessage(b), socketMode: true });
   const port = await freePort();
   service = await startService({
@@ -63,7 +67,7 @@ async function socketService(): Promise<{ service: Service; slack: FakeSlack; id
     slack: { botToken: "xoxb-test", signingSecret: "secret", appToken: "xapp-1-test", apiUrl: slack.url },
     port,
     host: "127.0.0.1",
-    database: openDatabase(":memory:"),
+    database: openDatabase(dbPath),
     log: pino({ level: "silent" }),
     sweepCron: null,
     outbox: { pollMs: 20 },
@@ -148,5 +152,30 @@ describe("Socket Mode end to end (interactions over the fake's WebSocket)", () =
     expect(service.deps.store.getRequest(id)?.status).toBe("pending");
     expect(service.deps.store.decisionsFor(id)).toEqual([]);
     expect(service.deps.store.auditFor(id).filter((a) => a.event === "refused_click")).toHaveLength(1);
+  });
+
+  it("approve while another process holds the write lock → the envelope is never acked (Slack shows the failure), the clicker is told, nothing stored", async () => {
+    const t = tempDir();
+    try {
+      const dbPath = join(t.dir, "cs.db");
+      const { service, slack, id, ts } = await socketService(dbPath);
+      const lock = new Database(dbPath);
+      try {
+        lock.exec("BEGIN IMMEDIATE");
+        const ack = await slack.socket.sendInteractive(click("U0LEAD1", "approve", id, ts));
+        expect(ack.acked).toBe(false);
+        const told = await slack.waitFor((s) => s.ephemerals("C0SUPPORT", "U0LEAD1")[0]);
+        expect(told.text).toContain("could not save your click");
+      } finally {
+        lock.close();
+      }
+      expect(service.deps.store.getRequest(id)?.status).toBe("pending");
+      expect(service.deps.store.decisionsFor(id)).toEqual([]);
+      const again = await slack.socket.sendInteractive(click("U0LEAD1", "approve", id, ts));
+      expect(again.acked).toBe(true);
+      expect(service.deps.store.getRequest(id)?.status).toBe("approved");
+    } finally {
+      t.cleanup();
+    }
   });
 });
