@@ -198,7 +198,10 @@ export function createGroupCommit(sqlite: Database.Database, options: GroupCommi
     get failing(): { at: number; error: StoreUnavailable } | null {
       return failing;
     },
-    /** Whether a write lock could be taken this instant (no waiting); false while another process holds it. */
+    /**
+     * Whether a write lock could be taken this instant (no waiting); false while
+     * another process holds it. Taking it clears a failure that was only a lock.
+     */
     canWrite(): boolean {
       if (sqlite.inTransaction) return true;
       const busyTimeout = sqlite.pragma("busy_timeout", { simple: true }) as number;
@@ -206,6 +209,7 @@ export function createGroupCommit(sqlite: Database.Database, options: GroupCommi
       try {
         sqlite.prepare("BEGIN IMMEDIATE").run();
         sqlite.prepare("ROLLBACK").run();
+        if (isBusy(failing?.error.sqliteCode ?? null)) failing = null;
         return true;
       } catch {
         return false;
