@@ -18,6 +18,7 @@ import { createRequestBodySchema } from "../src/approvals/request-body.ts";
 import { chainHash, GENESIS_HASH } from "../src/audit/chain.ts";
 import { systemClock } from "../src/clock.ts";
 import { parseConfig } from "../src/config/file.ts";
+import { createGroupCommit } from "../src/db/group-commit.ts";
 import { openDatabase } from "../src/db/open.ts";
 import { auditLog } from "../src/db/schema.ts";
 import { createKeyStore } from "../src/db/signing-keys.ts";
@@ -44,7 +45,7 @@ export async function auditBench(ctx: BenchContext): Promise<Metric[]> {
     ctx.say(
       `intake in-process: ${rounds} alternating rounds of ${perRound} requests, chained vs plain audit`,
     );
-    const { chained, plain, before } = intakeRounds(dir, rounds, perRound);
+    const { chained, plain, before } = await intakeRounds(dir, rounds, perRound);
     ctx.say(`writing a chain of ${events.toLocaleString("en-US")} events`);
     const dbPath = join(dir, "verify.db");
     seedChain(dbPath, events);
@@ -92,7 +93,7 @@ type Variant = "chained" | "plain" | "before";
  * chained (production), plain (the same raw insert without head read or hash: the
  * bar's baseline) and before (main's drizzle insert the chain replaced).
  */
-function intakeRounds(dir: string, rounds: number, perRound: number): Record<Variant, number> {
+async function intakeRounds(dir: string, rounds: number, perRound: number): Promise<Record<Variant, number>> {
   const parsed = parseConfig(SUPPORT_CONFIG, {});
   if (!parsed.ok) throw new Error(`bench config invalid: ${JSON.stringify(parsed.problems)}`);
   const config = parsed.config;
@@ -117,6 +118,7 @@ function intakeRounds(dir: string, rounds: number, perRound: number): Record<Var
     }
     const deps: Deps = {
       store,
+      writes: createGroupCommit(database.sqlite),
       config,
       clock: systemClock,
       events: new RequestEvents(),
@@ -126,9 +128,10 @@ function intakeRounds(dir: string, rounds: number, perRound: number): Record<Var
       tokens: createTokenIssuer({ keys: createKeyStore(database), config, suppliedKey: null }),
     };
     return {
-      round(): number {
+      async round(): Promise<number> {
         const started = performance.now();
-        for (let i = 0; i < perRound; i += 1) createRequest(deps, agent, body, null);
+        // One at a time: each create commits on its own, as without group commit.
+        for (let i = 0; i < perRound; i += 1) await createRequest(deps, agent, body, null);
         return perRound / ((performance.now() - started) / 1000);
       },
       close: () => database.sqlite.close(),
@@ -140,12 +143,12 @@ function intakeRounds(dir: string, rounds: number, perRound: number): Record<Var
     ReturnType<typeof make>
   >;
   try {
-    for (const v of variants) runners[v].round();
+    for (const v of variants) await runners[v].round();
     const samples: Record<Variant, number[]> = { chained: [], plain: [], before: [] };
     for (let r = 0; r < rounds; r += 1) {
       for (let k = 0; k < variants.length; k += 1) {
         const v = variants[(r + k) % variants.length] as Variant;
-        samples[v].push(runners[v].round());
+        samples[v].push(await runners[v].round());
       }
     }
     return { chained: median(samples.chained), plain: median(samples.plain), before: median(samples.before) };

@@ -128,6 +128,7 @@ export async function clickBench(ctx: BenchContext): Promise<Metric[]> {
     let next = 0;
     try {
       ctx.say(`${warmup} warm-up clicks, then ${clicks} measured, ${CONCURRENT} concurrent`);
+      const cpuBefore = await stack.service.call<NodeJS.CpuUsage>("cpu");
       const result = await load(
         {
           url: `${stack.url}/slack/events`,
@@ -146,6 +147,11 @@ export async function clickBench(ctx: BenchContext): Promise<Metric[]> {
         },
         { responses: warmup },
       );
+      const cpuAfter = await stack.service.call<NodeJS.CpuUsage>("cpu");
+      const answered = Object.values(result.statuses).reduce((a, b) => a + b, 0);
+      // Steadier than clicks/s on a shared machine; chat.update calls of the outbox included.
+      const cpuPerClick =
+        (cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / Math.max(1, answered);
       const even = await paced(EVEN_RATE, evenS, () => {
         const id = db.ids[next++];
         if (id === undefined) throw new Error("ran out of clickable requests");
@@ -171,6 +177,7 @@ export async function clickBench(ctx: BenchContext): Promise<Metric[]> {
           50,
         ),
         info(B, "clicks acked per second", result.rps, "clicks/s"),
+        info(B, "CPU per click", cpuPerClick, "µs", "warm-up and the outbox's chat.update calls included"),
         info(B, `ack p99 at an even ${EVEN_RATE} clicks/s`, percentile(even.latencies, 99), "ms"),
         check(
           B,

@@ -4,7 +4,7 @@
  *
  *   npm run bench                      everything, full size
  *   npm run bench -- --quick           a short run of everything
- *   npm run bench -- --only=intake,sweep
+ *   npm run bench -- --only=intake,sweep       (intake click decision sweep memory fanout lock)
  *   npm run bench -- --only=intake --profile   servers write .cpuprofile files to .bench/profiles/<name>/
  *   npm run bench -- --json=.bench/results.json
  *   npm run bench -- --strict          exit 1 on any MISS (by default only a failed benchmark does)
@@ -27,6 +27,7 @@ import { ROOT } from "./lib/child.ts";
 import { type BenchContext, createContext, type Size } from "./lib/context.ts";
 import { cpuBusy, machine, waitForIdle } from "./lib/machine.ts";
 import { type Metric, markdownTable } from "./lib/report.ts";
+import { lockBench } from "./lock.ts";
 import { memoryBench } from "./memory.ts";
 import { sweepBench } from "./sweep.ts";
 
@@ -39,6 +40,7 @@ export const BENCHES: Record<string, (ctx: BenchContext) => Promise<Metric[]>> =
   fanout: fanoutBench,
   verify: clientVerifyBench,
   audit: auditBench,
+  lock: lockBench,
 };
 
 function parseArgs(argv: string[]) {

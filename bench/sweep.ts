@@ -9,6 +9,7 @@ import { pino } from "pino";
 import { RequestEvents } from "../src/approvals/events.ts";
 import { sweep } from "../src/approvals/sweep.ts";
 import { parseConfig } from "../src/config/file.ts";
+import { createGroupCommit } from "../src/db/group-commit.ts";
 import { openDatabase } from "../src/db/open.ts";
 import { createKeyStore } from "../src/db/signing-keys.ts";
 import { createStore, type Store } from "../src/db/store.ts";
@@ -94,6 +95,7 @@ export async function sweepBench(ctx: BenchContext): Promise<Metric[]> {
       const store = createStore(database);
       const deps = {
         store,
+        writes: createGroupCommit(database.sqlite),
         config: parsed.config,
         clock: { now: () => base },
         events: new RequestEvents(),

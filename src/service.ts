@@ -13,6 +13,7 @@ import { createCallbackWorker } from "./callbacks/deliver.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { AppConfig } from "./config/file.ts";
 import { auditHead } from "./db/audit.ts";
+import { createGroupCommit, type GroupCommitOptions } from "./db/group-commit.ts";
 import { acquireDatabaseLock, type DatabaseLock, DatabaseLockedError } from "./db/lock.ts";
 import { type OpenDatabase, openDatabase } from "./db/open.ts";
 import { createKeyStore } from "./db/signing-keys.ts";
@@ -23,6 +24,7 @@ import { createRedactor } from "./redact.ts";
 import { registerHome } from "./slack/home.ts";
 import { registerListeners } from "./slack/listeners.ts";
 import { createSlackOutbox, type OutboxOptions } from "./slack/outbox.ts";
+import { rethrowNotStored } from "./slack/store-then-ack.ts";
 import { createUsergroupDirectory } from "./slack/usergroups.ts";
 import { backfillTokens } from "./tokens/backfill.ts";
 import { createTokenIssuer, maxTokenTtlMs } from "./tokens/issuer.ts";
@@ -47,6 +49,8 @@ export interface ServiceOptions {
   sweepCron: string | null;
   outbox?: OutboxOptions;
   callbacks?: { timeoutMs?: number; pollMs?: number };
+  /** How long writes wait for a foreign write lock before they are refused. */
+  writes?: GroupCommitOptions;
   /** Bind address; all interfaces when unset. */
   host?: string;
   /** COUNTERSIGN_SIGNING_KEY (PKCS#8 PEM); null or unset: the key stored in the database. */
@@ -112,7 +116,8 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
   const backfilled = backfillTokens({ store, tokens }, clock.now());
   if (backfilled > 0)
     log.info({ count: backfilled }, "issued approval tokens for requests approved before tokens existed");
-  const deps: Deps = { store, config, clock, events, metrics, log, tokens };
+  const writes = createGroupCommit(database.sqlite, options.writes);
+  const deps: Deps = { store, writes, config, clock, events, metrics, log, tokens };
 
   let stopping = false;
   // Aborted at shutdown: open long-polls answer at once.
@@ -205,6 +210,8 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
   registerHome(app, deps, (group, user) => directory.isMember(group, user));
   app.error(async (error) => {
     log.error({ err: error }, "Slack listener failed");
+    // Slack must not see a success for an interaction that was not stored.
+    rethrowNotStored(error);
   });
 
   let started: unknown;
@@ -293,6 +300,7 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
       await Promise.all([outbox.stop(settleMs), callbacks.stop(settleMs)]);
       clearTimeout(abortTimer);
       logAuditHead("shutdown");
+      writes.close();
       database.sqlite.close();
       lock?.release();
     },

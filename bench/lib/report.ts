@@ -95,6 +95,28 @@ export function ratioAtLeast(
   };
 }
 
+/** Bar on a ratio to a baseline measured in the same run: value / baseline ≤ max. */
+export function ratioAtMost(
+  bench: string,
+  name: string,
+  value: number,
+  unit: string,
+  baseline: number,
+  max: number,
+  baselineName: string,
+): Metric {
+  const ratio = value / baseline;
+  return {
+    bench,
+    name,
+    value,
+    unit,
+    bar: `≤ ${max.toFixed(2)} × ${baselineName}`,
+    ratio,
+    pass: ratio <= max,
+  };
+}
+
 /** A yes/no check (exactly-once delivery and the like). */
 export function check(bench: string, name: string, ok: boolean, detail: string): Metric {
   return { bench, name, value: ok ? 1 : 0, unit: "", bar: "yes", ratio: null, pass: ok, note: detail };

@@ -86,7 +86,7 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 72_000;
 server.listen(0, "127.0.0.1", () => {
-  serveRpc({}, async () => {
+  serveRpc({ cpu: () => process.cpuUsage() }, async () => {
     server.close();
     sqlite.close();
   });

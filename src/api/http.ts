@@ -190,6 +190,8 @@ export function sendError(res: ServerResponse, error: ApiError): void {
   // After a refused oversized body the rest of it is not read: close the connection.
   const headers: Record<string, string> = status === 413 ? { connection: "close" } : {};
   if (status === 401) headers["www-authenticate"] = 'Bearer realm="countersign"';
+  // Only `unavailable` is a 503: nothing was stored, the same call may succeed in a second.
+  if (status === 503) headers["retry-after"] = "1";
   sendJson(
     res,
     status,

@@ -9,6 +9,7 @@ import { reportOutcome } from "../approvals/report-outcome.ts";
 import { cancelBodySchema, createRequestBodySchema, outcomeBodySchema } from "../approvals/request-body.ts";
 import { callbackUrlProblem } from "../callbacks/target.ts";
 import type { Agent } from "../config/file.ts";
+import { isUnavailable, StoreUnavailable } from "../db/group-commit.ts";
 import { createAuthenticator } from "./auth.ts";
 import { ApiError, statusOf } from "./errors.ts";
 import { parseWith, readJson, sendError, sendJson } from "./http.ts";
@@ -65,7 +66,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
         ]);
       }
     }
-    const result = createRequest(deps, agent, body, key === null ? null : { key, sent });
+    const result = await createRequest(deps, agent, body, key === null ? null : { key, sent });
     switch (result.kind) {
       case "created":
         return sendJson(res, 201, result.resource, { location: `/v1/requests/${result.resource.id}` });
@@ -119,7 +120,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
 
   const cancel: Handler = async (req, res, { id: agentId }, id) => {
     const body = parseWith(cancelBodySchema, await readJson(req, { emptyOk: true }));
-    const result = cancelRequest(deps, agentId, validId(id), body.reason ?? null);
+    const result = await cancelRequest(deps, agentId, validId(id), body.reason ?? null);
     switch (result.kind) {
       case "cancelled":
         return sendJson(res, 200, result.resource);
@@ -135,7 +136,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
 
   const outcome: Handler = async (req, res, { id: agentId }, id) => {
     const body = parseWith(outcomeBodySchema, await readJson(req));
-    const result = reportOutcome(deps, agentId, validId(id), body);
+    const result = await reportOutcome(deps, agentId, validId(id), body);
     switch (result.kind) {
       case "recorded":
         return sendJson(res, 200, result.resource);
@@ -194,6 +195,13 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
         deps.metrics.apiResponse(route, statusOf(error.code));
         return;
       }
+      if (isUnavailable(error)) {
+        // Nothing was stored: the agent may retry (Retry-After), the contract's 503.
+        deps.log.warn({ err: error, method: req.method, path: url.pathname }, "database unavailable");
+        if (!res.headersSent) sendError(res, new ApiError("unavailable", unavailableMessage(error)));
+        deps.metrics.apiResponse(route, 503);
+        return;
+      }
       deps.log.error({ err: error, method: req.method, path: url.pathname }, "agent API request failed");
       if (!res.headersSent)
         sendError(res, new ApiError("internal_error", "internal error; see the server log"));
@@ -212,16 +220,13 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
   };
 
   const health = (_req: IncomingMessage, res: ServerResponse) => {
-    let ok = false;
-    try {
-      ok = deps.store.ping();
-    } catch (error) {
-      deps.log.error({ err: error }, "health check: database did not answer");
-    }
+    const problem = healthProblem(deps);
+    if (problem === null) return sendJson(res, 200, { ok: true });
     sendJson(
       res,
-      ok ? 200 : 503,
-      ok ? { ok: true } : { ok: false, error: { code: "unavailable", message: "database did not answer" } },
+      503,
+      { ok: false, error: { code: "unavailable", message: problem } },
+      { "retry-after": "1" },
     );
   };
 
@@ -283,4 +288,31 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     { path: "/healthz", method: ["GET"], handler: health },
     { path: "/metrics", method: ["GET"], handler: metrics },
   ];
+}
+
+function unavailableMessage(error: unknown): string {
+  const why = error instanceof StoreUnavailable ? error.message : "the database cannot store it now";
+  return `${why}; nothing was stored, try again later`;
+}
+
+/** Writes that failed lately count for this long, unless one succeeds since. */
+const WRITE_FAILURE_MEMORY_MS = 60_000;
+
+/**
+ * Null when the database answers reads and can take writes; otherwise why
+ * not. Never waits: a foreign write lock is probed without a busy timeout.
+ */
+function healthProblem(deps: Deps): string | null {
+  try {
+    if (!deps.store.ping()) return "database did not answer";
+  } catch (error) {
+    deps.log.error({ err: error }, "health check: database did not answer");
+    return "database did not answer";
+  }
+  if (!deps.writes.canWrite()) return "database is locked by another process; writes fail";
+  const failing = deps.writes.failing;
+  if (failing !== null && performance.now() - failing.at < WRITE_FAILURE_MEMORY_MS) {
+    return `writes fail: ${failing.error.message}`;
+  }
+  return null;
 }

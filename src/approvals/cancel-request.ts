@@ -9,12 +9,17 @@ export type CancelResult =
   | { kind: "conflict"; resource: RequestResource };
 
 /** Pending → cancelled by the agent that asked; anything else is a conflict. */
-export function cancelRequest(deps: Deps, agentId: string, id: string, reason: string | null): CancelResult {
+export async function cancelRequest(
+  deps: Deps,
+  agentId: string,
+  id: string,
+  reason: string | null,
+): Promise<CancelResult> {
   const { store } = deps;
   const row = store.getRequest(id);
   if (!row || row.agent !== agentId) return { kind: "not_found" };
   const now = deps.clock.now();
-  const done = store.tx(() =>
+  const done = await deps.writes.run(() =>
     finalizeInTx(
       deps,
       row,

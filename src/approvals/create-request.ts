@@ -33,24 +33,26 @@ export function callbackHostAllowed(agent: Agent, url: string): boolean {
  * Routes a validated request by policy and stores it with its first Slack post
  * queued, all in one transaction. Policy decisions resolve at once.
  */
-export function createRequest(
+export async function createRequest(
   deps: Deps,
   agent: Agent,
   body: CreateRequestBody,
   /** The Idempotency-Key and the body as sent (before parsing), whose fingerprint a replay must match. */
   idempotency: { key: string; sent: unknown } | null,
-): CreateResult {
+): Promise<CreateResult> {
   const { store, config, clock } = deps;
   const idempotencyKey = idempotency?.key ?? null;
   // Only a request that may be replayed needs its body fingerprint.
   const bodyHash = idempotency === null ? "" : argsHash(idempotency.sent);
-  if (idempotencyKey !== null) {
+  const replay = (): CreateResult | null => {
+    if (idempotencyKey === null) return null;
     const earlier = store.findByIdempotencyKey(agent.id, idempotencyKey);
-    if (earlier) {
-      if (earlier.bodyHash !== bodyHash) return { kind: "idempotency_conflict" };
-      return { kind: "replayed", resource: toResource(earlier, store.decisionsFor(earlier.id)) };
-    }
-  }
+    if (!earlier) return null;
+    if (earlier.bodyHash !== bodyHash) return { kind: "idempotency_conflict" };
+    return { kind: "replayed", resource: toResource(earlier, store.decisionsFor(earlier.id)) };
+  };
+  const earlier = replay();
+  if (earlier !== null) return earlier;
   if (body.callback_url !== undefined) {
     if (agent.callback_secret === null) {
       return {
@@ -126,7 +128,11 @@ export function createRequest(
     bodyHash,
     approvalToken: null,
   };
-  store.tx(() => {
+  // Group commit: stored with the other creates of this event-loop turn; answered after the COMMIT.
+  const stored = await deps.writes.run((): CreateResult | null => {
+    // Checked again inside the transaction: the same key may be in this very batch.
+    const again = replay();
+    if (again !== null) return again;
     // Signed in the transaction that stores the approval, so the two commit together.
     const issued = status === "approved" ? deps.tokens.issueInTx(row, [], now) : null;
     row.approvalToken = issued?.token ?? null;
@@ -146,7 +152,9 @@ export function createRequest(
       });
       if (body.callback_url !== undefined) queueCallbackInTx(deps, id, now);
     }
+    return null;
   });
+  if (stored !== null) return stored;
 
   deps.metrics.created(policy.name, status, resolution, routed);
   return { kind: "created", resource: toResource(row, []) };

@@ -1,3 +1,4 @@
+import type { WriteOptions } from "../db/group-commit.ts";
 import type { DecisionRow, RequestRow } from "../db/schema.ts";
 import { authorityOf, type MembershipCheck } from "./authority.ts";
 import type { Deps } from "./deps.ts";
@@ -30,13 +31,15 @@ export async function recordDecision(
   deps: Deps,
   input: DecisionInput,
   isMember: MembershipCheck,
+  write: WriteOptions = {},
 ): Promise<DecisionResult> {
   const { store, clock } = deps;
   const refusal = await refusalFor(deps, input, isMember);
   if (refusal === "not_found") return { kind: "not_found" };
   const now = clock.now();
   const actor = `slack:${input.user.id}`;
-  const step = store.tx((): Step => {
+  // Group commit: resolves only once the vote (or the refusal's audit row) is committed.
+  const step = await deps.writes.run((): Step => {
     const row = store.getRequest(input.requestId);
     if (!row) return { kind: "not_found" };
     const votes = store.decisionsFor(row.id);
@@ -69,7 +72,7 @@ export async function recordDecision(
     }
     queueSlack(deps, row.id, { kind: "update" }, now);
     return { kind: "recorded", final: false };
-  });
+  }, write);
 
   return finish(deps, input.requestId, step);
 }
@@ -82,15 +85,16 @@ export async function screenClick(
   deps: Deps,
   input: DecisionInput,
   isMember: MembershipCheck,
+  write: WriteOptions = {},
 ): Promise<DecisionResult | { kind: "allowed" }> {
   const refusal = await refusalFor(deps, input, isMember);
   if (refusal === "not_found") return { kind: "not_found" };
   const now = deps.clock.now();
-  const step = deps.store.tx((): Step | null => {
+  const step = await deps.writes.run((): Step | null => {
     const row = deps.store.getRequest(input.requestId);
     if (!row) return { kind: "not_found" };
     return refuseInTx(deps, row, deps.store.decisionsFor(row.id), input, refusal, now);
-  });
+  }, write);
   return step === null ? { kind: "allowed" } : finish(deps, input.requestId, step);
 }
 

@@ -11,13 +11,18 @@ export type OutcomeResult =
   | { kind: "conflict"; message: string; resource: RequestResource };
 
 /** The agent says how the approved action went: once, and only for an approved request. */
-export function reportOutcome(deps: Deps, agentId: string, id: string, body: OutcomeBody): OutcomeResult {
+export async function reportOutcome(
+  deps: Deps,
+  agentId: string,
+  id: string,
+  body: OutcomeBody,
+): Promise<OutcomeResult> {
   const { store } = deps;
   const row = store.getRequest(id);
   if (!row || row.agent !== agentId) return { kind: "not_found" };
   const now = deps.clock.now();
   const outcome: Outcome = { status: body.status, detail: body.detail ?? null, at: iso(now) };
-  const stored = store.tx(() => {
+  const stored = await deps.writes.run(() => {
     if (!store.setOutcome(id, JSON.stringify(outcome))) return false;
     store.audit(id, now, "outcome", `agent:${agentId}`, outcome);
     if (row.role !== null) queueSlack(deps, id, { kind: "update" }, now);

@@ -1,3 +1,4 @@
+import { isUnavailable } from "../db/group-commit.ts";
 import type { Deps } from "./deps.ts";
 import { afterFinal, finalizeInTx, queueSlack } from "./finalize.ts";
 import { escalationDue, expiryDue, reminderDue } from "./transitions.ts";
@@ -20,6 +21,18 @@ const BATCH = 500;
  */
 export function sweep(deps: Deps, now: number, budget = Number.POSITIVE_INFINITY): SweepReport {
   const report: SweepReport = { expired: 0, escalated: 0, reminded: 0, failed: 0, more: false };
+  try {
+    return sweepInto(deps, report, now, budget);
+  } catch (error) {
+    if (!isUnavailable(error)) throw error;
+    report.failed += 1;
+    report.more = false;
+    deps.log.warn({ err: error }, "sweep stopped: the database takes no writes now; the next tick retries");
+    return report;
+  }
+}
+
+function sweepInto(deps: Deps, report: SweepReport, now: number, budget: number): SweepReport {
   const spent = () => report.expired + report.escalated + report.reminded + report.failed;
   // A budget lets the caller hand the event loop back between slices of a large backlog.
   const left = () => {
@@ -76,6 +89,10 @@ function drain(
         if (handle(id)) report[counter] += 1;
         else skipped.add(id);
       } catch (error) {
+        // The database takes no writes (another process holds the lock, the
+        // disk is full): every row would wait busy_timeout with the event loop
+        // blocked, so the whole pass stops and the next tick tries again.
+        if (isUnavailable(error)) throw error;
         // A row that cannot be handled is logged and skipped until the next
         // tick; the rest of the due set still goes through.
         skipped.add(id);

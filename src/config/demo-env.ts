@@ -7,13 +7,25 @@ const demoEnvSchema = z
     PORT: portSetting(3000),
     SIM_PORT: portSetting(3001),
     LOG_LEVEL: logLevelSetting("warn"),
+    DEMO_SOCKET_MODE: z
+      .enum(["0", "1", "true", "false"], { error: "must be 1, 0, true or false" })
+      .default("0")
+      .transform((v) => v === "1" || v === "true"),
   })
-  .transform((e) => ({ port: e.PORT, simPort: e.SIM_PORT, logLevel: e.LOG_LEVEL }));
+  .transform((e) => ({
+    port: e.PORT,
+    simPort: e.SIM_PORT,
+    logLevel: e.LOG_LEVEL,
+    /** Slack traffic over the simulator's WebSocket (Socket Mode) instead of signed HTTP posts. */
+    socketMode: e.DEMO_SOCKET_MODE,
+  }));
 
 export type DemoEnv = z.output<typeof demoEnvSchema>;
 
 /** Parses the demo's settings from `source` (process.env, passed in by src/demo/main.ts). */
 export function loadDemoEnv(source: Record<string, string | undefined>): LoadEnvResult<DemoEnv> {
-  const result = demoEnvSchema.safeParse(cleanEnv(source, ["PORT", "SIM_PORT", "LOG_LEVEL"]));
+  const result = demoEnvSchema.safeParse(
+    cleanEnv(source, ["PORT", "SIM_PORT", "LOG_LEVEL", "DEMO_SOCKET_MODE"]),
+  );
   return result.success ? { ok: true, env: result.data } : { ok: false, problems: envProblems(result.error) };
 }

@@ -14,6 +14,9 @@ export interface OpenDatabase {
   db: Db;
 }
 
+/** The longest a single statement blocks the event loop waiting for another process's lock. */
+export const BUSY_TIMEOUT_MS = 50;
+
 const migrationsFolder = fileURLToPath(new URL("../../migrations", import.meta.url));
 
 /**
@@ -28,7 +31,10 @@ export function openDatabase(path: string): OpenDatabase {
   // only an OS crash or power loss can drop the last commits.
   if (path !== ":memory:") sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = NORMAL");
-  sqlite.pragma("busy_timeout = 5000");
+  // better-sqlite3 is synchronous: a foreign write lock blocks the whole event
+  // loop for busy_timeout. Keep it short; writes that may wait do so between
+  // attempts with the loop free (group-commit.ts).
+  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   sqlite.pragma("foreign_keys = ON");
   const db = drizzle(sqlite, { schema });
   const upgradeChain = auditNeedsChaining(sqlite);

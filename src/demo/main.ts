@@ -53,14 +53,14 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
-  const { port, simPort, logLevel } = settings.env;
+  const { port, simPort, logLevel, socketMode } = settings.env;
   const log = createLogger(logLevel);
   // The simulated Slack lives in memory, so yesterday's requests would point at messages it never had.
   for (const suffix of ["", "-wal", "-shm"]) rmSync(`${DB_PATH}${suffix}`, { force: true });
 
   let demo: Demo;
   try {
-    demo = await startDemo({ port, simPort, dbPath: DB_PATH, log });
+    demo = await startDemo({ port, simPort, dbPath: DB_PATH, log, socketMode });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const message =

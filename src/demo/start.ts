@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.ts";
 import { type AppConfig, parseConfig } from "../config/file.ts";
@@ -12,6 +13,7 @@ import { SAMPLES } from "./samples.ts";
 /** Not secrets: the demo's Slack side is a simulator on localhost. */
 export const DEMO_BOT_TOKEN = "xoxb-demo-not-a-real-token";
 export const DEMO_SIGNING_SECRET = "demo-signing-secret-not-for-production";
+export const DEMO_APP_TOKEN = "xapp-demo-not-a-real-token";
 export const DEMO_CONFIG_URL = new URL("./demo-config.yml", import.meta.url);
 
 export interface DemoOptions {
@@ -26,6 +28,8 @@ export interface DemoOptions {
   /** node-cron expression of the sweep; null runs none (tests call sweepNow). Default every 5 s. */
   sweepCron?: string | null;
   config?: AppConfig;
+  /** Slack traffic over the simulator's WebSocket (Socket Mode), as with SLACK_APP_TOKEN set. */
+  socketMode?: boolean;
 }
 
 export interface Demo {
@@ -66,6 +70,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     users: DEMO_USERS,
     usergroups: Object.fromEntries(Object.entries(DEMO_USERGROUPS).map(([id, g]) => [id, g.members])),
     ...(clock ? { now: () => clock.now() } : {}),
+    socketMode: options.socketMode === true,
   });
   let service: Service;
   try {
@@ -74,10 +79,11 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       slack: {
         botToken: DEMO_BOT_TOKEN,
         signingSecret: DEMO_SIGNING_SECRET,
-        appToken: null,
+        appToken: options.socketMode === true ? DEMO_APP_TOKEN : null,
         apiUrl: slack.url,
       },
-      port: options.port,
+      // Socket Mode learns its port from PORT only (Bolt's start() does not report it): pick one here.
+      port: options.socketMode === true && options.port === 0 ? await freePort() : options.port,
       host: "127.0.0.1",
       database: options.dbPath,
       log: options.log,
@@ -95,10 +101,13 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     config,
     appUrl: service.url,
     signingSecret: DEMO_SIGNING_SECRET,
+    socketMode: options.socketMode === true,
     personas: personas(config, (id) => DEMO_USERS[id]),
     samples: SAMPLES,
   });
   const removeRoute = slack.addRoute(simulator.route);
+  // In Socket Mode the page's clicks travel over the WebSocket: wait until countersign holds it.
+  if (options.socketMode === true) await slack.socket.waitForConnection(10_000);
 
   let stopped = false;
   return {
@@ -117,4 +126,16 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       await slack.close();
     },
   };
+}
+
+/** A port nothing listens on right now (for Socket Mode with PORT=0). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+    });
+  });
 }

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type ApiResponse, callMethod, decodeArgs } from "./slack-methods.ts";
+import { FakeSocketMode } from "./socket-mode.ts";
 import {
   type ChannelInfo,
   type Ephemeral,
@@ -44,6 +45,12 @@ export type FakeSlackOptions = WorkspaceOptions & {
   validateBlocks?: (blocks: unknown[]) => string[];
   /** Token bucket per channel for chat.postMessage; over it → HTTP 429, `Retry-After: 1`. */
   rateLimit?: { perChannelPerSecond: number; burst: number };
+  /**
+   * Serve Socket Mode: `apps.connections.open` (with an `xapp-` token) answers a
+   * ws:// URL on this port, and `socket` delivers interactions over it. Without
+   * it the method is unknown, as when Slack's WebSocket side is unreachable.
+   */
+  socketMode?: boolean;
 };
 
 export type FakeSlackStats = { calls: number; rateLimited: number; injectedFaults: number };
@@ -67,6 +74,7 @@ export class FakeSlack {
   private delays = new Map<MethodKey, { ms: number; times: number }>();
   private buckets = new Map<string, { tokens: number; last: number }>();
   private extraRoutes: ExtraRoute[] = [];
+  private readonly socketMode: FakeSocketMode | null;
 
   constructor(opts: FakeSlackOptions = {}) {
     this.opts = opts;
@@ -78,6 +86,13 @@ export class FakeSlack {
         res.end(JSON.stringify({ ok: false, error: `fake_slack_crashed: ${String(err)}` }));
       });
     });
+    this.socketMode = opts.socketMode ? new FakeSocketMode(this.server) : null;
+  }
+
+  /** Socket Mode's side of the fake (interactions over the WebSocket); only with `socketMode: true`. */
+  get socket(): FakeSocketMode {
+    if (this.socketMode === null) throw new Error("this fake Slack was started without socketMode: true");
+    return this.socketMode;
   }
 
   /** Listen on 127.0.0.1 (port 0 = any free port). */
@@ -99,6 +114,7 @@ export class FakeSlack {
   }
 
   async close(): Promise<void> {
+    await this.socketMode?.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -267,6 +283,13 @@ export class FakeSlack {
     };
 
     if (!token) return send(200, { ok: false, error: "not_authed" });
+    if (method === "apps.connections.open" && this.socketMode !== null) {
+      // The app-level token, not the bot token, opens a Socket Mode connection.
+      if (!token.startsWith("xapp-")) return send(200, { ok: false, error: "not_allowed_token_type" });
+      const fault = this.take(this.faults, method);
+      if (fault) return send(fault.status ?? 200, { ok: false, error: fault.error ?? "internal_error" });
+      return send(200, { ok: true, url: this.socketMode.connectionUrl(this.port) });
+    }
     if (this.opts.token !== undefined && token !== this.opts.token) {
       return send(200, { ok: false, error: "invalid_auth" });
     }

@@ -5,7 +5,9 @@ import { approversNow, type MembershipCheck } from "../approvals/authority.ts";
 import type { Deps } from "../approvals/deps.ts";
 import { type DecisionResult, recordDecision, screenClick } from "../approvals/record-decision.ts";
 import { toResource } from "../approvals/resource.ts";
+import { isUnavailable } from "../db/group-commit.ts";
 import { REJECT_REASON_MAX, renderAlreadyFinal, renderRefusal, renderRejectModal } from "./render/index.ts";
+import { LOOKUP_BUDGET_MS, notStoredText, storeThenAck, withDeadline } from "./store-then-ack.ts";
 
 /** The parts of a block_actions payload we rely on, validated rather than trusted. */
 const clickSchema = z.object({
@@ -34,58 +36,86 @@ export interface ListenerDeps {
 }
 
 /**
- * Approve records a vote at once; Reject first screens the clicker, then opens
- * the reason modal, whose submission records the rejection. Every handler acks
- * before doing any work, well inside Slack's 3 seconds.
+ * Every handler follows storeThenAck (store-then-ack.ts): Approve records the
+ * vote, then acks; Reject screens the clicker (a refusal is audited), acks,
+ * then opens the reason modal; the modal's submission records the rejection
+ * and its answer (the HTTP response) says whether it went through.
  */
 export function registerListeners(app: App, { deps, isMember, kickOutbox }: ListenerDeps): void {
   const { log } = deps;
 
-  app.action("approve", async ({ ack, body }) => {
-    await ack();
+  app.action("approve", async ({ ack, body, client }) => {
     const click = clickSchema.safeParse(body);
-    if (!click.success)
+    if (!click.success) {
+      await ack();
       return void log.warn({ issues: click.error.issues }, "ignoring a malformed approve click");
+    }
     const { user, actions, container, channel } = click.data;
     const requestId = actions[0]?.value ?? "";
-    const result = await recordDecision(
-      deps,
-      {
-        requestId,
-        user: { id: user.id, name: user.username ?? user.name ?? null },
-        decision: "approve",
-        comment: null,
-        channel: container?.channel_id ?? channel?.id ?? null,
+    const where = container?.channel_id ?? channel?.id ?? null;
+    await storeThenAck({
+      ack: () => ack(),
+      store: (budget) =>
+        recordDecision(
+          deps,
+          {
+            requestId,
+            user: { id: user.id, name: user.username ?? user.name ?? null },
+            decision: "approve",
+            comment: null,
+            channel: where,
+          },
+          withDeadline(isMember, LOOKUP_BUDGET_MS).check,
+          { budgetMs: budget.left() },
+        ),
+      after: (result) => {
+        log.debug({ requestId, user: user.id, result: result.kind }, "approve click");
+        kickOutbox();
       },
-      isMember,
-    );
-    log.debug({ requestId, user: user.id, result: result.kind }, "approve click");
-    kickOutbox();
+      notStored: () => ({ ephemeral: { client, channel: where, user: user.id } }),
+      log,
+      what: { requestId, user: user.id, action: "approve" },
+    });
   });
 
   app.action("reject", async ({ ack, body, client }) => {
-    await ack();
     const click = clickSchema.safeParse(body);
-    if (!click.success)
+    if (!click.success) {
+      await ack();
       return void log.warn({ issues: click.error.issues }, "ignoring a malformed reject click");
+    }
     const { user, actions, container, channel, trigger_id } = click.data;
     const requestId = actions[0]?.value ?? "";
-    const screened = await screenClick(
-      deps,
-      {
-        requestId,
-        user: { id: user.id, name: user.username ?? user.name ?? null },
-        decision: "reject",
-        comment: null,
-        channel: container?.channel_id ?? channel?.id ?? null,
+    const where = container?.channel_id ?? channel?.id ?? null;
+    await storeThenAck({
+      ack: () => ack(),
+      store: (budget) =>
+        screenClick(
+          deps,
+          {
+            requestId,
+            user: { id: user.id, name: user.username ?? user.name ?? null },
+            decision: "reject",
+            comment: null,
+            channel: where,
+          },
+          withDeadline(isMember, LOOKUP_BUDGET_MS).check,
+          { budgetMs: budget.left() },
+        ),
+      // Opening the modal stores nothing (its submission does), so it may follow
+      // the ack; the trigger_id stays valid for 3 s after the click.
+      after: async (screened) => {
+        if (screened.kind !== "allowed") {
+          log.info({ requestId, user: user.id, result: screened.kind }, "reject click refused");
+          return kickOutbox();
+        }
+        if (trigger_id !== undefined)
+          await openRejectModal(client, trigger_id, requestId, deps, where, user.id);
       },
-      isMember,
-    );
-    if (screened.kind !== "allowed") {
-      log.info({ requestId, user: user.id, result: screened.kind }, "reject click refused");
-      return kickOutbox();
-    }
-    if (trigger_id !== undefined) await openRejectModal(client, trigger_id, requestId, deps);
+      notStored: () => ({ ephemeral: { client, channel: where, user: user.id } }),
+      log,
+      what: { requestId, user: user.id, action: "reject" },
+    });
   });
 
   app.view("reject", async ({ ack, body }) => {
@@ -97,66 +127,59 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
     const { user, view } = submission.data;
     const reason = (view.state.values.reason?.reason?.value ?? "").trim();
     if (reason.length === 0 || reason.length > REJECT_REASON_MAX) {
-      await ack({
-        response_action: "errors",
-        errors: {
-          reason:
-            reason.length === 0
-              ? "Please say why you are rejecting this request."
-              : `Please keep the reason under ${REJECT_REASON_MAX} characters (it has ${reason.length}).`,
-        },
-      });
+      await ack(
+        errorsOn(
+          reason.length === 0
+            ? "Please say why you are rejecting this request."
+            : `Please keep the reason under ${REJECT_REASON_MAX} characters (it has ${reason.length}).`,
+        ),
+      );
       return;
     }
     // The answer to a submission is the HTTP response itself: a user group
     // lookup slower than Slack's 3 seconds would show the approver an error
     // while the rejection still took effect, so past a budget it counts as failed.
-    const lookup = withDeadline(isMember, MODAL_LOOKUP_BUDGET_MS);
-    const result = await recordDecision(
-      deps,
-      {
-        requestId: view.private_metadata,
-        user: { id: user.id, name: user.username ?? user.name ?? null },
-        decision: "reject",
-        comment: reason,
-        channel: null,
+    const lookup = withDeadline(isMember, LOOKUP_BUDGET_MS);
+    const requestId = view.private_metadata;
+    await storeThenAck({
+      ack: (answer?: ModalErrors) => ack(answer),
+      store: (budget) =>
+        recordDecision(
+          deps,
+          {
+            requestId,
+            user: { id: user.id, name: user.username ?? user.name ?? null },
+            decision: "reject",
+            comment: reason,
+            channel: null,
+          },
+          lookup.check,
+          { budgetMs: budget.left() },
+        ),
+      answer: (result) => {
+        const problem =
+          result.kind === "refused" && lookup.timedOut()
+            ? "Slack took too long to confirm that you may decide this request. Please submit again."
+            : modalProblem(result, deps);
+        return problem === null ? undefined : errorsOn(problem);
       },
-      lookup.check,
-    );
-    const problem =
-      result.kind === "refused" && lookup.timedOut()
-        ? "Slack took too long to confirm that you may decide this request. Please submit again."
-        : modalProblem(result, deps);
-    await ack(problem === null ? undefined : { response_action: "errors", errors: { reason: problem } });
-    log.info({ requestId: view.private_metadata, user: user.id, result: result.kind }, "reject submission");
-    kickOutbox();
+      after: (result) => {
+        log.info({ requestId, user: user.id, result: result.kind }, "reject submission");
+        kickOutbox();
+      },
+      // A modal's answer can carry the error itself: the approver sees it on the reason field.
+      notStored: (error) => ({ ack: errorsOn(notStoredText(isUnavailable(error))) }),
+      log,
+      what: { requestId, user: user.id, action: "reject_submission" },
+    });
   });
 }
 
-/** Leaves room inside Slack's 3 seconds for the transaction and the response. */
-const MODAL_LOOKUP_BUDGET_MS = 2_000;
-
-/**
- * A membership check that fails after `ms`; the lookup itself runs on and
- * fills the cache, so the approver's next attempt is answered at once.
- */
-function withDeadline(
-  isMember: MembershipCheck,
-  ms: number,
-): { check: MembershipCheck; timedOut: () => boolean } {
-  let timedOut = false;
-  const check: MembershipCheck = (group, userId) => {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        timedOut = true;
-        reject(new Error(`usergroup lookup took longer than ${ms} ms`));
-      }, ms);
-    });
-    return Promise.race([isMember(group, userId), deadline]).finally(() => clearTimeout(timer));
-  };
-  return { check, timedOut: () => timedOut };
-}
+type ModalErrors = { response_action: "errors"; errors: Record<string, string> };
+const errorsOn = (problem: string, block = "reason"): ModalErrors => ({
+  response_action: "errors",
+  errors: { [block]: problem },
+});
 
 /** A rejection that could not be recorded is explained inside the modal itself. */
 function modalProblem(result: DecisionResult, deps: Deps): string | null {
@@ -179,6 +202,8 @@ async function openRejectModal(
   triggerId: string,
   requestId: string,
   deps: Deps,
+  channel: string | null,
+  user: string,
 ): Promise<void> {
   const row = deps.store.getRequest(requestId);
   if (!row) return;
@@ -188,5 +213,15 @@ async function openRejectModal(
   } catch (error) {
     // The trigger is good for 3 seconds only; nothing was changed, the approver can click again.
     deps.log.error({ err: error, requestId }, "could not open the reject modal");
+    if (channel === null) return;
+    await client.chat
+      .postEphemeral({
+        channel,
+        user,
+        text: "Slack could not open the rejection form in time; nothing was recorded. Please click Reject again.",
+      })
+      .catch((postError: unknown) =>
+        deps.log.error({ err: postError, requestId }, "could not say so either"),
+      );
   }
 }

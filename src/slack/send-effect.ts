@@ -16,6 +16,9 @@ import {
   renderRequestMessage,
 } from "./render/index.ts";
 
+/** How long recording a finished Slack call may wait for a foreign write lock. */
+const BOOKKEEPING_BUDGET_MS = 60_000;
+
 /** What a send resolved to: done (remove the row) or retry at a time. */
 export type SendResult =
   | { done: true }
@@ -44,17 +47,20 @@ export function createEffectSender(
     const resource = toResource(row, deps.store.decisionsFor(row.id));
     const message = renderRequestMessage(resource, contextFor(row, resource));
     const now = () => deps.clock.now();
-    const finish = (event: AuditEvent, detail: unknown, extra?: () => void) => {
+    // What Slack did must be stored, or the item is sent again: through the
+    // group commit, waiting out a foreign write lock for up to a minute.
+    const store = (fn: () => void) => deps.writes.run(fn, { budgetMs: BOOKKEEPING_BUDGET_MS });
+    const finish = async (event: AuditEvent, detail: unknown, extra?: () => void) => {
       deps.metrics.slackCall(item.kind, "ok");
-      deps.store.tx(() => {
+      await store(() => {
         extra?.();
         deps.store.audit(row.id, now(), event, null, detail);
         deps.store.deleteSlack(item.id);
       });
       return { done: true } as const;
     };
-    const skip = (reason: string) => {
-      deps.store.tx(() => {
+    const skip = async (reason: string) => {
+      await store(() => {
         deps.store.audit(row.id, now(), "slack_skipped", null, { kind: item.kind, reason });
         deps.store.deleteSlack(item.id);
       });

@@ -5,8 +5,20 @@ describe("demo settings", () => {
   it("defaults: PORT 3000, SIM_PORT 3001, LOG_LEVEL warn; Slack settings are ignored", () => {
     expect(loadDemoEnv({ SLACK_BOT_TOKEN: "xoxb-real" })).toEqual({
       ok: true,
-      env: { port: 3000, simPort: 3001, logLevel: "warn" },
+      env: { port: 3000, simPort: 3001, logLevel: "warn", socketMode: false },
     });
+  });
+
+  it("DEMO_SOCKET_MODE=1 → Socket Mode; anything but 1/0/true/false is named", () => {
+    expect(loadDemoEnv({ DEMO_SOCKET_MODE: "1" })).toMatchObject({ ok: true, env: { socketMode: true } });
+    expect(loadDemoEnv({ DEMO_SOCKET_MODE: "false" })).toMatchObject({
+      ok: true,
+      env: { socketMode: false },
+    });
+    const bad = loadDemoEnv({ DEMO_SOCKET_MODE: "yes" });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok)
+      expect(bad.problems).toEqual([expect.stringMatching(/^DEMO_SOCKET_MODE: must be 1, 0, true or false/)]);
   });
 
   it("bad values are named, all at once", () => {

@@ -215,6 +215,8 @@ describe.skipIf(!HAVE_CHROMIUM)("the simulator in a browser", () => {
     await expect
       .poll(() => page.locator("#sidebar .cs-chan.cs-unread").textContent())
       .toContain("Morgan Lee");
+    // Every Slack call re-renders the page: let the outbox finish before touching the DOM.
+    await expect.poll(() => t!.demo.service.deps.store.outboxDepth()).toBe(0);
     await page.locator("#timeline .cs-thread").scrollIntoViewIfNeeded();
     await screenshot("escalated.png");
 

@@ -19,7 +19,7 @@ export const SUPPORT_TOKEN = "demo-support-bot-token";
 export const DEPLOY_TOKEN = "demo-deploy-bot-token";
 
 /** The demo in-process on free ports with a temp database and no cron (tests drive time themselves). */
-export async function startTestDemo(opts: { clock?: Clock } = {}): Promise<TestDemo> {
+export async function startTestDemo(opts: { clock?: Clock; socketMode?: boolean } = {}): Promise<TestDemo> {
   const tmp = tempDir();
   const demo = await startDemo({
     port: 0,
@@ -28,6 +28,7 @@ export async function startTestDemo(opts: { clock?: Clock } = {}): Promise<TestD
     log: pino({ level: "silent" }),
     sweepCron: null,
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.socketMode ? { socketMode: true } : {}),
   });
   const simBase = demo.simUrl.replace(/\/sim$/, "");
   const call = async (url: string, method: string, body: unknown, headers: Record<string, string>) => {

@@ -1,11 +1,14 @@
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/db/open.ts";
 import { type FakeSlack, startFakeSlack } from "../../src/fake-slack/slack-api.ts";
+import { blockActionsPayload, viewSubmissionPayload } from "../../src/fake-slack/slack-requests.ts";
 import { type Service, startService } from "../../src/service.ts";
 import { validateMessage } from "../../src/slack/render/index.ts";
 import { TOKENS, testConfig } from "../support/config.ts";
-import { REFUND } from "../support/harness.ts";
+import { REFUND, tempDir } from "../support/harness.ts";
 import { freePort } from "../support/ports.ts";
 
 let service: Service | undefined;
@@ -71,5 +74,129 @@ describe("Socket Mode (SLACK_APP_TOKEN set)", () => {
     const odd = await fetch(`http://127.0.0.1:${port}/v1/requests`, { method: "PROPFIND", headers });
     expect(odd.status).toBe(405);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  });
+});
+
+/** countersign in Socket Mode against a fake Slack that serves the WebSocket, with one request posted. */
+async function socketService(
+  dbPath = ":memory:",
+): Promise<{ service: Service; slack: FakeSlack; id: string; ts: string }> {
+  slack = await startFakeSlack({ validateBlocks: (b) => validateMessage(b), socketMode: true });
+  const port = await freePort();
+  service = await startService({
+    config: testConfig(),
+    slack: { botToken: "xoxb-test", signingSecret: "secret", appToken: "xapp-1-test", apiUrl: slack.url },
+    port,
+    host: "127.0.0.1",
+    database: openDatabase(dbPath),
+    log: pino({ level: "silent" }),
+    sweepCron: null,
+    outbox: { pollMs: 20 },
+  });
+  await slack.socket.waitForConnection();
+  const created = await fetch(`http://127.0.0.1:${port}/v1/requests`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKENS.support}`, "content-type": "application/json" },
+    body: JSON.stringify(REFUND),
+  });
+  expect(created.status).toBe(201);
+  const { id } = (await created.json()) as { id: string };
+  const posted = await slack.waitFor((s) => s.messages("C0SUPPORT")[0]);
+  return { service, slack, id, ts: posted.ts };
+}
+
+const click = (user: string, action: "approve" | "reject", id: string, ts: string, triggerId?: string) =>
+  blockActionsPayload({
+    user: { id: user, username: user.toLowerCase() },
+    actionId: action,
+    value: id,
+    channelId: "C0SUPPORT",
+    messageTs: ts,
+    ...(triggerId === undefined ? {} : { triggerId }),
+  }) as Record<string, unknown>;
+
+const rejectSubmission = (user: string, id: string, reason: string) =>
+  viewSubmissionPayload({
+    user: { id: user, username: user.toLowerCase() },
+    callbackId: "reject",
+    privateMetadata: id,
+    values: { reason: { reason: { type: "plain_text_input", value: reason } } },
+  }) as Record<string, unknown>;
+
+describe("Socket Mode end to end (interactions over the fake's WebSocket)", () => {
+  it("approver clicks Approve → the envelope is acked after the vote is stored; approved, message updated", async () => {
+    const { service, slack, id, ts } = await socketService();
+    const ack = await slack.socket.sendInteractive(click("U0LEAD1", "approve", id, ts));
+    expect(ack).toMatchObject({ acked: true, payload: {} });
+    // Stored before the ack: no waiting.
+    expect(service.deps.store.getRequest(id)).toMatchObject({
+      status: "approved",
+      resolution: "approved_by_humans",
+    });
+    const updated = await slack.waitFor((s) => s.callsTo("chat.update")[0]);
+    expect(JSON.stringify(updated.args.blocks)).toContain("Approved by <@U0LEAD1>");
+  });
+
+  it("Reject → the modal opens; an empty reason is answered in the ack with an error; a reason rejects with it as the comment", async () => {
+    const { service, slack, id, ts } = await socketService();
+    const clicked = await slack.socket.sendInteractive(click("U0LEAD2", "reject", id, ts, "trig-socket-1"));
+    expect(clicked.acked).toBe(true);
+    const opened = await slack.waitFor((s) => s.callsTo("views.open")[0]);
+    expect(opened.args).toMatchObject({ trigger_id: "trig-socket-1", view: { callback_id: "reject" } });
+
+    const empty = await slack.socket.sendInteractive(rejectSubmission("U0LEAD2", id, "  "));
+    expect(empty).toMatchObject({
+      acked: true,
+      payload: { response_action: "errors", errors: { reason: expect.any(String) } },
+    });
+    expect(service.deps.store.getRequest(id)?.status).toBe("pending");
+
+    const done = await slack.socket.sendInteractive(rejectSubmission("U0LEAD2", id, "Duplicate refund"));
+    expect(done).toMatchObject({ acked: true, payload: {} });
+    expect(service.deps.store.getRequest(id)).toMatchObject({
+      status: "rejected",
+      resolution: "rejected_by_human",
+    });
+    expect(service.deps.store.decisionsFor(id)[0]).toMatchObject({
+      approverId: "U0LEAD2",
+      comment: "Duplicate refund",
+    });
+  });
+
+  it("a stranger clicks Approve → acked, refused ephemerally, refused_click audited, nothing changes", async () => {
+    const { service, slack, id, ts } = await socketService();
+    slack.setUsergroup("S0LEADS", []);
+    const ack = await slack.socket.sendInteractive(click("U0STRANGER", "approve", id, ts));
+    expect(ack.acked).toBe(true);
+    const told = await slack.waitFor((s) => s.ephemerals("C0SUPPORT", "U0STRANGER")[0]);
+    expect(told.text).toContain("not an approver");
+    expect(service.deps.store.getRequest(id)?.status).toBe("pending");
+    expect(service.deps.store.decisionsFor(id)).toEqual([]);
+    expect(service.deps.store.auditFor(id).filter((a) => a.event === "refused_click")).toHaveLength(1);
+  });
+
+  it("approve while another process holds the write lock → the envelope is never acked (Slack shows the failure), the clicker is told, nothing stored", async () => {
+    const t = tempDir();
+    try {
+      const dbPath = join(t.dir, "cs.db");
+      const { service, slack, id, ts } = await socketService(dbPath);
+      const lock = new Database(dbPath);
+      try {
+        lock.exec("BEGIN IMMEDIATE");
+        const ack = await slack.socket.sendInteractive(click("U0LEAD1", "approve", id, ts));
+        expect(ack.acked).toBe(false);
+        const told = await slack.waitFor((s) => s.ephemerals("C0SUPPORT", "U0LEAD1")[0]);
+        expect(told.text).toContain("could not save your click");
+      } finally {
+        lock.close();
+      }
+      expect(service.deps.store.getRequest(id)?.status).toBe("pending");
+      expect(service.deps.store.decisionsFor(id)).toEqual([]);
+      const again = await slack.socket.sendInteractive(click("U0LEAD1", "approve", id, ts));
+      expect(again.acked).toBe(true);
+      expect(service.deps.store.getRequest(id)?.status).toBe("approved");
+    } finally {
+      t.cleanup();
+    }
   });
 });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import type { AppConfig } from "../../src/config/file.ts";
+import type { GroupCommitOptions } from "../../src/db/group-commit.ts";
 import { type OpenDatabase, openDatabase } from "../../src/db/open.ts";
 import { type FakeSlack, startFakeSlack } from "../../src/fake-slack/slack-api.ts";
 import {
@@ -24,6 +25,10 @@ export interface HarnessOptions {
   config?: AppConfig;
   /** A database file path (kept across restarts) instead of :memory:. */
   dbPath?: string;
+  /** An already open database (a test that needs the service's own connection, e.g. to fill its "disk"). */
+  database?: OpenDatabase;
+  /** Group commit settings (how long writes wait for a foreign lock). */
+  writes?: GroupCommitOptions;
   clock?: FakeClock;
   slack?: FakeSlack;
   callbacks?: { timeoutMs?: number; pollMs?: number };
@@ -80,7 +85,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       done();
     },
   });
-  const database: OpenDatabase | string = options.dbPath ?? openDatabase(":memory:");
+  const database: OpenDatabase | string = options.database ?? options.dbPath ?? openDatabase(":memory:");
   const service = await startService({
     config,
     slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, appToken: null, apiUrl: slack.url },
@@ -93,6 +98,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     outbox: { pollMs: 20 },
     callbacks: { pollMs: 20, ...options.callbacks },
     signingKey: options.signingKey ?? null,
+    ...(options.writes ? { writes: options.writes } : {}),
   });
   const url = service.url;
 

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Deps } from "../../src/approvals/deps.ts";
 import { RequestEvents } from "../../src/approvals/events.ts";
 import { sweep } from "../../src/approvals/sweep.ts";
+import { createGroupCommit } from "../../src/db/group-commit.ts";
 import { type OpenDatabase, openDatabase } from "../../src/db/open.ts";
 import { createKeyStore } from "../../src/db/signing-keys.ts";
 import { createStore, type Store } from "../../src/db/store.ts";
@@ -115,6 +116,7 @@ function depsFor(store: Store, clock: FakeClock, open: OpenDatabase): Deps {
   const metrics = createMetrics({ outboxDepth: store.outboxDepth, pendingCallbacks: store.pendingCallbacks });
   return {
     store,
+    writes: createGroupCommit(open.sqlite),
     config,
     clock,
     events: new RequestEvents(),

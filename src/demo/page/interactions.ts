@@ -53,6 +53,8 @@ export function createInteractions(opts: {
   fake: FakeSlack;
   appUrl: string;
   signingSecret: string;
+  /** Deliver over the fake's Socket Mode WebSocket instead of signed HTTP posts to /slack/events. */
+  socketMode?: boolean;
   /** Called when modal state changed without a workspace change. */
   changed: () => void;
 }): Interactions {
@@ -61,6 +63,14 @@ export function createInteractions(opts: {
   const events = `${opts.appUrl}/slack/events`;
   const triggers = new Map<string, string>();
   const modals = new Map<string, OpenModal>();
+
+  /** To countersign as Slack would: a signed POST, or an envelope over the WebSocket (504: no ack in 3 s). */
+  const deliver = async (payload: Record<string, unknown>): Promise<{ status: number; json?: unknown }> => {
+    if (opts.socketMode !== true) return postToApp(events, opts.signingSecret, payload);
+    const ack = await fake.socket.sendInteractive(payload);
+    if (!ack.acked) return { status: 504 };
+    return Object.keys(ack.payload).length > 0 ? { status: 200, json: ack.payload } : { status: 200 };
+  };
 
   const payloadUser = (id: string): PayloadUser => {
     const name = ws.user(id)?.name ?? id.toLowerCase();
@@ -84,7 +94,7 @@ export function createInteractions(opts: {
         ...(input.blockId ? { blockId: input.blockId } : {}),
         message: { text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) },
       });
-      const res = await postToApp(events, opts.signingSecret, payload);
+      const res = await deliver(payload);
       return { status: 200, body: { appStatus: res.status } };
     },
 
@@ -109,7 +119,7 @@ export function createInteractions(opts: {
         viewId: open.id,
         ...(typeof title === "string" ? { title } : {}),
       });
-      const res = await postToApp(events, opts.signingSecret, payload);
+      const res = await deliver(payload);
       const answer = errorsAnswer.safeParse(res.json);
       // Errors stay inside the modal, as in Slack; any other 200 closes it.
       if (answer.success) open.errors = answer.data.errors;

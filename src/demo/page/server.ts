@@ -36,6 +36,8 @@ export interface SimulatorOptions {
   /** countersign's base URL, e.g. http://127.0.0.1:3000. */
   appUrl: string;
   signingSecret: string;
+  /** Deliver interactions over the fake's Socket Mode WebSocket instead of signed HTTP posts. */
+  socketMode?: boolean;
   personas: readonly Persona[];
   samples: readonly Sample[];
 }
@@ -81,6 +83,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
     fake,
     appUrl: opts.appUrl,
     signingSecret: opts.signingSecret,
+    socketMode: opts.socketMode === true,
     changed: () => broadcast("modal"),
   });
   const agent = createAgentCalls({ config, appUrl: opts.appUrl, samples: opts.samples });
