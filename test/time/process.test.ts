@@ -264,6 +264,17 @@ describe("the real process", () => {
     expect(stderr).not.toContain("not-a-bot-token");
   });
 
+  it("start with the README's placeholder secrets (xoxb-…, …) → exits 2 naming both, nothing created", async () => {
+    const s = await setup({ SLACK_BOT_TOKEN: "xoxb-…", SLACK_SIGNING_SECRET: "…" });
+    const child = spawnService(s.env);
+    const exit = await exitWithin(child, 20_000);
+    expect(exit.code).toBe(2);
+    const stderr = child.stderr.join("");
+    expect(stderr).toMatch(/SLACK_BOT_TOKEN: contains spaces or non-ASCII/);
+    expect(stderr).toMatch(/SLACK_SIGNING_SECRET: contains spaces or non-ASCII/);
+    expect(existsSync(s.dbPath)).toBe(false);
+  });
+
   it("start with a bad config file → exits non-zero naming the file and each problem by path", async () => {
     const s = await setup();
     writeFileSync(
