@@ -5,12 +5,13 @@ import { cancelRequest } from "../approvals/cancel-request.ts";
 import { createRequest } from "../approvals/create-request.ts";
 import type { Deps } from "../approvals/deps.ts";
 import { type GetResult, getRequest, waitForDecision } from "../approvals/get-request.ts";
+import { listQuerySchema, listRequests } from "../approvals/list-requests.ts";
 import { reportOutcome } from "../approvals/report-outcome.ts";
 import { cancelBodySchema, createRequestBodySchema, outcomeBodySchema } from "../approvals/request-body.ts";
 import type { Agent } from "../config/file.ts";
 import { createAuthenticator } from "./auth.ts";
 import { ApiError, statusOf } from "./errors.ts";
-import { parseWith, readJson, sendError, sendJson } from "./http.ts";
+import { issuesOf, parseWith, readJson, sendError, sendJson } from "./http.ts";
 
 const idempotencyKeySchema = z
   .string()
@@ -77,6 +78,14 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
           { path: "callback_url", message: result.message },
         ]);
     }
+  };
+
+  const list: Handler = async (_req, res, { id: agentId }, _id, url) => {
+    const query: Record<string, string> = {};
+    for (const [key, value] of url.searchParams) query[key] = value;
+    const parsed = listQuerySchema.safeParse(query);
+    if (!parsed.success) throw new ApiError("invalid_request", "query is invalid", issuesOf(parsed.error));
+    sendJson(res, 200, listRequests(deps, agentId, parsed.data));
   };
 
   const get: Handler = async (_req, res, { id: agentId }, id, url) => {
@@ -182,9 +191,13 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     }
   };
 
-  /** The handler, "404" for no such endpoint, or the one allowed method (for a 405). */
-  const pick = (method: string, id: string | null, verb: string | null): Handler | "404" | "GET" | "POST" => {
-    if (id === null) return method === "POST" ? create : "POST";
+  /** The handler, "404" for no such endpoint, or the allowed methods (for a 405). */
+  const pick = (
+    method: string,
+    id: string | null,
+    verb: string | null,
+  ): Handler | "404" | "GET" | "POST" | "GET, POST" => {
+    if (id === null) return method === "POST" ? create : method === "GET" ? list : "GET, POST";
     if (verb === null) return method === "GET" ? get : "GET";
     if (verb === "cancel") return method === "POST" ? cancel : "POST";
     if (verb === "outcome") return method === "POST" ? outcome : "POST";
@@ -205,6 +218,20 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     );
   };
 
+  /** Someone opened the base URL: say what this is and where to read more. */
+  const index = (_req: IncomingMessage, res: ServerResponse) =>
+    sendJson(res, 200, {
+      service: "countersign",
+      description: "a Slack approval gate for AI agents",
+      docs: 'README.md of the countersign repository, section "Agent API"',
+      endpoints: {
+        requests: "/v1/requests",
+        health: "/healthz",
+        metrics: "/metrics",
+        slack: "/slack/events",
+      },
+    });
+
   const metrics = (_req: IncomingMessage, res: ServerResponse) => {
     deps.metrics.render().then(
       (text) => {
@@ -223,6 +250,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
   return [
     { path: "/v1", method: all, handler: (req, res) => void dispatch(req, res) },
     { path: "/v1/*rest", method: all, handler: (req, res) => void dispatch(req, res) },
+    { path: "/", method: ["GET"], handler: index },
     { path: "/healthz", method: ["GET"], handler: health },
     { path: "/metrics", method: ["GET"], handler: metrics },
   ];

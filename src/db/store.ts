@@ -207,6 +207,20 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       .from(requests)
       .groupBy(requests.status, requests.resolution)
       .prepare(),
+    // Row-value comparison lets SQLite seek the (agent, created_at, id) index to the cursor.
+    listForAgent: db
+      .select()
+      .from(requests)
+      .where(
+        and(
+          eq(requests.agent, p("agent")),
+          sql`(${requests.createdAt}, ${requests.id}) < (${p("beforeAt")}, ${p("beforeId")})`,
+          sql`(${p("status")} IS NULL OR ${requests.status} = ${p("status")})`,
+        ),
+      )
+      .orderBy(desc(requests.createdAt), desc(requests.id))
+      .limit(p("limit"))
+      .prepare(),
     auditFor: db
       .select()
       .from(auditLog)
@@ -251,6 +265,14 @@ export function createStore({ db, sqlite }: OpenDatabase) {
         detail: detail === undefined ? null : JSON.stringify(detail),
       }),
     auditFor: (id: string) => s.auditFor.all({ id }),
+    /** One agent's requests created before (beforeAt, beforeId), newest first, optionally of one status. */
+    listForAgent: (q: {
+      agent: string;
+      status: string | null;
+      beforeAt: number;
+      beforeId: string;
+      limit: number;
+    }): RequestRow[] => s.listForAgent.all(q),
     enqueueSlack: (requestId: string, kind: string, payload: unknown, at: number) =>
       void s.enqueueSlack.run({
         requestId,

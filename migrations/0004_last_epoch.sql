@@ -1,0 +1,1 @@
+CREATE INDEX `requests_agent_created` ON `requests` (`agent`,`created_at`,`id`);
