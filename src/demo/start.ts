@@ -95,6 +95,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     config,
     appUrl: service.url,
     signingSecret: DEMO_SIGNING_SECRET,
+    simBase: `http://127.0.0.1:${slack.port}`,
     personas: personas(config, (id) => DEMO_USERS[id]),
     samples: SAMPLES,
   });

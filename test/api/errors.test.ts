@@ -177,7 +177,11 @@ describe("400 invalid_request, issues by path", () => {
       ["evidence[1].url"],
     ],
     ["evidence item without title", { ...REFUND, evidence: [{ text: "orphan" }] }, ["evidence[0].title"]],
-    ["evidence item unknown key", { ...REFUND, evidence: [{ title: "x", body: "y" }] }, ["evidence[0]", "evidence[0].body"]],
+    [
+      "evidence item unknown key",
+      { ...REFUND, evidence: [{ title: "x", body: "y" }] },
+      ["evidence[0]", "evidence[0].body"],
+    ],
     ["evidence not a list", { ...REFUND, evidence: { title: "x" } }, ["evidence"]],
     ["risk tier unknown", { ...REFUND, risk: { tier: "extreme" } }, ["risk.tier"]],
     ["risk score over 100", { ...REFUND, risk: { tier: "low", score: 101 } }, ["risk.score"]],

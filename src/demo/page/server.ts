@@ -7,11 +7,13 @@ import type { WorkspaceChange } from "../../fake-slack/workspace.ts";
 import type { Persona } from "../directory.ts";
 import type { Sample } from "../samples.ts";
 import { createAgentCalls } from "./agent-calls.ts";
+import { createCallbackInbox } from "./callback-inbox.ts";
 import { type Answer, invalid, readJson, sendJson } from "./http.ts";
 import { clickSchema, closeSchema, createInteractions, submitSchema, userIdSchema } from "./interactions.ts";
 import { renderPage } from "./page.ts";
 import {
   type CallEntry,
+  callbackLog,
   callLog,
   channelHeader,
   modal,
@@ -36,6 +38,8 @@ export interface SimulatorOptions {
   /** countersign's base URL, e.g. http://127.0.0.1:3000. */
   appUrl: string;
   signingSecret: string;
+  /** The simulator's own base URL (http://127.0.0.1:PORT): sample requests ask for callbacks here. */
+  simBase: string;
   personas: readonly Persona[];
   samples: readonly Sample[];
 }
@@ -83,7 +87,19 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
     signingSecret: opts.signingSecret,
     changed: () => broadcast("modal"),
   });
-  const agent = createAgentCalls({ config, appUrl: opts.appUrl, samples: opts.samples });
+  const inbox = createCallbackInbox({
+    secrets: new Map(
+      config.agents.flatMap((a) => (a.callback_secret === null ? [] : [[a.id, a.callback_secret] as const])),
+    ),
+    now: () => ws.now(),
+    changed: () => broadcast("callback"),
+  });
+  const agent = createAgentCalls({
+    config,
+    appUrl: opts.appUrl,
+    samples: opts.samples,
+    callbackUrl: (agentId) => `${opts.simBase}/sim/callbacks/${agentId}`,
+  });
 
   const unsubscribe = fake.onChange((change: WorkspaceChange) => {
     if (change.type === "api_call") {
@@ -111,6 +127,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
       modal: modal(ctx, open),
       modalKey: open ? `${open.id}:${JSON.stringify(open.errors)}` : null,
       calls: callLog(calls),
+      callbacks: callbackLog(inbox.deliveries()),
     };
   };
 
@@ -173,6 +190,15 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
     }
     if (path !== "/sim" && !path.startsWith("/sim/")) return false;
 
+    const callbackAgent = /^\/sim\/callbacks\/([a-z0-9._-]{1,64})$/.exec(path)?.[1];
+    if (callbackAgent !== undefined && method === "POST") {
+      const answer = await inbox.receive(req, callbackAgent);
+      if (answer.status === 204) {
+        res.writeHead(204).end();
+        return true;
+      }
+      return sendJson(res, answer.status, answer.body);
+    }
     if (method === "POST") {
       const body = await readJson(req);
       if (body === undefined) return sendJson(res, 400, { error: "expected a JSON object body" });

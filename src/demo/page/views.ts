@@ -3,6 +3,7 @@ import type { Ephemeral, SlackMessage, Workspace } from "../../fake-slack/worksp
 import { DEMO_USERGROUPS, type Persona } from "../directory.ts";
 import type { Sample } from "../samples.ts";
 import { renderBlocks } from "./blocks.ts";
+import type { CallbackDelivery } from "./callback-inbox.ts";
 import type { Names } from "./mrkdwn.ts";
 import { renderMrkdwn, renderPlain } from "./mrkdwn.ts";
 import { h, type VNode } from "./vnode.ts";
@@ -81,7 +82,7 @@ export function channelHeader(ctx: ViewContext, channel: string): VNode {
   const mention = (id: string) => `@${ctx.ws.user(id)?.name ?? id}`;
   let about: string;
   if (info.kind === "dm") {
-    about = `Direct message from countersign to ${info.user ? mention(info.user) : info.name}`;
+    about = `Direct messages between the countersign app and ${info.user ? mention(info.user) : info.name}`;
   } else {
     const roles = Object.entries(ctx.config.roles).filter(([, r]) => r.channel === channel);
     about =
@@ -94,10 +95,12 @@ export function channelHeader(ctx: ViewContext, channel: string): VNode {
         })
         .join(" | ") || "no role posts here";
   }
-  return h("div", "cs-chan-header", null, [
-    h("div", "cs-chan-title", null, [info.kind === "dm" ? `● ${info.name}` : `# ${info.name}`]),
-    h("div", "cs-chan-about", null, [about]),
-  ]);
+  // A DM with an app is headed by the app's name in Slack, whoever reads it.
+  const title =
+    info.kind === "dm"
+      ? h("div", "cs-chan-title", null, ["countersign ", h("span", "cs-app-badge", null, ["APP"])])
+      : h("div", "cs-chan-title", null, [`# ${info.name}`]);
+  return h("div", "cs-chan-header", null, [title, h("div", "cs-chan-about", null, [about])]);
 }
 
 function messageBody(m: { text: string; blocks: unknown[] | undefined }, ctx: ViewContext): VNode[] {
@@ -171,7 +174,11 @@ export function timeline(ctx: ViewContext, channel: string, viewer: string): VNo
   ].sort((a, b) => tsMicros(a.ts) - tsMicros(b.ts));
   if (items.length === 0) {
     return h("div", "cs-timeline-inner", null, [
-      h("div", "cs-empty", null, ["No messages yet. Send a sample request from the panel on the right →"]),
+      h("div", "cs-empty", null, [
+        "No messages yet. ",
+        h("a", null, { href: "#samples" }, ["Send a sample request"]),
+        " as an agent would, and its evidence pack appears here.",
+      ]),
     ]);
   }
   return h(
@@ -270,4 +277,43 @@ export function samplePanel(samples: readonly Sample[]): VNode {
       ]),
     ),
   ]);
+}
+
+/** The demo's callback receiver: each delivery, newest first, with its signature check. */
+export function callbackLog(deliveries: readonly CallbackDelivery[]): VNode {
+  if (deliveries.length === 0) {
+    return h("div", "cs-calls-empty", null, [
+      "No callbacks yet. A decided request with a callback_url is delivered here, signed.",
+    ]);
+  }
+  return h(
+    "ol",
+    "cs-calls cs-callbacks",
+    null,
+    deliveries
+      .slice(-8)
+      .reverse()
+      .map((d) => {
+        const ok = d.check === "verified";
+        return h(
+          "li",
+          ok ? "cs-call cs-callback" : "cs-call cs-callback cs-call-failed",
+          { "data-request": d.requestId ?? "", "data-check": d.check },
+          [
+            timeNode(d.at, "{time_secs}"),
+            " ",
+            h("span", ok ? "cs-check cs-ok" : "cs-check cs-bad", null, [
+              ok ? "✓ signature verified" : `✗ ${d.check}`,
+            ]),
+            " ",
+            h("code", null, null, [d.type ?? "?"]),
+            ok ? ` → ${d.agent}: ${d.status ?? "?"} (${d.resolution ?? "?"})` : ` → ${d.agent}`,
+            h("div", "cs-call-id", null, [
+              d.requestId ?? "",
+              d.webhookId === "" ? "" : ` · webhook-id ${d.webhookId}`,
+            ]),
+          ],
+        );
+      }),
+  );
 }

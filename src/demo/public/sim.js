@@ -20,7 +20,7 @@ function build(node) {
   if (node.c) el.className = node.c;
   for (const [name, value] of Object.entries(node.a || {})) {
     if (!ATTRIBUTE_NAME.test(name)) continue;
-    if (name === "href" && !/^(?:https?:|mailto:|\?)/i.test(value)) continue;
+    if (name === "href" && !/^(?:https?:|mailto:|\?|#[a-z-]+$)/i.test(value)) continue;
     el.setAttribute(name, value);
   }
   for (const kid of node.k || []) el.appendChild(build(kid));
@@ -131,6 +131,8 @@ function apply(s, forceBottom = false) {
   applyTimeline(s.timeline, forceBottom);
   applyModal(s.modal, s.modalKey);
   replaceRegion("calls", s.calls);
+  replaceRegion("callbacks", s.callbacks);
+  followResult();
 }
 
 let timer = null;
@@ -289,6 +291,27 @@ $("persona").addEventListener("change", (e) => {
   schedule();
 });
 
+// The request shown in the result box, followed live until it is decided.
+let shown = null;
+
+function followResult() {
+  if (!shown || shown.busy || shown.final) return;
+  const { id, answer } = shown;
+  shown.busy = true;
+  fetch(`/sim/requests/${encodeURIComponent(id)}?agent=${encodeURIComponent(answer.agent)}`)
+    .then(async (res) => {
+      const json = await res.json();
+      if (shown?.id !== id) return;
+      if (JSON.stringify(json) !== JSON.stringify(shown.json)) {
+        showResult({ ...answer, method: "GET", path: `/v1/requests/${id}`, status: res.status, json });
+      }
+    })
+    .catch(() => {})
+    .finally(() => {
+      if (shown?.id === id) shown.busy = false;
+    });
+}
+
 function showResult(answer) {
   const box = $("api-result");
   const ok = answer.status >= 200 && answer.status < 300;
@@ -301,7 +324,10 @@ function showResult(answer) {
   const r = answer.json;
   if (r && typeof r === "object" && r.id) {
     const summary = el("div", "cs-result-summary");
-    summary.append(el("strong", null, r.status), ` · policy ${r.policy}${r.role ? ` → role ${r.role}` : ""}`);
+    summary.append(
+      el("strong", "cs-result-status", r.status),
+      ` · policy ${r.policy}${r.role ? ` → role ${r.role}` : ""}`,
+    );
     if (r.resolution) summary.append(` · ${r.resolution}`);
     const link = el("a", "cs-result-link", `GET /v1/requests/${r.id}`);
     link.href = `/sim/requests/${encodeURIComponent(r.id)}?agent=${encodeURIComponent(answer.agent)}`;
@@ -323,6 +349,11 @@ function showResult(answer) {
   parts.push(el("pre", "cs-pre cs-json", JSON.stringify(answer.json, null, 2)));
   box.replaceChildren(...parts);
   box.hidden = false;
+  shown =
+    r && typeof r === "object" && r.id
+      ? { id: r.id, answer, json: r, busy: false, final: r.status !== "pending" }
+      : null;
+  box.dataset.status = r?.status ?? "";
 }
 
 async function fetchAgain(href, id, previous) {
