@@ -47,7 +47,7 @@ describe("README commands run as written", () => {
     expect(kinds.filter((k) => k === "output")).toHaveLength(1);
   });
 
-  it("the real-service set-up gives every ${VAR} the example config needs; only the Slack secrets are left to paste", () => {
+  it("the real-service set-up sets every variable the example config needs; only the Slack secrets are left to paste", () => {
     const setup = markedBlocks(README).find((b) => b.kind === "setup")!;
     const tmp = tempDir();
     cleanup = tmp.cleanup;
