@@ -43,6 +43,10 @@ describe("the simulator page server", () => {
     expect(html.body).toContain('<script type="module" src="/sim/sim.js"></script>');
     expect(html.body).toContain("support-approvals");
     expect(html.body).toContain("Ana Alvarez — approver");
+    // Redaction is stated as it is: hidden in Slack, in full in the agent's view on this page.
+    expect(html.body).toContain("as [redacted]");
+    expect(html.body).toContain("(card_number)");
+    expect(html.body).toContain("where they stay in full");
 
     const js = await page("/sim/sim.js");
     expect(js.status).toBe(200);

@@ -14,6 +14,8 @@ export interface PageParts {
   channel: string;
   viewer: string;
   apiBase: string;
+  /** The config's redacted param keys, named in the panel's note. */
+  redact: readonly string[];
 }
 
 export function renderPage(p: PageParts): string {
@@ -41,6 +43,7 @@ export function renderPage(p: PageParts): string {
   <aside class="cs-panel">
     <h2 id="samples">Send a sample request</h2>
     <p class="cs-panel-note">Each button is an agent calling <code>POST ${escapeHtml(p.apiBase)}/v1/requests</code> with its demo token.</p>
+    <p class="cs-panel-note cs-redaction-note">Redaction: Slack messages show params named in <code>redact</code> (${escapeHtml(p.redact.join(", ") || "none configured")}) as [redacted]. This panel is the agent's own API view, where they stay in full, as they do in the database; text an agent writes (summary, reason, evidence) is never redacted.</p>
     ${toHtml(p.samples)}
     <div id="api-result" class="cs-api-result" hidden></div>
     <h2>Callbacks received</h2>

@@ -219,6 +219,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
         persona: personaSelect(opts.personas, viewer),
         samples: samplePanel(opts.samples),
         apiBase: opts.appUrl,
+        redact: config.redact,
       });
       res.writeHead(200, { "content-type": "text/html; charset=utf-8", ...SECURITY_HEADERS }).end(html);
       return true;
