@@ -233,6 +233,14 @@ describe.skipIf(!HAVE_CHROMIUM)("the simulator in a browser", () => {
     // Slack heads a DM with an app by the app's name.
     expect(await page.locator("#channel-header .cs-chan-title").textContent()).toBe("countersign APP");
     const dm = message("Refund $120 to Dana Ruiz");
+    // The DM says why it came and links to the channel message, which opens that channel.
+    expect(await dm.textContent()).toContain(
+      "Escalated to you: nobody in role support-lead decided within 1m",
+    );
+    await dm.locator("a", { hasText: "Open the channel message" }).click();
+    await expect.poll(() => page.locator("#channel-header").textContent()).toContain("support-approvals");
+    await page.locator("#sidebar a", { hasText: "Morgan Lee" }).click();
+    await expect.poll(() => page.locator("#channel-header").textContent()).toContain("Direct message");
     await dm.locator('button[data-action-id="approve"]').click();
     await message("Approved by @morgan.lee").waitFor();
   });

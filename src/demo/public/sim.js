@@ -240,6 +240,17 @@ function confirmFirst(button) {
   });
 }
 
+// A Slack permalink (…/archives/<channel>/p<ts>) opens that channel here, like Slack's own links.
+$("timeline").addEventListener("click", (e) => {
+  const link = e.target.closest("a[href]");
+  const match = link && /\/archives\/([A-Z0-9]+)\/p\d+$/.exec(link.getAttribute("href"));
+  if (!match) return;
+  e.preventDefault();
+  channel = match[1];
+  remember();
+  schedule(true);
+});
+
 $("timeline").addEventListener("click", (e) => {
   const button = e.target.closest("button[data-action-id]");
   if (!button || button.disabled) return;
