@@ -245,6 +245,34 @@ describe.skipIf(!HAVE_CHROMIUM)("the simulator in a browser", () => {
     await message("Approved by @morgan.lee").waitFor();
   });
 
+  it("the Home tab and /countersign: each person sees what waits for them", async () => {
+    await open();
+    await page.selectOption("#persona", "U0LEAD1");
+    const sent = await sendSample("medium-refund");
+    await message("Refund $120 to Dana Ruiz").waitFor();
+
+    await page.locator("#sidebar a", { hasText: "countersign · Home" }).click();
+    await expect.poll(() => page.locator("#timeline").textContent()).toContain("Waiting for your decision");
+    expect(await page.locator("#timeline").textContent()).toContain(sent.id);
+    expect(await page.locator("#channel-header .cs-chan-title").textContent()).toBe("countersign APP");
+    await page.selectOption("#persona", "U0STRANGER");
+    await expect
+      .poll(() => page.locator("#timeline").textContent())
+      .toContain("Nothing is waiting for your decision.");
+
+    await page.selectOption("#persona", "U0LEAD1");
+    await page.locator("#sidebar a", { hasText: "support-approvals" }).click();
+    await expect.poll(() => page.locator("#channel-header").textContent()).toContain("support-approvals");
+    await page.fill("#composer-input", `/countersign ${sent.id}`);
+    await page.press("#composer-input", "Enter");
+    const answer = page.locator("#timeline .cs-ephemeral", { hasText: "Status:" });
+    await answer.waitFor();
+    expect(await answer.textContent()).toContain("Only visible to you");
+    expect(await answer.textContent()).toContain(sent.id);
+    expect(await answer.textContent()).toContain("Status: pending");
+    expect(await page.inputValue("#composer-input")).toBe("");
+  });
+
   it("agent text with markup stays text in the browser", async () => {
     await open();
     const created = await t!.api("POST", "/v1/requests", {

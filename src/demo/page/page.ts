@@ -38,7 +38,12 @@ export function renderPage(p: PageParts): string {
       <a class="cs-jump" href="#samples">Send a sample request ↓</a>
     </header>
     <section class="cs-timeline" id="timeline">${toHtml(p.timeline)}</section>
-    <footer class="cs-composer">Messages here come from countersign through the simulated Slack Web API. Buttons send signed <code>block_actions</code> to countersign, as Slack would.</footer>
+    <footer class="cs-composer">
+      <form id="composer" class="cs-composer-form" autocomplete="off">
+        <input id="composer-input" class="cs-composer-input" name="command" aria-label="Slash command" placeholder="Try /countersign (what waits for you) or /countersign req_… and press Enter">
+      </form>
+      <div class="cs-composer-note">Messages here come from countersign through the simulated Slack Web API. Buttons send signed <code>block_actions</code>, <code>/countersign</code> a signed slash command, the Home tab a signed <code>app_home_opened</code>, as Slack would.</div>
+    </footer>
   </main>
   <aside class="cs-panel">
     <h2 id="samples">Send a sample request</h2>

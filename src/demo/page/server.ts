@@ -9,13 +9,23 @@ import type { Sample } from "../samples.ts";
 import { createAgentCalls } from "./agent-calls.ts";
 import { createCallbackInbox } from "./callback-inbox.ts";
 import { type Answer, invalid, readJson, sendJson } from "./http.ts";
-import { clickSchema, closeSchema, createInteractions, submitSchema, userIdSchema } from "./interactions.ts";
+import {
+  clickSchema,
+  closeSchema,
+  commandSchema,
+  createInteractions,
+  homeSchema,
+  submitSchema,
+  userIdSchema,
+} from "./interactions.ts";
 import { renderPage } from "./page.ts";
 import {
   type CallEntry,
   callbackLog,
   callLog,
   channelHeader,
+  HOME,
+  homeTab,
   modal,
   namesFor,
   personaSelect,
@@ -123,7 +133,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
       viewer,
       sidebar: sidebar(ctx, channel, viewer),
       header: channelHeader(ctx, channel),
-      timeline: timeline(ctx, channel, viewer),
+      timeline: channel === HOME ? homeTab(ctx, viewer) : timeline(ctx, channel, viewer),
       modal: modal(ctx, open),
       modalKey: open ? `${open.id}:${JSON.stringify(open.errors)}` : null,
       calls: callLog(calls),
@@ -135,7 +145,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
     const channel = url.searchParams.get("channel") ?? "";
     const as = url.searchParams.get("as") ?? "";
     return {
-      channel: ws.channels().some((c) => c.id === channel) ? channel : firstChannel,
+      channel: channel === HOME || ws.channels().some((c) => c.id === channel) ? channel : firstChannel,
       viewer: userIdSchema.safeParse(as).success ? as : defaultViewer,
     };
   };
@@ -166,6 +176,14 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
         if (!input.success) return invalid(input.error);
         interactions.close(input.data.viewId);
         return { status: 200, body: { ok: true } };
+      }
+      case "/sim/home": {
+        const input = homeSchema.safeParse(body);
+        return input.success ? interactions.openHome(input.data) : invalid(input.error);
+      }
+      case "/sim/command": {
+        const input = commandSchema.safeParse(body);
+        return input.success ? interactions.command(input.data) : invalid(input.error);
       }
       case "/sim/sample": {
         const input = sampleSchema.safeParse(body);

@@ -44,6 +44,23 @@ function timeNode(ms: number, format = "{time}"): VNode {
   ]);
 }
 
+/** The pseudo channel id of the app's Home tab in the simulator. */
+export const HOME = "HOME";
+
+/** The Home tab countersign last published for the viewer (views.publish). */
+export function homeTab(ctx: ViewContext, viewer: string): VNode {
+  const view = ctx.ws.home(viewer);
+  const blocks = view && Array.isArray(view.blocks) ? view.blocks : [];
+  if (blocks.length === 0) {
+    return h("div", "cs-timeline-inner cs-home", null, [
+      h("div", "cs-empty", null, ["Opening the Home tab: countersign publishes it for whoever opens it…"]),
+    ]);
+  }
+  return h("div", "cs-timeline-inner cs-home", { "data-home": viewer }, [
+    h("div", "cs-home-view", null, renderBlocks(blocks, { names: ctx.names })),
+  ]);
+}
+
 export function sidebar(ctx: ViewContext, active: string, viewer: string): VNode {
   const item = (id: string, label: string, prefix: string): VNode => {
     const count = ctx.ws.messages(id).length + ctx.ws.messages(id).reduce((n, m) => n + m.updates, 0);
@@ -66,6 +83,13 @@ export function sidebar(ctx: ViewContext, active: string, viewer: string): VNode
       "countersign demo",
       h("span", "cs-workspace-sub", null, ["simulated Slack"]),
     ]),
+    h("div", "cs-nav-title", null, ["Apps"]),
+    h(
+      "a",
+      active === HOME ? "cs-chan cs-active" : "cs-chan",
+      { href: `?channel=${HOME}&as=${encodeURIComponent(viewer)}`, "data-channel": HOME, "data-count": "0" },
+      [h("span", "cs-chan-prefix", null, ["⌂"]), h("span", "cs-chan-name", null, ["countersign · Home"])],
+    ),
     h("div", "cs-nav-title", null, ["Channels"]),
     ...channels.map((c) => item(c.id, c.name, "#")),
     h("div", "cs-nav-title", null, ["Direct messages"]),
@@ -77,6 +101,14 @@ export function sidebar(ctx: ViewContext, active: string, viewer: string): VNode
 
 /** Channel name and who approves there. */
 export function channelHeader(ctx: ViewContext, channel: string): VNode {
+  if (channel === HOME) {
+    return h("div", "cs-chan-header", null, [
+      h("div", "cs-chan-title", null, ["countersign ", h("span", "cs-app-badge", null, ["APP"])]),
+      h("div", "cs-chan-about", null, [
+        "Home tab: what waits for your decision, as countersign publishes it for the person you are",
+      ]),
+    ]);
+  }
   const info = ctx.ws.channels().find((c) => c.id === channel);
   if (!info) return h("div", "cs-chan-header", null, [h("div", "cs-chan-title", null, ["Pick a channel"])]);
   const mention = (id: string) => `@${ctx.ws.user(id)?.name ?? id}`;

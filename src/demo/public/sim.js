@@ -286,6 +286,14 @@ $("modal-root").addEventListener("click", async (e) => {
   }
 });
 
+// Opening the Home tab is an app_home_opened event for the person you are; countersign publishes the view.
+function openHome() {
+  if (channel !== "HOME") return;
+  post("/sim/home", { as: viewer })
+    .then(() => schedule())
+    .catch((err) => toast(`Home tab failed: ${err.message}`));
+}
+
 $("sidebar").addEventListener("click", (e) => {
   const a = e.target.closest("a[data-channel]");
   if (!a) return;
@@ -293,6 +301,7 @@ $("sidebar").addEventListener("click", (e) => {
   channel = a.dataset.channel;
   remember();
   schedule(true);
+  openHome();
 });
 
 $("persona").addEventListener("change", (e) => {
@@ -300,6 +309,34 @@ $("persona").addEventListener("change", (e) => {
   modalKey = "changed";
   remember();
   schedule();
+  openHome();
+});
+
+$("composer").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const input = $("composer-input");
+  const text = input.value.trim();
+  if (text === "") return;
+  if (channel === "HOME") {
+    toast("Slash commands run in a channel or DM: pick one on the left first.");
+    return;
+  }
+  if (!text.startsWith("/countersign")) {
+    toast("Only /countersign is simulated here (messages are not): try /countersign or /countersign req_…");
+    return;
+  }
+  input.disabled = true;
+  try {
+    const answer = await post("/sim/command", { as: viewer, channel, text });
+    if (answer.appStatus !== 200) toast(`countersign answered the command with HTTP ${answer.appStatus}`);
+    input.value = "";
+    schedule(true);
+  } catch (err) {
+    toast(`Command failed: ${err.message}`);
+  } finally {
+    input.disabled = false;
+    input.focus();
+  }
 });
 
 // The request shown in the result box, followed live until it is decided.
@@ -413,6 +450,7 @@ events.addEventListener("open", () => {
 events.addEventListener("error", () => app.classList.add("cs-offline"));
 
 markUnread();
+openHome();
 localizeDates(document);
 $("timeline").scrollTop = $("timeline").scrollHeight;
 app.classList.add("cs-live");
