@@ -57,9 +57,8 @@ describe("escalation at escalate_after", () => {
     ]);
 
     // The DM says why it came and links to the channel message (Slack's permalink for it).
-    const intro = (dm[0]?.blocks as { block_id?: string; text?: { text?: string } }[]).find(
-      (b) => b.block_id === "escalation_intro",
-    );
+    const dmBlocks = (dm[0]?.blocks ?? []) as { block_id?: string; text?: { text?: string } }[];
+    const intro = dmBlocks.find((b) => b.block_id === "escalation_intro");
     const permalink = `https://countersign-test.slack.com/archives/C0SUPPORT/p${root!.slackTs!.replace(".", "")}`;
     expect(harness.slack.callsTo("chat.getPermalink")[0]?.args).toMatchObject({
       channel: "C0SUPPORT",
