@@ -305,6 +305,14 @@ describe.skipIf(!HAVE_CHROMIUM)("the simulator in a browser", () => {
     expect(
       await overflowing(".cs-panel, .cs-api-result, .cs-api-result *:not(.cs-json), #callbacks *"),
     ).toEqual([]);
+    // The status badge next to a long path (GET /v1/requests/req_…) stays on one line.
+    await page.click("#api-result .cs-result-link");
+    await expect
+      .poll(() => page.locator("#api-result .cs-result-head").textContent())
+      .toContain("GET /v1/requests/");
+    expect(await overflowing(".cs-panel, .cs-api-result, .cs-api-result *:not(.cs-json)")).toEqual([]);
+    const badge = await page.locator("#api-result .cs-status").boundingBox();
+    expect(badge!.height).toBeLessThan(30);
     // The select must be as wide as its longest label plus its own padding and arrow.
     const cut = await page.evaluate(`(() => {
       const select = document.querySelector("#persona");
