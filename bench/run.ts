@@ -25,6 +25,7 @@ import { ROOT } from "./lib/child.ts";
 import { type BenchContext, createContext, type Size } from "./lib/context.ts";
 import { cpuBusy, machine, waitForIdle } from "./lib/machine.ts";
 import { type Metric, markdownTable } from "./lib/report.ts";
+import { listBench } from "./list.ts";
 import { memoryBench } from "./memory.ts";
 import { sweepBench } from "./sweep.ts";
 
@@ -35,6 +36,7 @@ export const BENCHES: Record<string, (ctx: BenchContext) => Promise<Metric[]>> =
   sweep: sweepBench,
   memory: memoryBench,
   fanout: fanoutBench,
+  list: listBench,
 };
 
 function parseArgs(argv: string[]) {

@@ -207,7 +207,7 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       .from(requests)
       .groupBy(requests.status, requests.resolution)
       .prepare(),
-    // Row-value comparison lets SQLite seek the (agent, created_at, id) index to the cursor.
+    // Row-value comparison lets SQLite seek the (agent, [status,] created_at, id) index to the cursor.
     listForAgent: db
       .select()
       .from(requests)
@@ -215,7 +215,19 @@ export function createStore({ db, sqlite }: OpenDatabase) {
         and(
           eq(requests.agent, p("agent")),
           sql`(${requests.createdAt}, ${requests.id}) < (${p("beforeAt")}, ${p("beforeId")})`,
-          sql`(${p("status")} IS NULL OR ${requests.status} = ${p("status")})`,
+        ),
+      )
+      .orderBy(desc(requests.createdAt), desc(requests.id))
+      .limit(p("limit"))
+      .prepare(),
+    listForAgentByStatus: db
+      .select()
+      .from(requests)
+      .where(
+        and(
+          eq(requests.agent, p("agent")),
+          eq(requests.status, sql`${p("status")}`),
+          sql`(${requests.createdAt}, ${requests.id}) < (${p("beforeAt")}, ${p("beforeId")})`,
         ),
       )
       .orderBy(desc(requests.createdAt), desc(requests.id))
@@ -272,7 +284,10 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       beforeAt: number;
       beforeId: string;
       limit: number;
-    }): RequestRow[] => s.listForAgent.all(q),
+    }): RequestRow[] => {
+      const { status, ...rest } = q;
+      return status === null ? s.listForAgent.all(rest) : s.listForAgentByStatus.all({ ...rest, status });
+    },
     enqueueSlack: (requestId: string, kind: string, payload: unknown, at: number) =>
       void s.enqueueSlack.run({
         requestId,

@@ -1,1 +1,0 @@
-CREATE INDEX `requests_agent_created` ON `requests` (`agent`,`created_at`,`id`);
