@@ -39,7 +39,10 @@ export async function listBench(ctx: BenchContext): Promise<Metric[]> {
       database.sqlite,
       range(stored, (i) => {
         const row = { ...pendingRow(i, base + i), agent: `bench-bot-${i % AGENTS}` };
-        return i % 2 === 0 ? row : { ...row, status: "approved", resolution: "approved_by_humans" };
+        // Every agent has both: alternate rows of each agent are decided.
+        return Math.floor(i / AGENTS) % 2 === 0
+          ? row
+          : { ...row, status: "approved", resolution: "approved_by_humans" };
       }),
     );
     database.sqlite.pragma("optimize");
@@ -65,10 +68,7 @@ export async function listBench(ctx: BenchContext): Promise<Metric[]> {
         "a page from the middle (cursor)",
         () => listRequests(deps, agent, { limit: PAGE, cursor: { at: base + middle, id: seedId(middle) } }),
       ],
-      [
-        "first page, status=approved (no match for this agent)",
-        () => listRequests(deps, agent, { limit: PAGE, status: "approved" }),
-      ],
+      ["first page, status=approved", () => listRequests(deps, agent, { limit: PAGE, status: "approved" })],
       ["first page, status=pending", () => listRequests(deps, agent, { limit: PAGE, status: "pending" })],
     ];
     const check = listRequests(deps, agent, { limit: PAGE });
@@ -91,6 +91,19 @@ export async function listBench(ctx: BenchContext): Promise<Metric[]> {
         ),
       );
     }
+    // A status no row has: nothing stops the walk but the end of the agent's history.
+    const none = median(
+      times(20, () => timeMs(() => listRequests(deps, agent, { limit: PAGE, status: "cancelled" }))),
+    );
+    emit(
+      info(
+        B,
+        `status=cancelled, none stored: ${stored.toLocaleString("en-US")} stored`,
+        none,
+        "ms",
+        "walks the agent's history; only pending has its own index",
+      ),
+    );
     database.sqlite.close();
   } finally {
     cleanup();

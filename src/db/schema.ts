@@ -58,9 +58,10 @@ export const requests = sqliteTable(
       .where(sql`status = 'pending' AND escalate_at IS NOT NULL`),
     index("requests_pending_remind").on(t.remindAt).where(sql`status = 'pending' AND remind_at IS NOT NULL`),
     // GET /v1/requests: one agent's requests newest first, paged by (created_at, id);
-    // the second serves ?status=, so a rare status never walks the agent's whole history.
+    // ?status=pending (what an agent mostly asks for) has its own partial index, so it
+    // never walks the decided history. Other statuses filter the first index.
     index("requests_agent_created").on(t.agent, t.createdAt, t.id),
-    index("requests_agent_status_created").on(t.agent, t.status, t.createdAt, t.id),
+    index("requests_agent_pending_created").on(t.agent, t.createdAt, t.id).where(sql`status = 'pending'`),
   ],
 );
 

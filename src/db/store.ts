@@ -220,6 +220,19 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       .orderBy(desc(requests.createdAt), desc(requests.id))
       .limit(p("limit"))
       .prepare(),
+    listPendingForAgent: db
+      .select()
+      .from(requests)
+      .where(
+        and(
+          eq(requests.agent, p("agent")),
+          pending,
+          sql`(${requests.createdAt}, ${requests.id}) < (${p("beforeAt")}, ${p("beforeId")})`,
+        ),
+      )
+      .orderBy(desc(requests.createdAt), desc(requests.id))
+      .limit(p("limit"))
+      .prepare(),
     listForAgentByStatus: db
       .select()
       .from(requests)
@@ -286,7 +299,9 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       limit: number;
     }): RequestRow[] => {
       const { status, ...rest } = q;
-      return status === null ? s.listForAgent.all(rest) : s.listForAgentByStatus.all({ ...rest, status });
+      if (status === null) return s.listForAgent.all(rest);
+      if (status === "pending") return s.listPendingForAgent.all(rest);
+      return s.listForAgentByStatus.all({ ...rest, status });
     },
     enqueueSlack: (requestId: string, kind: string, payload: unknown, at: number) =>
       void s.enqueueSlack.run({

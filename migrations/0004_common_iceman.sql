@@ -1,2 +1,0 @@
-CREATE INDEX `requests_agent_created` ON `requests` (`agent`,`created_at`,`id`);--> statement-breakpoint
-CREATE INDEX `requests_agent_status_created` ON `requests` (`agent`,`status`,`created_at`,`id`);
