@@ -1,6 +1,5 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { type IncomingMessage, METHODS, type ServerResponse } from "node:http";
 import type { CustomRoute } from "@slack/bolt";
-import { z } from "zod";
 import { cancelRequest } from "../approvals/cancel-request.ts";
 import { createRequest } from "../approvals/create-request.ts";
 import type { Deps } from "../approvals/deps.ts";
@@ -8,18 +7,18 @@ import { type GetResult, getRequest, waitForDecision } from "../approvals/get-re
 import { listQuerySchema, listRequests } from "../approvals/list-requests.ts";
 import { reportOutcome } from "../approvals/report-outcome.ts";
 import { cancelBodySchema, createRequestBodySchema, outcomeBodySchema } from "../approvals/request-body.ts";
+import { callbackUrlProblem } from "../callbacks/target.ts";
 import type { Agent } from "../config/file.ts";
 import { createAuthenticator } from "./auth.ts";
 import { ApiError, statusOf } from "./errors.ts";
 import { issuesOf, parseWith, readJson, sendError, sendJson } from "./http.ts";
+import { buildOpenApiDocument } from "./openapi.ts";
+import { idempotencyKeySchema, REQUEST_ID_PATTERN, waitSchema } from "./parameters.ts";
 
-const idempotencyKeySchema = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII");
-const waitSchema = z.coerce.number().int().min(1).max(60);
-const requestIdSchema = /^req_[A-Za-z0-9_-]{1,64}$/;
+export const JWKS_PATH = "/.well-known/jwks.json";
+export const OPENAPI_PATH = "/openapi.json";
+/** How long gateways may cache the JWKS. */
+export const JWKS_MAX_AGE_S = 300;
 
 export interface ApiOptions {
   /** Aborted once shutdown began: long-polls answer at once. */
@@ -42,6 +41,7 @@ type Handler = (
  */
 export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] {
   const authenticate = createAuthenticator(deps.config.agents);
+  const targetPolicy = { allowPrivate: deps.config.callbacks.allow_private_targets };
 
   const create: Handler = async (req, res, agent) => {
     const keyHeader = req.headers["idempotency-key"];
@@ -57,6 +57,14 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     }
     const sent = await readJson(req);
     const body = parseWith(createRequestBodySchema, sent);
+    if (body.callback_url !== undefined) {
+      const problem = await callbackUrlProblem(body.callback_url, targetPolicy);
+      if (problem !== null) {
+        throw new ApiError("invalid_request", `callback_url ${problem}`, [
+          { path: "callback_url", message: problem },
+        ]);
+      }
+    }
     const result = createRequest(deps, agent, body, key === null ? null : { key, sent });
     switch (result.kind) {
       case "created":
@@ -149,7 +157,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
   const notFound = (id: string | null) => new ApiError("not_found", `request ${id ?? ""} not found`);
   /** A malformed id cannot name a request: not found, without asking the database. */
   const validId = (id: string | null): string => {
-    if (id === null || !requestIdSchema.test(id)) throw notFound(id);
+    if (id === null || !REQUEST_ID_PATTERN.test(id)) throw notFound(id);
     return id;
   };
 
@@ -226,6 +234,8 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
       docs: 'README.md of the countersign repository, section "Agent API"',
       endpoints: {
         requests: "/v1/requests",
+        openapi: OPENAPI_PATH,
+        jwks: JWKS_PATH,
         health: "/healthz",
         metrics: "/metrics",
         slack: "/slack/events",
@@ -245,9 +255,46 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     );
   };
 
+  let openApi: unknown;
+  /** A document anyone may read (no auth); other methods get the same 405 as under /v1. */
+  const publicDocument =
+    (path: string, cacheControl: string, body: () => unknown) =>
+    (req: IncomingMessage, res: ServerResponse) => {
+      const method = req.method ?? "GET";
+      if (method !== "GET" && method !== "HEAD") {
+        res.setHeader("allow", "GET, HEAD");
+        sendError(res, new ApiError("method_not_allowed", `${method} is not allowed on ${path}; use GET`));
+        return;
+      }
+      try {
+        sendJson(res, 200, body(), { "cache-control": cacheControl });
+      } catch (error) {
+        deps.log.error({ err: error, path }, "could not build a public document");
+        sendError(res, new ApiError("internal_error", "internal error; see the server log"));
+      }
+    };
+
   // Every method and /v1 itself reach dispatch, so whatever an agent gets wrong under /v1 is answered in JSON.
-  const all = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+  // Every method Node parses (PROPFIND, TRACE…), so an odd one gets a JSON 405, not Bolt's bare 404.
+  const all = [...METHODS];
   return [
+    {
+      path: OPENAPI_PATH,
+      method: all,
+      handler: publicDocument(OPENAPI_PATH, "public, max-age=300", () => {
+        openApi ??= buildOpenApiDocument("v1");
+        return openApi;
+      }),
+    },
+    {
+      path: JWKS_PATH,
+      method: all,
+      // Short enough that a rotated-in key is seen within minutes; a verifier that
+      // meets an unknown kid refetches at once anyway (as jose's createRemoteJWKSet does).
+      handler: publicDocument(JWKS_PATH, `public, max-age=${JWKS_MAX_AGE_S}`, () =>
+        deps.tokens.jwks(deps.clock.now()),
+      ),
+    },
     { path: "/v1", method: all, handler: (req, res) => void dispatch(req, res) },
     { path: "/v1/*rest", method: all, handler: (req, res) => void dispatch(req, res) },
     { path: "/", method: ["GET"], handler: index },

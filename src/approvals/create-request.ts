@@ -125,15 +125,22 @@ export function createRequest(
     dmTs: null,
     idempotencyKey,
     bodyHash,
+    approvalToken: null,
   };
   store.tx(() => {
+    // Signed in the transaction that stores the approval, so the two commit together.
+    const issued = status === "approved" ? deps.tokens.issueInTx(row, [], now) : null;
+    row.approvalToken = issued?.token ?? null;
     store.insertRequest(row);
     store.audit(id, now, "created", `agent:${agent.id}`, { action: body.action, args_hash: hash });
     if (routed) {
       store.audit(id, now, "routed", null, { policy: policy.name, role: policy.route });
       queueSlack(deps, id, { kind: "post" }, now);
     } else {
-      store.audit(id, now, status, `policy:${policy.name}`, { resolution });
+      store.audit(id, now, status, `policy:${policy.name}`, {
+        resolution,
+        ...(issued === null ? {} : { token: issued.audit }),
+      });
       if (body.callback_url !== undefined) queueCallbackInTx(deps, id, now);
     }
   });

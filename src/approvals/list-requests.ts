@@ -24,10 +24,13 @@ export function decodeCursor(text: string): { at: number; id: string } | null {
   }
 }
 
+export const listStatusSchema = z.enum(STATUSES, { error: `must be one of ${STATUSES.join(", ")}` });
+export const listLimitSchema = z.coerce.number().int().min(1).max(LIST_MAX_LIMIT);
+
 /** The query of `GET /v1/requests`; unknown parameters are refused like unknown body keys. */
 export const listQuerySchema = z.strictObject({
-  status: z.enum(STATUSES, { error: `must be one of ${STATUSES.join(", ")}` }).optional(),
-  limit: z.coerce.number().int().min(1).max(LIST_MAX_LIMIT).default(LIST_DEFAULT_LIMIT),
+  status: listStatusSchema.optional(),
+  limit: listLimitSchema.default(LIST_DEFAULT_LIMIT),
   cursor: z
     .string()
     .transform((text, ctx) => {

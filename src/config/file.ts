@@ -17,6 +17,9 @@ type Path = PropertyKey[];
 type Env = Record<string, string | undefined>;
 
 export const DEFAULT_TTL_MS = 3_600_000;
+/** Approval tokens (CONTRACT §6): a policy's token_ttl and the top-level issuer. */
+export const DEFAULT_TOKEN_TTL_MS = 15 * 60_000;
+export const DEFAULT_ISSUER = "countersign";
 
 const q = (value: unknown): string => JSON.stringify(value);
 
@@ -112,6 +115,8 @@ const policySchema = strict({
     .int()
     .min(1)
     .optional(),
+  /** Lifetime of the approval token of a request this policy approves. */
+  token_ttl: durationSchema.optional(),
 }).transform((p) => ({
   name: p.name,
   match: p.match,
@@ -120,6 +125,7 @@ const policySchema = strict({
   ttlMs: p.ttl ?? DEFAULT_TTL_MS,
   escalateAfterMs: p.escalate_after ?? null,
   approvals: p.approvals ?? 1,
+  tokenTtlMs: p.token_ttl ?? DEFAULT_TOKEN_TTL_MS,
 }));
 
 const configSchema = strict({
@@ -135,6 +141,17 @@ const configSchema = strict({
   policies: z.array(policySchema).min(1, "must list at least one policy"),
   /** Param keys shown as "[redacted]" in Slack. */
   redact: z.array(z.string().min(1, "must not be empty")).default([]),
+  /** Callback delivery; private targets (loopback, RFC 1918…) only when allowed, for local development. */
+  callbacks: strict({
+    allow_private_targets: z
+      .boolean({ error: (iss) => `must be true or false (got ${describe(iss.input)})` })
+      .default(false),
+  })
+    .nullable()
+    .default(null)
+    .transform((c) => ({ allow_private_targets: c?.allow_private_targets ?? false })),
+  /** The `iss` claim of approval tokens. */
+  issuer: z.string().trim().min(1, "must not be empty").max(200).default(DEFAULT_ISSUER),
 });
 
 export type AppConfig = z.output<typeof configSchema>;
@@ -247,6 +264,8 @@ function crossCheck(doc: Record<string, unknown>, add: (path: Path, message: str
         if (policy[key] !== undefined)
           add(at(key), "means nothing with decision (no human is asked); remove it");
       }
+      if (policy.decision === "reject" && policy.token_ttl !== undefined)
+        add(at("token_ttl"), "means nothing with decision: reject (no token is issued); remove it");
     }
     const route = policy.route;
     if (typeof route !== "string" || route === "") return;

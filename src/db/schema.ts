@@ -44,6 +44,8 @@ export const requests = sqliteTable(
     dmTs: text("dm_ts"),
     idempotencyKey: text("idempotency_key"),
     bodyHash: text("body_hash").notNull(),
+    /** Compact JWS (CONTRACT §6), written in the transaction that approves; null in every other state. */
+    approvalToken: text("approval_token"),
   },
   (t) => [
     // Partial: most requests carry no key, and each index costs every insert a page write.
@@ -57,6 +59,10 @@ export const requests = sqliteTable(
       .on(t.escalateAt)
       .where(sql`status = 'pending' AND escalate_at IS NOT NULL`),
     index("requests_pending_remind").on(t.remindAt).where(sql`status = 'pending' AND remind_at IS NOT NULL`),
+    // Approved before approval tokens existed: found at start-up to be given theirs. Stays empty after that.
+    index("requests_approved_without_token")
+      .on(t.id)
+      .where(sql`status = 'approved' AND approval_token IS NULL`),
     // GET /v1/requests: one agent's requests newest first, paged by (created_at, id);
     // ?status=pending (what an agent mostly asks for) has its own partial index, so it
     // never walks the decided history. Other statuses filter the first index.
@@ -139,8 +145,34 @@ export const callbacks = sqliteTable(
   ],
 );
 
+/**
+ * Ed25519 keys that sign approval tokens, kept with the data so backups and
+ * replicas carry them. Exactly one row has retired_at NULL: the active key.
+ * private_key is null for a key supplied through COUNTERSIGN_SIGNING_KEY (never written here).
+ */
+export const signingKeys = sqliteTable(
+  "signing_keys",
+  {
+    /** RFC 7638 JWK thumbprint. */
+    kid: text("kid").primaryKey(),
+    /** The public key, base64url (the JWK's `x`). */
+    x: text("x").notNull(),
+    /** PKCS#8 PEM. */
+    privateKey: text("private_key"),
+    createdAt: integer("created_at").notNull(),
+    retiredAt: integer("retired_at"),
+    /** Until when the JWKS still lists a retired key: retirement + the longest token_ttl then. */
+    publishUntil: integer("publish_until"),
+  },
+  // At most one active key: the index is on a constant expression, so a second NULL collides.
+  (t) => [
+    uniqueIndex("signing_keys_one_active").on(sql`(${t.retiredAt} IS NULL)`).where(sql`retired_at IS NULL`),
+  ],
+);
+
 export type RequestRow = typeof requests.$inferSelect;
 export type NewRequestRow = typeof requests.$inferInsert;
 export type DecisionRow = typeof decisions.$inferSelect;
 export type OutboxRow = typeof slackOutbox.$inferSelect;
 export type CallbackRow = typeof callbacks.$inferSelect;
+export type SigningKeyRow = typeof signingKeys.$inferSelect;

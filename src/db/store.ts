@@ -29,7 +29,12 @@ const { id: _decisionId, ...decisionColumns } = getTableColumns(decisions);
 const { id: _auditId, ...auditColumns } = getTableColumns(auditLog);
 const { id: _outboxId, ...outboxColumns } = getTableColumns(slackOutbox);
 
-export type FinalUpdate = FinalState & { id: string; decidedAt: number };
+export type FinalUpdate = FinalState & {
+  id: string;
+  decidedAt: number;
+  /** Set exactly when the new status is approved. */
+  approvalToken: string | null;
+};
 
 export type NewCallback = Omit<
   CallbackRow,
@@ -77,6 +82,7 @@ export function createStore({ db, sqlite }: OpenDatabase) {
         status: sql`${p("status")}`,
         resolution: sql`${p("resolution")}`,
         decidedAt: sql`${p("decidedAt")}`,
+        approvalToken: sql`${p("approvalToken")}`,
       })
       .where(and(eq(requests.id, p("id")), pending))
       .prepare(),
@@ -94,6 +100,19 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       .update(requests)
       .set({ remindAt: null })
       .where(and(eq(requests.id, p("id")), pending, isNotNull(requests.remindAt)))
+      .prepare(),
+    approvedWithoutToken: db
+      .select()
+      .from(requests)
+      .where(sql`${requests.status} = 'approved' AND ${requests.approvalToken} IS NULL`)
+      .limit(p("limit"))
+      .prepare(),
+    setApprovalToken: db
+      .update(requests)
+      .set({ approvalToken: sql`${p("token")}` })
+      .where(
+        sql`${requests.id} = ${p("id")} AND ${requests.status} = 'approved' AND ${requests.approvalToken} IS NULL`,
+      )
       .prepare(),
     setOutcome: db
       .update(requests)
@@ -154,6 +173,8 @@ export function createStore({ db, sqlite }: OpenDatabase) {
           isNull(callbacks.deliveredAt),
           isNull(callbacks.failedAt),
           lte(callbacks.nextAttemptAt, p("now")),
+          // Agents already at their concurrency limit (a JSON array of ids).
+          sql`${callbacks.agent} NOT IN (SELECT value FROM json_each(${p("busy")}))`,
         ),
       )
       .orderBy(asc(callbacks.nextAttemptAt))
@@ -277,6 +298,10 @@ export function createStore({ db, sqlite }: OpenDatabase) {
     /** The escalation fell due but there is nobody to escalate to: it is dropped, nobody is recorded. */
     skipEscalation: (id: string): boolean => s.skipEscalation.run({ id }).changes === 1,
     clearReminder: (id: string): boolean => s.clearReminder.run({ id }).changes === 1,
+    /** Approved requests stored before approval tokens existed (see tokens/backfill.ts). */
+    approvedWithoutToken: (limit: number): RequestRow[] => s.approvedWithoutToken.all({ limit }),
+    setApprovalToken: (id: string, token: string): boolean =>
+      s.setApprovalToken.run({ id, token }).changes === 1,
     setOutcome: (id: string, outcome: string): boolean => s.setOutcome.run({ id, outcome }).changes === 1,
     setChannelMessage: (id: string, channel: string, ts: string) =>
       void s.setChannelMessage.run({ id, channel, ts }),
@@ -329,7 +354,8 @@ export function createStore({ db, sqlite }: OpenDatabase) {
         deliveredAt: null,
         failedAt: null,
       }),
-    dueCallbacks: (now: number, limit: number): CallbackRow[] => s.dueCallbacks.all({ now, limit }),
+    dueCallbacks: (now: number, limit: number, busyAgents: readonly string[] = []): CallbackRow[] =>
+      s.dueCallbacks.all({ now, limit, busy: JSON.stringify(busyAgents) }),
     callbackAttempt: (a: {
       id: string;
       nextAttemptAt: number | null;

@@ -27,6 +27,8 @@ export interface HarnessOptions {
   clock?: FakeClock;
   slack?: FakeSlack;
   callbacks?: { timeoutMs?: number; pollMs?: number };
+  /** COUNTERSIGN_SIGNING_KEY as the service receives it (PKCS#8 PEM). */
+  signingKey?: string;
 }
 
 export interface Harness {
@@ -88,6 +90,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     sweepCron: null,
     outbox: { pollMs: 20 },
     callbacks: { pollMs: 20, ...options.callbacks },
+    signingKey: options.signingKey ?? null,
   });
   const url = service.url;
 
