@@ -27,6 +27,7 @@ import { ROOT } from "./lib/child.ts";
 import { type BenchContext, createContext, type Size } from "./lib/context.ts";
 import { cpuBusy, machine, waitForIdle } from "./lib/machine.ts";
 import { type Metric, markdownTable } from "./lib/report.ts";
+import { listBench } from "./list.ts";
 import { lockBench } from "./lock.ts";
 import { memoryBench } from "./memory.ts";
 import { sweepBench } from "./sweep.ts";
@@ -41,6 +42,7 @@ export const BENCHES: Record<string, (ctx: BenchContext) => Promise<Metric[]>> =
   verify: clientVerifyBench,
   audit: auditBench,
   lock: lockBench,
+  list: listBench,
 };
 
 function parseArgs(argv: string[]) {

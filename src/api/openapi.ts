@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LIST_DEFAULT_LIMIT, listLimitSchema, listStatusSchema } from "../approvals/list-requests.ts";
 import {
   cancelBodySchema,
   createRequestBodySchema,
@@ -97,6 +98,42 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
     security: [{ bearer: [] }],
     paths: {
       "/v1/requests": {
+        get: {
+          operationId: "listRequests",
+          summary: "The agent's own requests, newest first, a page at a time",
+          parameters: [
+            { name: "status", in: "query", required: false, schema: parameterSchema(listStatusSchema) },
+            {
+              name: "limit",
+              in: "query",
+              required: false,
+              description: `requests per page (default ${LIST_DEFAULT_LIMIT})`,
+              schema: parameterSchema(listLimitSchema),
+            },
+            {
+              name: "cursor",
+              in: "query",
+              required: false,
+              description: "next_cursor of the previous page",
+              schema: { type: "string" },
+            },
+          ],
+          responses: {
+            "200": {
+              description: "A page of requests",
+              content: json({
+                type: "object",
+                required: ["data", "next_cursor"],
+                additionalProperties: false,
+                properties: {
+                  data: { type: "array", items: ref("RequestResource") },
+                  next_cursor: { type: ["string", "null"] },
+                },
+              }),
+            },
+            ...errorResponses(["invalid_request"]),
+          },
+        },
         post: {
           operationId: "createRequest",
           summary: "Ask for approval; routed by policy, or decided by it at once",

@@ -5,6 +5,7 @@ import { createRequest } from "../approvals/create-request.ts";
 import type { Deps } from "../approvals/deps.ts";
 import { type GetResult, getRequest, waitForDecision } from "../approvals/get-request.ts";
 import { listEvents } from "../approvals/list-events.ts";
+import { listQuerySchema, listRequests } from "../approvals/list-requests.ts";
 import { reportOutcome } from "../approvals/report-outcome.ts";
 import { cancelBodySchema, createRequestBodySchema, outcomeBodySchema } from "../approvals/request-body.ts";
 import { callbackUrlProblem } from "../callbacks/target.ts";
@@ -12,7 +13,7 @@ import type { Agent } from "../config/file.ts";
 import { isUnavailable, StoreUnavailable } from "../db/group-commit.ts";
 import { createAuthenticator } from "./auth.ts";
 import { ApiError, statusOf } from "./errors.ts";
-import { parseWith, readJson, sendError, sendJson } from "./http.ts";
+import { issuesOf, parseWith, readJson, sendError, sendJson } from "./http.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { idempotencyKeySchema, REQUEST_ID_PATTERN, waitSchema } from "./parameters.ts";
 
@@ -87,6 +88,14 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
           { path: "callback_url", message: result.message },
         ]);
     }
+  };
+
+  const list: Handler = async (_req, res, { id: agentId }, _id, url) => {
+    const query: Record<string, string> = {};
+    for (const [key, value] of url.searchParams) query[key] = value;
+    const parsed = listQuerySchema.safeParse(query);
+    if (!parsed.success) throw new ApiError("invalid_request", "query is invalid", issuesOf(parsed.error));
+    sendJson(res, 200, listRequests(deps, agentId, parsed.data));
   };
 
   const get: Handler = async (_req, res, { id: agentId }, id, url) => {
@@ -209,9 +218,13 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     }
   };
 
-  /** The handler, "404" for no such endpoint, or the one allowed method (for a 405). */
-  const pick = (method: string, id: string | null, verb: string | null): Handler | "404" | "GET" | "POST" => {
-    if (id === null) return method === "POST" ? create : "POST";
+  /** The handler, "404" for no such endpoint, or the allowed methods (for a 405). */
+  const pick = (
+    method: string,
+    id: string | null,
+    verb: string | null,
+  ): Handler | "404" | "GET" | "POST" | "GET, POST" => {
+    if (id === null) return method === "POST" ? create : method === "GET" ? list : "GET, POST";
     if (verb === null) return method === "GET" ? get : "GET";
     if (verb === "cancel") return method === "POST" ? cancel : "POST";
     if (verb === "outcome") return method === "POST" ? outcome : "POST";
@@ -229,6 +242,22 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
       { "retry-after": "1" },
     );
   };
+
+  /** Someone opened the base URL: say what this is and where to read more. */
+  const index = (_req: IncomingMessage, res: ServerResponse) =>
+    sendJson(res, 200, {
+      service: "countersign",
+      description: "a Slack approval gate for AI agents",
+      docs: 'README.md of the countersign repository, section "Agent API"',
+      endpoints: {
+        requests: "/v1/requests",
+        openapi: OPENAPI_PATH,
+        jwks: JWKS_PATH,
+        health: "/healthz",
+        metrics: "/metrics",
+        slack: "/slack/events",
+      },
+    });
 
   const metrics = (_req: IncomingMessage, res: ServerResponse) => {
     deps.metrics.render().then(
@@ -285,6 +314,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     },
     { path: "/v1", method: all, handler: (req, res) => void dispatch(req, res) },
     { path: "/v1/*rest", method: all, handler: (req, res) => void dispatch(req, res) },
+    { path: "/", method: ["GET"], handler: index },
     { path: "/healthz", method: ["GET"], handler: health },
     { path: "/metrics", method: ["GET"], handler: metrics },
   ];

@@ -72,7 +72,8 @@ export async function createRequest(
 
   const now = clock.now();
   const ttlMs = body.ttl === undefined ? policy.ttlMs : Math.min(body.ttl, policy.ttlMs);
-  const expiresAt = now + ttlMs;
+  // A policy rejection is final at once: a future expires_at would read as time left to decide.
+  const expiresAt = policy.decision === "reject" ? now : now + ttlMs;
   const routed = policy.decision === null && policy.route !== null;
   const role = routed && policy.route !== null ? (config.roles[policy.route] ?? null) : null;
   const escalateAt =

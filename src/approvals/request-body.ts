@@ -56,7 +56,14 @@ export const createRequestBodySchema = z.strictObject({
   params: paramsSchema,
   reason: text(10_000).optional(),
   risk: riskSchema.strict().optional(),
-  evidence: z.array(evidenceItemSchema.strict()).max(100).optional(),
+  evidence: z
+    .array(
+      evidenceItemSchema.strict().refine((item) => item.text !== undefined || item.url !== undefined, {
+        error: "an evidence item needs text or url (or both)",
+      }),
+    )
+    .max(100)
+    .optional(),
   run_id: text(200).optional(),
   on_behalf_of: z
     .string()

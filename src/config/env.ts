@@ -78,10 +78,36 @@ function readSigningKey(value: string): { pem: string } | { problem: string } {
   }
 }
 
-/** Secrets are never echoed back in messages, hence no "(got …)" on the token checks. */
-function slackSecret(required: boolean, prefix?: { value: string; what: string }) {
-  let base = z.string({ error: "required for npm start" });
-  if (prefix) base = base.startsWith(prefix.value, `must start with "${prefix.value}" (${prefix.what})`);
+/** Printable ASCII without spaces: what Slack issues, and what an HTTP header can carry. */
+const PRINTABLE_ASCII = /^[\x21-\x7e]*$/;
+/** Slack's signing secrets are 32 hex characters; anything much shorter is a placeholder or a typo. */
+export const MIN_SIGNING_SECRET_LENGTH = 16;
+/** Characters a token needs after its prefix: `xoxb-` alone (or `xoxb-…`) is a placeholder. */
+export const MIN_TOKEN_BODY_LENGTH = 8;
+
+/**
+ * A Slack token or secret. Secrets are never echoed back in messages, hence no
+ * "(got …)" on these checks; the messages say what is wrong, not what was given.
+ */
+function slackSecret(required: boolean, kind: { prefix: string; what: string } | { minLength: number }) {
+  let base = z.string({ error: "required for npm start" }).refine((s) => PRINTABLE_ASCII.test(s), {
+    error:
+      "contains spaces or non-ASCII characters (a placeholder such as xoxb-… copied from the docs?); paste the value Slack shows",
+    abort: true,
+  });
+  if ("prefix" in kind) {
+    const { prefix, what } = kind;
+    base = base
+      .refine((s) => s.startsWith(prefix), { error: `must start with "${prefix}" (${what})`, abort: true })
+      .refine((s) => s.length >= prefix.length + MIN_TOKEN_BODY_LENGTH, {
+        error: `is only the "${prefix}" prefix or too short to be a whole token; paste all of it`,
+      });
+  } else {
+    const { minLength } = kind;
+    base = base.refine((s) => s.length >= minLength, {
+      error: `is too short to be a Slack signing secret (at least ${minLength} characters; Slack's are 32)`,
+    });
+  }
   return required ? base : base.optional();
 }
 
@@ -123,9 +149,9 @@ export function envProblems(error: z.ZodError): string[] {
 function envSchema(requireSlack: boolean) {
   return z
     .object({
-      SLACK_BOT_TOKEN: slackSecret(requireSlack, { value: "xoxb-", what: "a bot token" }),
-      SLACK_SIGNING_SECRET: slackSecret(requireSlack),
-      SLACK_APP_TOKEN: slackSecret(false, { value: "xapp-", what: "an app-level token" }),
+      SLACK_BOT_TOKEN: slackSecret(requireSlack, { prefix: "xoxb-", what: "a bot token" }),
+      SLACK_SIGNING_SECRET: slackSecret(requireSlack, { minLength: MIN_SIGNING_SECRET_LENGTH }),
+      SLACK_APP_TOKEN: slackSecret(false, { prefix: "xapp-", what: "an app-level token" }),
       SLACK_API_URL: z
         .string()
         .refine(isHttpUrl, { error: (iss) => `must be an http:// or https:// URL${got(iss.input)}` })

@@ -63,6 +63,11 @@ export const requests = sqliteTable(
     index("requests_approved_without_token")
       .on(t.id)
       .where(sql`status = 'approved' AND approval_token IS NULL`),
+    // GET /v1/requests: one agent's requests newest first, paged by (created_at, id);
+    // ?status=pending (what an agent mostly asks for) has its own partial index, so it
+    // never walks the decided history. Other statuses filter the first index.
+    index("requests_agent_created").on(t.agent, t.createdAt, t.id),
+    index("requests_agent_pending_created").on(t.agent, t.createdAt, t.id).where(sql`status = 'pending'`),
   ],
 );
 

@@ -232,6 +232,45 @@ export function createStore(
       .from(requests)
       .groupBy(requests.status, requests.resolution)
       .prepare(),
+    // Row-value comparison lets SQLite seek the (agent, [status,] created_at, id) index to the cursor.
+    listForAgent: db
+      .select()
+      .from(requests)
+      .where(
+        and(
+          eq(requests.agent, p("agent")),
+          sql`(${requests.createdAt}, ${requests.id}) < (${p("beforeAt")}, ${p("beforeId")})`,
+        ),
+      )
+      .orderBy(desc(requests.createdAt), desc(requests.id))
+      .limit(p("limit"))
+      .prepare(),
+    listPendingForAgent: db
+      .select()
+      .from(requests)
+      .where(
+        and(
+          eq(requests.agent, p("agent")),
+          pending,
+          sql`(${requests.createdAt}, ${requests.id}) < (${p("beforeAt")}, ${p("beforeId")})`,
+        ),
+      )
+      .orderBy(desc(requests.createdAt), desc(requests.id))
+      .limit(p("limit"))
+      .prepare(),
+    listForAgentByStatus: db
+      .select()
+      .from(requests)
+      .where(
+        and(
+          eq(requests.agent, p("agent")),
+          eq(requests.status, sql`${p("status")}`),
+          sql`(${requests.createdAt}, ${requests.id}) < (${p("beforeAt")}, ${p("beforeId")})`,
+        ),
+      )
+      .orderBy(desc(requests.createdAt), desc(requests.id))
+      .limit(p("limit"))
+      .prepare(),
     auditFor: db
       .select()
       .from(auditLog)
@@ -274,6 +313,19 @@ export function createStore(
     /** Appends a chained, redacted audit event (inside the caller's transaction when there is one). */
     audit: appendAudit,
     auditFor: (id: string) => s.auditFor.all({ id }),
+    /** One agent's requests created before (beforeAt, beforeId), newest first, optionally of one status. */
+    listForAgent: (q: {
+      agent: string;
+      status: string | null;
+      beforeAt: number;
+      beforeId: string;
+      limit: number;
+    }): RequestRow[] => {
+      const { status, ...rest } = q;
+      if (status === null) return s.listForAgent.all(rest);
+      if (status === "pending") return s.listPendingForAgent.all(rest);
+      return s.listForAgentByStatus.all({ ...rest, status });
+    },
     enqueueSlack: (requestId: string, kind: string, payload: unknown, at: number) =>
       void s.enqueueSlack.run({
         requestId,

@@ -30,16 +30,18 @@ countersign demo: the whole approval loop, with a simulated Slack
 
   Demo agent tokens ${agents.map((a, i) => `${i === 0 ? "" : "                    "}${a.id.padEnd(width)}  ${a.token}`).join("\n")}
 
-  Ask for an approval as an agent would:
+  Ask for an approval as an agent would (the same commands as in the README):
 
-    curl -s ${api}/v1/requests \\
-      -H 'Authorization: Bearer ${token}' \\
-      -H 'Content-Type: application/json' \\
-      -d '{"action":"refund.issue","summary":"Refund $120 to Dana Ruiz for a defective blender","params":{"amount":120,"currency":"USD"}}'
+    export COUNTERSIGN_URL=${api} SUPPORT_BOT_TOKEN=${token}
+    ID=$(curl -sS "$COUNTERSIGN_URL/v1/requests" \\
+      -H "Authorization: Bearer $SUPPORT_BOT_TOKEN" -H 'Content-Type: application/json' \\
+      -d '{"action":"refund.issue","summary":"Refund $120 to Dana Ruiz","params":{"amount":120,"currency":"USD"},
+           "callback_url":"${sim.replace(/\/sim$/, "")}/sim/callbacks/support-bot"}' \\
+      | node -pe 'JSON.parse(fs.readFileSync(0, "utf8")).id')
+    curl -sS "$COUNTERSIGN_URL/v1/requests/$ID?wait=60" -H "Authorization: Bearer $SUPPORT_BOT_TOKEN"
 
-  then approve it in #support-approvals on the simulator page, and wait for the decision:
-
-    curl -s '${api}/v1/requests/<id>?wait=30' -H 'Authorization: Bearer ${token}'
+  Approve it in #support-approvals on the simulator page while the second curl waits;
+  the signed callback then shows up there under "Callbacks received".
 
   Ctrl-C stops both.
 `;

@@ -102,6 +102,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     appUrl: service.url,
     signingSecret: DEMO_SIGNING_SECRET,
     socketMode: options.socketMode === true,
+    simBase: `http://127.0.0.1:${slack.port}`,
     personas: personas(config, (id) => DEMO_USERS[id]),
     samples: SAMPLES,
   });

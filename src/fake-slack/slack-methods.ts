@@ -122,6 +122,19 @@ function postMessage(ctx: MethodContext, args: Record<string, unknown>): ApiResp
   return { ok: true, channel, ts: message.ts, message: toSlackMessage(message) };
 }
 
+/** Slack's permalink format: the workspace URL, the channel, "p" and the ts without its dot. */
+function getPermalink(ctx: MethodContext, args: Record<string, unknown>): ApiResponse {
+  const channel = ctx.ws.resolveChannel(str(args.channel) ?? "");
+  if (channel === null) return fail("channel_not_found");
+  const ts = str(args.message_ts) ?? "";
+  if (!ctx.ws.message(channel, ts)) return fail("message_not_found");
+  return {
+    ok: true,
+    channel,
+    permalink: `https://${TEAM_DOMAIN}.slack.com/archives/${channel}/p${ts.replace(".", "")}`,
+  };
+}
+
 function update(ctx: MethodContext, args: Record<string, unknown>): ApiResponse {
   const channel = ctx.ws.resolveChannel(str(args.channel) ?? "");
   if (channel === null) return fail("channel_not_found");
@@ -265,6 +278,7 @@ const METHODS: Record<string, (ctx: MethodContext, args: Record<string, unknown>
   "auth.test": authTest,
   "chat.postMessage": postMessage,
   "chat.update": update,
+  "chat.getPermalink": getPermalink,
   "chat.postEphemeral": postEphemeral,
   "conversations.open": conversationsOpen,
   "views.open": viewsOpen,

@@ -3,7 +3,7 @@
  * and the v0 request signature. Used by tests and by the simulator's buttons.
  */
 import { createHmac, randomBytes } from "node:crypto";
-import { TEAM_DOMAIN, TEAM_ID } from "./workspace.ts";
+import { BOT_USER_ID, TEAM_DOMAIN, TEAM_ID } from "./workspace.ts";
 
 export const API_APP_ID = "A0COUNTERSIGN";
 /** The deprecated verification token Slack still puts in payloads; apps must not rely on it. */
@@ -192,6 +192,74 @@ export async function postToApp(
     if (text !== "") result.json = JSON.parse(text);
   } catch {
     // Not JSON (bolt acks with an empty body or plain text); `body` has it.
+  }
+  return result;
+}
+
+/** The form fields Slack POSTs when someone runs a slash command. */
+export function slashCommandBody(input: {
+  user: PayloadUser;
+  command: string;
+  text: string;
+  channelId: string;
+  channelName?: string;
+  responseUrl?: string;
+}): string {
+  const user = fullUser(input.user);
+  return new URLSearchParams({
+    token: LEGACY_TOKEN,
+    team_id: TEAM_ID,
+    team_domain: TEAM_DOMAIN,
+    channel_id: input.channelId,
+    channel_name: input.channelName ?? input.channelId,
+    user_id: user.id,
+    user_name: user.username,
+    command: input.command,
+    text: input.text,
+    api_app_id: API_APP_ID,
+    is_enterprise_install: "false",
+    response_url: input.responseUrl ?? "https://hooks.slack.com/commands/T0/1/unused",
+    trigger_id: newTriggerId(),
+  }).toString();
+}
+
+/** The Events API envelope Slack POSTs (as JSON) when a user opens the app's Home tab. */
+export function appHomeOpenedEvent(userId: string, dmChannel: string): Record<string, unknown> {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    token: LEGACY_TOKEN,
+    team_id: TEAM_ID,
+    api_app_id: API_APP_ID,
+    type: "event_callback",
+    event_id: `Ev${randomBytes(5).toString("hex").toUpperCase()}`,
+    event_time: now,
+    event: { type: "app_home_opened", user: userId, channel: dmChannel, tab: "home", event_ts: nowTs() },
+    authorizations: [{ team_id: TEAM_ID, user_id: BOT_USER_ID, is_bot: true }],
+  };
+}
+
+/** POSTs an already encoded body (a slash command's form, an event's JSON) to the app, signed. */
+export async function postSignedToApp(
+  url: string,
+  signingSecret: string,
+  body: string,
+  contentType: "application/x-www-form-urlencoded" | "application/json",
+): Promise<PostToAppResult> {
+  const target = new URL(url);
+  if (target.pathname === "/" || target.pathname === "") target.pathname = "/slack/events";
+  const headers = {
+    "content-type": contentType,
+    "user-agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+    ...signSlackRequest(signingSecret, body, Math.floor(Date.now() / 1000)),
+  };
+  const started = performance.now();
+  const res = await fetch(target, { method: "POST", headers, body });
+  const text = await res.text();
+  const result: PostToAppResult = { status: res.status, body: text, ms: performance.now() - started };
+  try {
+    if (text !== "") result.json = JSON.parse(text);
+  } catch {
+    // Not JSON; `body` has it.
   }
   return result;
 }

@@ -42,6 +42,31 @@ export function createEffectSender(
     nowMs: deps.clock.now(),
   });
 
+  /** The escalation DM's context: why it came, and a link to the channel message (null if Slack gives none). */
+  const escalationDm = async (row: RequestRow): Promise<RenderContext["escalationDm"]> => {
+    if (row.slackChannel === null) return undefined;
+    let permalink: string | null = null;
+    if (row.slackTs !== null) {
+      try {
+        const got = await client.chat.getPermalink({ channel: row.slackChannel, message_ts: row.slackTs });
+        permalink = got.permalink ?? null;
+      } catch (error) {
+        // The DM still says where to look: it names the channel.
+        deps.log.warn(
+          { err: error, requestId: row.id },
+          "chat.getPermalink failed; the DM names the channel only",
+        );
+      }
+    }
+    const policy = deps.config.policies.find((p) => p.name === row.policy);
+    const after = policy?.escalateAfterMs ?? null;
+    return {
+      channel: row.slackChannel,
+      permalink,
+      escalateAfterText: after === null ? null : formatDuration(after),
+    };
+  };
+
   /** Performs one item's Slack calls; returns done once its effects are stored. */
   return async function send(item: OutboxRow, effect: SlackEffect, row: RequestRow): Promise<SendResult> {
     const resource = toResource(row, deps.store.decisionsFor(row.id));
@@ -92,11 +117,13 @@ export function createEffectSender(
           blocks: message.blocks,
         });
         if (row.dmChannel !== null && row.dmTs !== null) {
+          const dmCtx = { ...contextFor(row, resource), escalationDm: await escalationDm(row) };
+          const dmMessage = renderRequestMessage(resource, dmCtx);
           await client.chat.update({
             channel: row.dmChannel,
             ts: row.dmTs,
-            text: message.text,
-            blocks: message.blocks,
+            text: dmMessage.text,
+            blocks: dmMessage.blocks,
           });
         }
         return finish("message_updated", { status: row.status });
@@ -106,10 +133,12 @@ export function createEffectSender(
         const opened = await client.conversations.open({ users: effect.manager });
         const dm = opened.channel?.id;
         if (!dm) throw new Error("conversations.open returned no channel");
+        const dmCtx = { ...contextFor(row, resource), escalationDm: await escalationDm(row) };
+        const dmMessage = renderRequestMessage(resource, dmCtx);
         const posted = await client.chat.postMessage({
           channel: dm,
-          text: message.text,
-          blocks: message.blocks,
+          text: dmMessage.text,
+          blocks: dmMessage.blocks,
           unfurl_links: false,
           unfurl_media: false,
         });

@@ -147,7 +147,7 @@ describe("policy decisions", () => {
     expect(h.auditEvents(res.json.id)).toEqual(["created", "approved"]);
   });
 
-  it("db.drop_table → 201 rejected / rejected_by_policy, no Slack post queued", async () => {
+  it("db.drop_table → 201 rejected / rejected_by_policy, expires_at = decision time (nothing left to decide), no Slack post queued", async () => {
     const res = await h.create({
       action: "db.drop_table",
       summary: "Drop the orders table",
@@ -161,6 +161,7 @@ describe("policy decisions", () => {
       role: null,
       slack: null,
       decided_at: "2026-11-22T10:00:00.000Z",
+      expires_at: "2026-11-22T10:00:00.000Z",
     });
     await h.settle();
     expect(h.slack.callsTo("chat.postMessage")).toHaveLength(0);

@@ -177,7 +177,11 @@ describe("400 invalid_request, issues by path", () => {
       ["evidence[1].url"],
     ],
     ["evidence item without title", { ...REFUND, evidence: [{ text: "orphan" }] }, ["evidence[0].title"]],
-    ["evidence item unknown key", { ...REFUND, evidence: [{ title: "x", body: "y" }] }, ["evidence[0].body"]],
+    [
+      "evidence item unknown key",
+      { ...REFUND, evidence: [{ title: "x", body: "y" }] },
+      ["evidence[0]", "evidence[0].body"],
+    ],
     ["evidence not a list", { ...REFUND, evidence: { title: "x" } }, ["evidence"]],
     ["risk tier unknown", { ...REFUND, risk: { tier: "extreme" } }, ["risk.tier"]],
     ["risk score over 100", { ...REFUND, risk: { tier: "low", score: 101 } }, ["risk.score"]],
@@ -311,14 +315,13 @@ describe("404 not_found", () => {
 
 describe("405 method_not_allowed", () => {
   it.each([
-    ["GET", "/v1/requests", "POST"],
-    ["DELETE", "/v1/requests", "POST"],
+    ["DELETE", "/v1/requests", "GET, POST"],
     ["POST", "/v1/requests/req_abc", "GET"],
     ["DELETE", "/v1/requests/req_abc", "GET"],
     ["PUT", "/v1/requests/req_abc", "GET"],
     ["GET", "/v1/requests/req_abc/cancel", "POST"],
     ["PATCH", "/v1/requests/req_abc/outcome", "POST"],
-    ["OPTIONS", "/v1/requests", "POST"],
+    ["OPTIONS", "/v1/requests", "GET, POST"],
   ])("%s %s → 405 method_not_allowed with Allow: %s, nothing stored", async (method, path, allow) => {
     const res = await refused(() =>
       h.api(method, path, ["POST", "PUT", "PATCH"].includes(method) ? {} : undefined),

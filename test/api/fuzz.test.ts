@@ -29,7 +29,12 @@ const plausible: Record<string, unknown[]> = {
   on_behalf_of: ["U0LEAD1", "W0ABC", "dana"],
   callback_url: ["http://127.0.0.1:9/hook", "https://127.0.0.1:9/x", "ftp://x"],
   risk: [{ tier: "high" }, { score: 0 }, { tier: "extreme" }, {}],
-  evidence: [[], [{ title: "t" }], [{ title: "t", url: "mailto:x@example.com" }]],
+  evidence: [
+    [],
+    [{ title: "t" }],
+    [{ title: "t", text: "x" }],
+    [{ title: "t", url: "mailto:x@example.com" }],
+  ],
 };
 
 /** A valid body with one or two fields dropped or replaced (random JSON or plausible values), params included. */

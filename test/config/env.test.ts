@@ -5,7 +5,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadEnv } from "../../src/config/env.ts";
 
-const slack = { SLACK_BOT_TOKEN: "xoxb-1-2-abc", SLACK_SIGNING_SECRET: "s3cr3t" };
+const slack = {
+  SLACK_BOT_TOKEN: "xoxb-1-2-abcdefgh",
+  SLACK_SIGNING_SECRET: "8f742231b10e8888abcd99yyyzzz85a5",
+};
 
 describe("loadEnv", () => {
   it("applies every default when nothing is set and Slack is not required", () => {
@@ -54,7 +57,7 @@ describe("loadEnv", () => {
     const result = loadEnv(
       {
         ...slack,
-        SLACK_APP_TOKEN: "xapp-1-A-b",
+        SLACK_APP_TOKEN: "xapp-1-A-b-12345",
         SLACK_API_URL: "http://127.0.0.1:4000/api",
         PORT: "8080",
         DATABASE_PATH: ":memory:",
@@ -68,9 +71,9 @@ describe("loadEnv", () => {
     expect(result).toEqual({
       ok: true,
       env: {
-        slackBotToken: "xoxb-1-2-abc",
-        slackSigningSecret: "s3cr3t",
-        slackAppToken: "xapp-1-A-b",
+        slackBotToken: "xoxb-1-2-abcdefgh",
+        slackSigningSecret: "8f742231b10e8888abcd99yyyzzz85a5",
+        slackAppToken: "xapp-1-A-b-12345",
         slackApiUrl: "http://127.0.0.1:4000/api/",
         port: 8080,
         databasePath: ":memory:",
@@ -141,6 +144,57 @@ describe("loadEnv", () => {
     expect(!result.ok && result.problems).toEqual([
       `SWEEP_CRON: must be a node-cron expression of 5 or 6 fields, e.g. "*/10 * * * * *" (got ${JSON.stringify(expr)})`,
     ]);
+  });
+
+  describe("settings that cannot work stop start-up, without echoing them", () => {
+    const problemsOf = (env: Record<string, string>) => {
+      const result = loadEnv(env, { requireSlack: true });
+      expect(result.ok).toBe(false);
+      expect(JSON.stringify(result)).not.toContain("SeCrEt");
+      return result.ok ? [] : result.problems;
+    };
+
+    it("the README's placeholder line (xoxb-… and …) → both refused as non-ASCII", () => {
+      expect(problemsOf({ SLACK_BOT_TOKEN: "xoxb-…", SLACK_SIGNING_SECRET: "…" })).toEqual([
+        expect.stringMatching(/^SLACK_BOT_TOKEN: contains spaces or non-ASCII characters/),
+        expect.stringMatching(/^SLACK_SIGNING_SECRET: contains spaces or non-ASCII characters/),
+      ]);
+    });
+
+    it("a token with a non-ASCII character inside → refused (it could never be sent in an HTTP header)", () => {
+      expect(
+        problemsOf({
+          SLACK_BOT_TOKEN: "xoxb-1234-SeCrEt\u00e9xyz",
+          SLACK_SIGNING_SECRET: "SeCrEt0123456789abcdef",
+        }),
+      ).toEqual([expect.stringMatching(/^SLACK_BOT_TOKEN: contains spaces or non-ASCII/)]);
+    });
+
+    it.each(["xoxb-", "xoxb-1234"])("bot token %j is only a prefix → refused", (token) => {
+      expect(problemsOf({ SLACK_BOT_TOKEN: token, SLACK_SIGNING_SECRET: "SeCrEt0123456789abcdef" })).toEqual([
+        'SLACK_BOT_TOKEN: is only the "xoxb-" prefix or too short to be a whole token; paste all of it',
+      ]);
+    });
+
+    it("app-level token that is only the prefix → refused", () => {
+      expect(
+        problemsOf({
+          SLACK_BOT_TOKEN: "xoxb-1234-5678-SeCrEt",
+          SLACK_SIGNING_SECRET: "SeCrEt0123456789abcdef",
+          SLACK_APP_TOKEN: "xapp-",
+        }),
+      ).toEqual([
+        'SLACK_APP_TOKEN: is only the "xapp-" prefix or too short to be a whole token; paste all of it',
+      ]);
+    });
+
+    it("a signing secret shorter than 16 characters → refused", () => {
+      expect(
+        problemsOf({ SLACK_BOT_TOKEN: "xoxb-1234-5678-SeCrEt", SLACK_SIGNING_SECRET: "SeCrEt-short" }),
+      ).toEqual([
+        "SLACK_SIGNING_SECRET: is too short to be a Slack signing secret (at least 16 characters; Slack's are 32)",
+      ]);
+    });
   });
 });
 

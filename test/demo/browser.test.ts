@@ -95,7 +95,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the simulator in a browser", () => {
     await page.selectOption("#persona", "U0LEAD1");
     const sent = await sendSample("medium-refund");
     expect(sent.status).toBe(201);
-    await expect.poll(() => page.locator("#api-result .cs-status").textContent()).toBe("201");
+    await expect.poll(() => page.locator("#api-result").getAttribute("data-status")).toBe("pending");
     await expect.poll(() => page.locator("#channel-header").textContent()).toContain("support-approvals");
 
     const pack = message("Refund $120 to Dana Ruiz");
@@ -120,6 +120,15 @@ describe.skipIf(!HAVE_CHROMIUM)("the simulator in a browser", () => {
 
     await pack.locator('button[data-action-id="approve"]').click();
     await message("Approved by @ana.alvarez").waitFor();
+    // The panel follows the request live: no stale "pending" once it is approved.
+    await expect.poll(() => page.locator("#api-result .cs-result-status").textContent()).toBe("approved");
+    // The decision's callback reached the demo's receiver, signature verified.
+    const delivery = page.locator(`#callbacks .cs-callback[data-request="${sent.id}"]`);
+    await delivery.waitFor();
+    expect(await delivery.getAttribute("data-check")).toBe("verified");
+    expect(await delivery.textContent()).toContain("✓ signature verified");
+    expect(await delivery.textContent()).toContain("request.decided");
+    expect(await delivery.textContent()).toContain("approved (approved_by_humans)");
     expect(await message("Refund $120 to Dana Ruiz").locator("button").count()).toBe(0);
     expect(await message("Refund $120 to Dana Ruiz").textContent()).toContain("(edited)");
     await screenshot("approved.png");
@@ -223,9 +232,47 @@ describe.skipIf(!HAVE_CHROMIUM)("the simulator in a browser", () => {
     await page.selectOption("#persona", "U0MANAGER");
     await page.locator("#sidebar a", { hasText: "Morgan Lee" }).click();
     await expect.poll(() => page.locator("#channel-header").textContent()).toContain("Direct message");
+    // Slack heads a DM with an app by the app's name.
+    expect(await page.locator("#channel-header .cs-chan-title").textContent()).toBe("countersign APP");
     const dm = message("Refund $120 to Dana Ruiz");
+    // The DM says why it came and links to the channel message, which opens that channel.
+    expect(await dm.textContent()).toContain(
+      "Escalated to you: nobody in role support-lead decided within 1m",
+    );
+    await dm.locator("a", { hasText: "Open the channel message" }).click();
+    await expect.poll(() => page.locator("#channel-header").textContent()).toContain("support-approvals");
+    await page.locator("#sidebar a", { hasText: "Morgan Lee" }).click();
+    await expect.poll(() => page.locator("#channel-header").textContent()).toContain("Direct message");
     await dm.locator('button[data-action-id="approve"]').click();
     await message("Approved by @morgan.lee").waitFor();
+  });
+
+  it("the Home tab and /countersign: each person sees what waits for them", async () => {
+    await open();
+    await page.selectOption("#persona", "U0LEAD1");
+    const sent = await sendSample("medium-refund");
+    await message("Refund $120 to Dana Ruiz").waitFor();
+
+    await page.locator("#sidebar a", { hasText: "countersign · Home" }).click();
+    await expect.poll(() => page.locator("#timeline").textContent()).toContain("Waiting for your decision");
+    expect(await page.locator("#timeline").textContent()).toContain(sent.id);
+    expect(await page.locator("#channel-header .cs-chan-title").textContent()).toBe("countersign APP");
+    await page.selectOption("#persona", "U0STRANGER");
+    await expect
+      .poll(() => page.locator("#timeline").textContent())
+      .toContain("Nothing is waiting for your decision.");
+
+    await page.selectOption("#persona", "U0LEAD1");
+    await page.locator("#sidebar a", { hasText: "support-approvals" }).click();
+    await expect.poll(() => page.locator("#channel-header").textContent()).toContain("support-approvals");
+    await page.fill("#composer-input", `/countersign ${sent.id}`);
+    await page.press("#composer-input", "Enter");
+    const answer = page.locator("#timeline .cs-ephemeral", { hasText: "Status:" });
+    await answer.waitFor();
+    expect(await answer.textContent()).toContain("Only visible to you");
+    expect(await answer.textContent()).toContain(sent.id);
+    expect(await answer.textContent()).toContain("Status: pending");
+    expect(await page.inputValue("#composer-input")).toBe("");
   });
 
   it("agent text with markup stays text in the browser", async () => {
@@ -244,5 +291,63 @@ describe.skipIf(!HAVE_CHROMIUM)("the simulator in a browser", () => {
     expect(await page.locator("#timeline img, #timeline script, #timeline b").count()).toBe(0);
     expect(await page.locator('#timeline a[href^="javascript"]').count()).toBe(0);
     await until(() => pageErrors.length === 0);
+  });
+
+  /** Elements under `selector` whose content is wider than their box (something sticks out or is cut). */
+  // Run in the page (the tests are typechecked without the DOM library, hence source text).
+  const overflowing = (selector: string): Promise<string[]> =>
+    page.evaluate(`[...document.querySelectorAll(${JSON.stringify(selector)})]
+      .filter((e) => e.scrollWidth > e.clientWidth + 1)
+      .map((e) => e.tagName + "." + e.className)`);
+
+  it("long ids wrap inside their card; the persona dropdown shows whole labels", async () => {
+    await open();
+    await sendSample("small-refund");
+    await page.locator("#callbacks .cs-callback").waitFor();
+    expect(
+      await overflowing(".cs-panel, .cs-api-result, .cs-api-result *:not(.cs-json), #callbacks *"),
+    ).toEqual([]);
+    // The status badge next to a long path (GET /v1/requests/req_…) stays on one line.
+    await page.click("#api-result .cs-result-link");
+    await expect
+      .poll(() => page.locator("#api-result .cs-result-head").textContent())
+      .toContain("GET /v1/requests/");
+    expect(await overflowing(".cs-panel, .cs-api-result, .cs-api-result *:not(.cs-json)")).toEqual([]);
+    const badge = await page.locator("#api-result .cs-status").boundingBox();
+    expect(badge!.height).toBeLessThan(30);
+    // The select must be as wide as its longest label plus its own padding and arrow.
+    const cut = await page.evaluate(`(() => {
+      const select = document.querySelector("#persona");
+      const probe = document.createElement("span");
+      probe.style.font = getComputedStyle(select).font;
+      probe.style.whiteSpace = "nowrap";
+      document.body.append(probe);
+      const widths = [...select.options].map((o) => {
+        probe.textContent = o.label;
+        return probe.getBoundingClientRect().width;
+      });
+      probe.remove();
+      return Math.max(...widths) > select.clientWidth - 16;
+    })()`);
+    expect(cut).toBe(false);
+  });
+
+  it("a narrow window (1000 px): the sample panel is reachable from the top and the hint says where it is", async () => {
+    t = await startTestDemo();
+    page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+    pageErrors = [];
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    await page.goto(t.demo.simUrl);
+    await page.locator(".cs-app.cs-live").waitFor();
+    const hint = await page.locator("#timeline .cs-empty").textContent();
+    expect(hint).not.toMatch(/right|→/);
+    expect(await page.locator(".cs-jump").isVisible()).toBe(true);
+    await page.click(".cs-jump");
+    await expect.poll(() => page.locator('button[data-sample="medium-refund"]').isVisible()).toBe(true);
+    const box = await page.locator('button[data-sample="medium-refund"]').boundingBox();
+    expect(box && box.y >= 0 && box.y < 700 && box.x + box.width <= 1000).toBe(true);
+    await page.click('button[data-sample="medium-refund"]');
+    await page.locator("#timeline .cs-msg").first().waitFor();
+    expect(await overflowing(".cs-panel, .cs-api-result")).toEqual([]);
   });
 });

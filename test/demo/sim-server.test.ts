@@ -43,6 +43,10 @@ describe("the simulator page server", () => {
     expect(html.body).toContain('<script type="module" src="/sim/sim.js"></script>');
     expect(html.body).toContain("support-approvals");
     expect(html.body).toContain("Ana Alvarez — approver");
+    // Redaction is stated as it is: hidden in Slack, in full in the agent's view on this page.
+    expect(html.body).toContain("as [redacted]");
+    expect(html.body).toContain("(card_number)");
+    expect(html.body).toContain("where they stay in full");
 
     const js = await page("/sim/sim.js");
     expect(js.status).toBe(200);
@@ -243,5 +247,48 @@ describe("npm start never runs the demo", () => {
     for (const file of ["src/main.ts", "src/service.ts"]) {
       expect(readFileSync(file, "utf8")).not.toMatch(/from\s+["'][^"']*demo/);
     }
+  });
+});
+
+describe("the demo's callback receiver", () => {
+  const post = (path: string, body: string, headers: Record<string, string>) =>
+    fetch(`${t!.simBase}${path}`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", ...headers },
+    });
+
+  it("a policy-approved sample with its callback → delivered, signature verified, listed on the page", async () => {
+    t = await startTestDemo();
+    const sent = await t.sim("/sim/sample", { id: "small-refund" });
+    expect(sent.json.request.callback_url).toBe(`${t.simBase}/sim/callbacks/support-bot`);
+    const id = sent.json.json.id as string;
+    const state = await until(async () => {
+      const s = await t!.sim("/sim/state");
+      return JSON.stringify(s.json.callbacks).includes(id) ? s.json : null;
+    });
+    const text = textOf(state.callbacks as VNode);
+    expect(text).toContain("✓ signature verified");
+    expect(text).toContain("support-bot: approved (approved_by_policy)");
+  });
+
+  it("a forged or unsigned delivery → 400, listed as not verified, its body not trusted", async () => {
+    t = await startTestDemo();
+    const body = JSON.stringify({ type: "request.decided", data: { id: "req_forged", status: "approved" } });
+    const now = String(Math.floor(Date.now() / 1000));
+    const forged = await post("/sim/callbacks/support-bot", body, {
+      "webhook-id": "msg_1",
+      "webhook-timestamp": now,
+      "webhook-signature": "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    });
+    expect(forged.status).toBe(400);
+    expect(await forged.json()).toEqual({ error: "callback not accepted: bad signature" });
+    const unsigned = await post("/sim/callbacks/support-bot", body, {});
+    expect(unsigned.status).toBe(400);
+    const state = await t.sim("/sim/state");
+    const text = textOf(state.json.callbacks as VNode);
+    expect(text).toContain("✗ bad signature");
+    expect(text).toContain("✗ missing headers");
+    expect(text).not.toContain("req_forged");
   });
 });

@@ -56,6 +56,18 @@ describe("escalation at escalate_after", () => {
       ["reject", id],
     ]);
 
+    // The DM says why it came and links to the channel message (Slack's permalink for it).
+    const dmBlocks = (dm[0]?.blocks ?? []) as { block_id?: string; text?: { text?: string } }[];
+    const intro = dmBlocks.find((b) => b.block_id === "escalation_intro");
+    const permalink = `https://countersign-test.slack.com/archives/C0SUPPORT/p${root!.slackTs!.replace(".", "")}`;
+    expect(harness.slack.callsTo("chat.getPermalink")[0]?.args).toMatchObject({
+      channel: "C0SUPPORT",
+      message_ts: root!.slackTs,
+    });
+    expect(intro?.text?.text).toBe(
+      `:rotating_light: *Escalated to you*: nobody in role *support-lead* decided within 15m, so you may now approve or reject it. <${permalink}|Open the channel message> in <#C0SUPPORT>.`,
+    );
+
     // The reminder (due at 7.5m) went out on the first sweep; the escalation notice is the reply naming the manager.
     const replies = harness.slack
       .thread("C0SUPPORT", root!.slackTs!)
@@ -131,6 +143,9 @@ describe("escalation at escalate_after", () => {
       expect(actionsOf(message)).toBeUndefined();
       expect(visibleText(message)).toContain("U0MANAGER");
     }
+    // The updated DM still says why it came; the channel message never had that line.
+    expect(visibleText(dm)).toContain("Escalated to you");
+    expect(visibleText(channel)).not.toContain("Escalated to you");
   });
 });
 

@@ -85,6 +85,8 @@ async function setup(extra: Record<string, string> = {}): Promise<Setup> {
   const configPath = join(t.dir, "countersign.yml");
   writeFileSync(configPath, TEST_CONFIG_YAML);
   const dbPath = join(t.dir, "data", "countersign.db");
+  const envFile = join(t.dir, ".env");
+  writeFileSync(envFile, "");
   const env = {
     SLACK_BOT_TOKEN: "xoxb-test-token",
     SLACK_SIGNING_SECRET: "test-signing-secret",
@@ -96,6 +98,8 @@ async function setup(extra: Record<string, string> = {}): Promise<Setup> {
     SUPPORT_TOKEN: TOKENS.support,
     SUPPORT_SECRET: SECRETS.support,
     DEPLOY_TOKEN: TOKENS.deploy,
+    // Never the developer's own ./.env: each test says where its settings come from.
+    COUNTERSIGN_ENV_FILE: envFile,
     ...extra,
   };
   return { dir: t.dir, env, base: `http://127.0.0.1:${port}`, dbPath, configPath, slack };
@@ -342,6 +346,39 @@ describe("the real process", () => {
     expect(stderr).toContain("SLACK_BOT_TOKEN");
     expect(stderr).toContain("PORT");
     expect(stderr).not.toContain("not-a-bot-token");
+  });
+
+  it("start with the README's placeholder secrets (xoxb-…, …) → exits 2 naming both, nothing created", async () => {
+    const s = await setup({ SLACK_BOT_TOKEN: "xoxb-…", SLACK_SIGNING_SECRET: "…" });
+    const child = spawnService(s.env);
+    const exit = await exitWithin(child, 20_000);
+    expect(exit.code).toBe(2);
+    const stderr = child.stderr.join("");
+    expect(stderr).toMatch(/SLACK_BOT_TOKEN: contains spaces or non-ASCII/);
+    expect(stderr).toMatch(/SLACK_SIGNING_SECRET: contains spaces or non-ASCII/);
+    expect(existsSync(s.dbPath)).toBe(false);
+  });
+
+  it("settings in the .env file (COUNTERSIGN_ENV_FILE) → start-up uses them; the environment wins", async () => {
+    const s = await setup({ LOG_LEVEL: "info" });
+    const { SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SUPPORT_TOKEN, ...env } = s.env;
+    writeFileSync(
+      s.env.COUNTERSIGN_ENV_FILE as string,
+      `# comment\nSLACK_BOT_TOKEN=${SLACK_BOT_TOKEN}\nSLACK_SIGNING_SECRET="${SLACK_SIGNING_SECRET}"\nSUPPORT_TOKEN=${SUPPORT_TOKEN}\nLOG_LEVEL=verbose\n`,
+    );
+    const child = spawnService(env);
+    await waitHealthy(s.base, child);
+    child.process.kill("SIGTERM");
+    expect(await exitWithin(child, 10_000)).toEqual({ code: 0, signal: null });
+  });
+
+  it("COUNTERSIGN_ENV_FILE naming a missing file → exits 2 naming it", async () => {
+    const s = await setup({ COUNTERSIGN_ENV_FILE: "/nonexistent/countersign.env" });
+    const child = spawnService(s.env);
+    expect((await exitWithin(child, 20_000)).code).toBe(2);
+    expect(child.stderr.join("")).toContain(
+      'COUNTERSIGN_ENV_FILE: no such file "/nonexistent/countersign.env"',
+    );
   });
 
   it("start with a COUNTERSIGN_SIGNING_KEY that is not an Ed25519 key → exit 2 naming it, key not echoed, nothing created", async () => {

@@ -14,17 +14,26 @@ export function createAgentCalls(opts: {
   config: AppConfig;
   appUrl: string;
   samples: readonly Sample[];
+  /** Where the demo's callback receiver takes deliveries for an agent. */
+  callbackUrl: (agentId: string) => string;
 }): AgentCalls {
   const tokens = new Map(opts.config.agents.map((a) => [a.id, a.token]));
+  const withCallbacks = new Set(
+    opts.config.agents.filter((a) => a.callback_secret !== null).map((a) => a.id),
+  );
   return {
     async sendSample(id) {
       const sample = opts.samples.find((s) => s.id === id);
       const token = sample ? tokens.get(sample.agent) : undefined;
       if (!sample || token === undefined) return { status: 404, body: { error: "no such sample" } };
+      // An agent with a callback secret asks to be called back, at the demo's receiver.
+      const body = withCallbacks.has(sample.agent)
+        ? { ...sample.body, callback_url: opts.callbackUrl(sample.agent) }
+        : sample.body;
       const res = await fetch(`${opts.appUrl}/v1/requests`, {
         method: "POST",
         headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify(sample.body),
+        body: JSON.stringify(body),
       });
       const json = parseJson(await res.text());
       const requestId = (json as { id?: unknown } | null)?.id;
@@ -39,7 +48,7 @@ export function createAgentCalls(opts: {
           agent: sample.agent,
           method: "POST",
           path: "/v1/requests",
-          request: sample.body,
+          request: body,
           status: res.status,
           json,
           curl,

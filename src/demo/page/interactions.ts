@@ -1,10 +1,13 @@
 import { z } from "zod";
 import type { FakeSlack } from "../../fake-slack/slack-api.ts";
 import {
+  appHomeOpenedEvent,
   blockActionsPayload,
   newTriggerId,
   type PayloadUser,
+  postSignedToApp,
   postToApp,
+  slashCommandBody,
   viewSubmissionPayload,
 } from "../../fake-slack/slack-requests.ts";
 import type { WorkspaceChange } from "../../fake-slack/workspace.ts";
@@ -33,6 +36,14 @@ export const submitSchema = z.object({
   values: z.record(z.string(), z.record(z.string(), z.string().max(10_000))),
 });
 export const closeSchema = z.object({ viewId: z.string().min(1).max(40) });
+export const homeSchema = z.object({ as: userIdSchema });
+export const commandSchema = z.object({
+  as: userIdSchema,
+  channel: z.string().min(1).max(40),
+  /** What was typed, e.g. "/countersign req_…". */
+  text: z.string().min(1).max(4000),
+});
+const commandAck = z.object({ text: z.string().optional(), blocks: z.array(z.unknown()).optional() });
 
 const errorsAnswer = z.object({
   response_action: z.literal("errors"),
@@ -43,6 +54,10 @@ export interface Interactions {
   click(input: z.infer<typeof clickSchema>): Promise<Answer>;
   submit(input: z.infer<typeof submitSchema>): Promise<Answer>;
   close(viewId: string): void;
+  /** The person opens the app's Home tab: Slack sends app_home_opened; the app publishes the view. */
+  openHome(input: z.infer<typeof homeSchema>): Promise<Answer>;
+  /** The person runs a slash command in a channel: its answer is an ephemeral only they see. */
+  command(input: z.infer<typeof commandSchema>): Promise<Answer>;
   /** The newest modal open for this person, if any. */
   modalFor(user: string): OpenModal | undefined;
   /** Feed every workspace change here (it picks up views.open). */
@@ -134,6 +149,50 @@ export function createInteractions(opts: {
     close(viewId) {
       modals.delete(viewId);
       opts.changed();
+    },
+
+    async openHome(input) {
+      const event = appHomeOpenedEvent(input.as, `D${input.as.slice(1)}`);
+      const res = await postSignedToApp(
+        events,
+        opts.signingSecret,
+        JSON.stringify(event),
+        "application/json",
+      );
+      return { status: 200, body: { appStatus: res.status } };
+    },
+
+    async command(input) {
+      const [command = "", ...rest] = input.text.trim().split(/\s+/);
+      if (command !== "/countersign") {
+        return {
+          status: 400,
+          body: { error: "only /countersign is simulated here; try /countersign or /countersign req_…" },
+        };
+      }
+      const body = slashCommandBody({
+        user: payloadUser(input.as),
+        command,
+        text: rest.join(" "),
+        channelId: input.channel,
+        channelName: ws.channels().find((c) => c.id === input.channel)?.name ?? input.channel,
+      });
+      const res = await postSignedToApp(
+        events,
+        opts.signingSecret,
+        body,
+        "application/x-www-form-urlencoded",
+      );
+      const ack = commandAck.safeParse(res.json);
+      if (res.status === 200 && ack.success) {
+        ws.postEphemeral({
+          channel: input.channel,
+          user: input.as,
+          text: ack.data.text ?? "",
+          blocks: ack.data.blocks,
+        });
+      }
+      return { status: 200, body: { appStatus: res.status } };
     },
 
     modalFor(user) {

@@ -8,11 +8,14 @@ export interface PageParts {
   timeline: VNode;
   modal: VNode | null;
   calls: VNode;
+  callbacks: VNode;
   persona: VNode;
   samples: VNode;
   channel: string;
   viewer: string;
   apiBase: string;
+  /** The config's redacted param keys, named in the panel's note. */
+  redact: readonly string[];
 }
 
 export function renderPage(p: PageParts): string {
@@ -32,15 +35,25 @@ export function renderPage(p: PageParts): string {
     <header class="cs-topbar">
       <div id="channel-header" class="cs-topbar-channel">${toHtml(p.header)}</div>
       <label class="cs-as">You are ${toHtml(p.persona)}</label>
+      <a class="cs-jump" href="#samples">Send a sample request ↓</a>
     </header>
     <section class="cs-timeline" id="timeline">${toHtml(p.timeline)}</section>
-    <footer class="cs-composer">Messages here come from countersign through the simulated Slack Web API. Buttons send signed <code>block_actions</code> to countersign, as Slack would.</footer>
+    <footer class="cs-composer">
+      <form id="composer" class="cs-composer-form" autocomplete="off">
+        <input id="composer-input" class="cs-composer-input" name="command" aria-label="Slash command" placeholder="Try /countersign (what waits for you) or /countersign req_… and press Enter">
+      </form>
+      <div class="cs-composer-note">Messages here come from countersign through the simulated Slack Web API. Buttons send signed <code>block_actions</code>, <code>/countersign</code> a signed slash command, the Home tab a signed <code>app_home_opened</code>, as Slack would.</div>
+    </footer>
   </main>
   <aside class="cs-panel">
-    <h2>Send a sample request</h2>
+    <h2 id="samples">Send a sample request</h2>
     <p class="cs-panel-note">Each button is an agent calling <code>POST ${escapeHtml(p.apiBase)}/v1/requests</code> with its demo token.</p>
+    <p class="cs-panel-note cs-redaction-note">Redaction: Slack messages show params named in <code>redact</code> (${escapeHtml(p.redact.join(", ") || "none configured")}) as [redacted]. This panel is the agent's own API view, where they stay in full, as they do in the database; text an agent writes (summary, reason, evidence) is never redacted.</p>
     ${toHtml(p.samples)}
     <div id="api-result" class="cs-api-result" hidden></div>
+    <h2>Callbacks received</h2>
+    <p class="cs-panel-note">The demo agents have callback secrets; the samples ask for a callback to this page, where each delivery's Standard Webhooks signature is checked.</p>
+    <div id="callbacks">${toHtml(p.callbacks)}</div>
     <h2>Slack Web API calls</h2>
     <div id="calls">${toHtml(p.calls)}</div>
   </aside>

@@ -7,13 +7,25 @@ import type { WorkspaceChange } from "../../fake-slack/workspace.ts";
 import type { Persona } from "../directory.ts";
 import type { Sample } from "../samples.ts";
 import { createAgentCalls } from "./agent-calls.ts";
+import { createCallbackInbox } from "./callback-inbox.ts";
 import { type Answer, invalid, readJson, sendJson } from "./http.ts";
-import { clickSchema, closeSchema, createInteractions, submitSchema, userIdSchema } from "./interactions.ts";
+import {
+  clickSchema,
+  closeSchema,
+  commandSchema,
+  createInteractions,
+  homeSchema,
+  submitSchema,
+  userIdSchema,
+} from "./interactions.ts";
 import { renderPage } from "./page.ts";
 import {
   type CallEntry,
+  callbackLog,
   callLog,
   channelHeader,
+  HOME,
+  homeTab,
   modal,
   namesFor,
   personaSelect,
@@ -38,6 +50,8 @@ export interface SimulatorOptions {
   signingSecret: string;
   /** Deliver interactions over the fake's Socket Mode WebSocket instead of signed HTTP posts. */
   socketMode?: boolean;
+  /** The simulator's own base URL (http://127.0.0.1:PORT): sample requests ask for callbacks here. */
+  simBase: string;
   personas: readonly Persona[];
   samples: readonly Sample[];
 }
@@ -86,7 +100,19 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
     socketMode: opts.socketMode === true,
     changed: () => broadcast("modal"),
   });
-  const agent = createAgentCalls({ config, appUrl: opts.appUrl, samples: opts.samples });
+  const inbox = createCallbackInbox({
+    secrets: new Map(
+      config.agents.flatMap((a) => (a.callback_secret === null ? [] : [[a.id, a.callback_secret] as const])),
+    ),
+    now: () => ws.now(),
+    changed: () => broadcast("callback"),
+  });
+  const agent = createAgentCalls({
+    config,
+    appUrl: opts.appUrl,
+    samples: opts.samples,
+    callbackUrl: (agentId) => `${opts.simBase}/sim/callbacks/${agentId}`,
+  });
 
   const unsubscribe = fake.onChange((change: WorkspaceChange) => {
     if (change.type === "api_call") {
@@ -110,10 +136,11 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
       viewer,
       sidebar: sidebar(ctx, channel, viewer),
       header: channelHeader(ctx, channel),
-      timeline: timeline(ctx, channel, viewer),
+      timeline: channel === HOME ? homeTab(ctx, viewer) : timeline(ctx, channel, viewer),
       modal: modal(ctx, open),
       modalKey: open ? `${open.id}:${JSON.stringify(open.errors)}` : null,
       calls: callLog(calls),
+      callbacks: callbackLog(inbox.deliveries()),
     };
   };
 
@@ -121,7 +148,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
     const channel = url.searchParams.get("channel") ?? "";
     const as = url.searchParams.get("as") ?? "";
     return {
-      channel: ws.channels().some((c) => c.id === channel) ? channel : firstChannel,
+      channel: channel === HOME || ws.channels().some((c) => c.id === channel) ? channel : firstChannel,
       viewer: userIdSchema.safeParse(as).success ? as : defaultViewer,
     };
   };
@@ -153,6 +180,14 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
         interactions.close(input.data.viewId);
         return { status: 200, body: { ok: true } };
       }
+      case "/sim/home": {
+        const input = homeSchema.safeParse(body);
+        return input.success ? interactions.openHome(input.data) : invalid(input.error);
+      }
+      case "/sim/command": {
+        const input = commandSchema.safeParse(body);
+        return input.success ? interactions.command(input.data) : invalid(input.error);
+      }
       case "/sim/sample": {
         const input = sampleSchema.safeParse(body);
         return input.success ? agent.sendSample(input.data.id) : invalid(input.error);
@@ -176,6 +211,15 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
     }
     if (path !== "/sim" && !path.startsWith("/sim/")) return false;
 
+    const callbackAgent = /^\/sim\/callbacks\/([a-z0-9._-]{1,64})$/.exec(path)?.[1];
+    if (callbackAgent !== undefined && method === "POST") {
+      const answer = await inbox.receive(req, callbackAgent);
+      if (answer.status === 204) {
+        res.writeHead(204).end();
+        return true;
+      }
+      return sendJson(res, answer.status, answer.body);
+    }
     if (method === "POST") {
       const body = await readJson(req);
       if (body === undefined) return sendJson(res, 400, { error: "expected a JSON object body" });
@@ -196,6 +240,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
         persona: personaSelect(opts.personas, viewer),
         samples: samplePanel(opts.samples),
         apiBase: opts.appUrl,
+        redact: config.redact,
       });
       res.writeHead(200, { "content-type": "text/html; charset=utf-8", ...SECURITY_HEADERS }).end(html);
       return true;

@@ -3,6 +3,7 @@ import type { Ephemeral, SlackMessage, Workspace } from "../../fake-slack/worksp
 import { DEMO_USERGROUPS, type Persona } from "../directory.ts";
 import type { Sample } from "../samples.ts";
 import { renderBlocks } from "./blocks.ts";
+import type { CallbackDelivery } from "./callback-inbox.ts";
 import type { Names } from "./mrkdwn.ts";
 import { renderMrkdwn, renderPlain } from "./mrkdwn.ts";
 import { h, type VNode } from "./vnode.ts";
@@ -43,6 +44,23 @@ function timeNode(ms: number, format = "{time}"): VNode {
   ]);
 }
 
+/** The pseudo channel id of the app's Home tab in the simulator. */
+export const HOME = "HOME";
+
+/** The Home tab countersign last published for the viewer (views.publish). */
+export function homeTab(ctx: ViewContext, viewer: string): VNode {
+  const view = ctx.ws.home(viewer);
+  const blocks = view && Array.isArray(view.blocks) ? view.blocks : [];
+  if (blocks.length === 0) {
+    return h("div", "cs-timeline-inner cs-home", null, [
+      h("div", "cs-empty", null, ["Opening the Home tab: countersign publishes it for whoever opens it…"]),
+    ]);
+  }
+  return h("div", "cs-timeline-inner cs-home", { "data-home": viewer }, [
+    h("div", "cs-home-view", null, renderBlocks(blocks, { names: ctx.names })),
+  ]);
+}
+
 export function sidebar(ctx: ViewContext, active: string, viewer: string): VNode {
   const item = (id: string, label: string, prefix: string): VNode => {
     const count = ctx.ws.messages(id).length + ctx.ws.messages(id).reduce((n, m) => n + m.updates, 0);
@@ -65,6 +83,13 @@ export function sidebar(ctx: ViewContext, active: string, viewer: string): VNode
       "countersign demo",
       h("span", "cs-workspace-sub", null, ["simulated Slack"]),
     ]),
+    h("div", "cs-nav-title", null, ["Apps"]),
+    h(
+      "a",
+      active === HOME ? "cs-chan cs-active" : "cs-chan",
+      { href: `?channel=${HOME}&as=${encodeURIComponent(viewer)}`, "data-channel": HOME, "data-count": "0" },
+      [h("span", "cs-chan-prefix", null, ["⌂"]), h("span", "cs-chan-name", null, ["countersign · Home"])],
+    ),
     h("div", "cs-nav-title", null, ["Channels"]),
     ...channels.map((c) => item(c.id, c.name, "#")),
     h("div", "cs-nav-title", null, ["Direct messages"]),
@@ -76,12 +101,20 @@ export function sidebar(ctx: ViewContext, active: string, viewer: string): VNode
 
 /** Channel name and who approves there. */
 export function channelHeader(ctx: ViewContext, channel: string): VNode {
+  if (channel === HOME) {
+    return h("div", "cs-chan-header", null, [
+      h("div", "cs-chan-title", null, ["countersign ", h("span", "cs-app-badge", null, ["APP"])]),
+      h("div", "cs-chan-about", null, [
+        "Home tab: what waits for your decision, as countersign publishes it for the person you are",
+      ]),
+    ]);
+  }
   const info = ctx.ws.channels().find((c) => c.id === channel);
   if (!info) return h("div", "cs-chan-header", null, [h("div", "cs-chan-title", null, ["Pick a channel"])]);
   const mention = (id: string) => `@${ctx.ws.user(id)?.name ?? id}`;
   let about: string;
   if (info.kind === "dm") {
-    about = `Direct message from countersign to ${info.user ? mention(info.user) : info.name}`;
+    about = `Direct messages between the countersign app and ${info.user ? mention(info.user) : info.name}`;
   } else {
     const roles = Object.entries(ctx.config.roles).filter(([, r]) => r.channel === channel);
     about =
@@ -94,10 +127,12 @@ export function channelHeader(ctx: ViewContext, channel: string): VNode {
         })
         .join(" | ") || "no role posts here";
   }
-  return h("div", "cs-chan-header", null, [
-    h("div", "cs-chan-title", null, [info.kind === "dm" ? `● ${info.name}` : `# ${info.name}`]),
-    h("div", "cs-chan-about", null, [about]),
-  ]);
+  // A DM with an app is headed by the app's name in Slack, whoever reads it.
+  const title =
+    info.kind === "dm"
+      ? h("div", "cs-chan-title", null, ["countersign ", h("span", "cs-app-badge", null, ["APP"])])
+      : h("div", "cs-chan-title", null, [`# ${info.name}`]);
+  return h("div", "cs-chan-header", null, [title, h("div", "cs-chan-about", null, [about])]);
 }
 
 function messageBody(m: { text: string; blocks: unknown[] | undefined }, ctx: ViewContext): VNode[] {
@@ -171,7 +206,11 @@ export function timeline(ctx: ViewContext, channel: string, viewer: string): VNo
   ].sort((a, b) => tsMicros(a.ts) - tsMicros(b.ts));
   if (items.length === 0) {
     return h("div", "cs-timeline-inner", null, [
-      h("div", "cs-empty", null, ["No messages yet. Send a sample request from the panel on the right →"]),
+      h("div", "cs-empty", null, [
+        "No messages yet. ",
+        h("a", null, { href: "#samples" }, ["Send a sample request"]),
+        " as an agent would, and its evidence pack appears here.",
+      ]),
     ]);
   }
   return h(
@@ -270,4 +309,43 @@ export function samplePanel(samples: readonly Sample[]): VNode {
       ]),
     ),
   ]);
+}
+
+/** The demo's callback receiver: each delivery, newest first, with its signature check. */
+export function callbackLog(deliveries: readonly CallbackDelivery[]): VNode {
+  if (deliveries.length === 0) {
+    return h("div", "cs-calls-empty", null, [
+      "No callbacks yet. A decided request with a callback_url is delivered here, signed.",
+    ]);
+  }
+  return h(
+    "ol",
+    "cs-calls cs-callbacks",
+    null,
+    deliveries
+      .slice(-8)
+      .reverse()
+      .map((d) => {
+        const ok = d.check === "verified";
+        return h(
+          "li",
+          ok ? "cs-call cs-callback" : "cs-call cs-callback cs-call-failed",
+          { "data-request": d.requestId ?? "", "data-check": d.check },
+          [
+            timeNode(d.at, "{time_secs}"),
+            " ",
+            h("span", ok ? "cs-check cs-ok" : "cs-check cs-bad", null, [
+              ok ? "✓ signature verified" : `✗ ${d.check}`,
+            ]),
+            " ",
+            h("code", null, null, [d.type ?? "?"]),
+            ok ? ` → ${d.agent}: ${d.status ?? "?"} (${d.resolution ?? "?"})` : ` → ${d.agent}`,
+            h("div", "cs-call-id", null, [
+              d.requestId ?? "",
+              d.webhookId === "" ? "" : ` · webhook-id ${d.webhookId}`,
+            ]),
+          ],
+        );
+      }),
+  );
 }

@@ -20,7 +20,7 @@ function build(node) {
   if (node.c) el.className = node.c;
   for (const [name, value] of Object.entries(node.a || {})) {
     if (!ATTRIBUTE_NAME.test(name)) continue;
-    if (name === "href" && !/^(?:https?:|mailto:|\?)/i.test(value)) continue;
+    if (name === "href" && !/^(?:https?:|mailto:|\?|#[a-z-]+$)/i.test(value)) continue;
     el.setAttribute(name, value);
   }
   for (const kid of node.k || []) el.appendChild(build(kid));
@@ -131,6 +131,8 @@ function apply(s, forceBottom = false) {
   applyTimeline(s.timeline, forceBottom);
   applyModal(s.modal, s.modalKey);
   replaceRegion("calls", s.calls);
+  replaceRegion("callbacks", s.callbacks);
+  followResult();
 }
 
 let timer = null;
@@ -238,6 +240,17 @@ function confirmFirst(button) {
   });
 }
 
+// A Slack permalink (…/archives/<channel>/p<ts>) opens that channel here, like Slack's own links.
+$("timeline").addEventListener("click", (e) => {
+  const link = e.target.closest("a[href]");
+  const match = link && /\/archives\/([A-Z0-9]+)\/p\d+$/.exec(link.getAttribute("href"));
+  if (!match) return;
+  e.preventDefault();
+  channel = match[1];
+  remember();
+  schedule(true);
+});
+
 $("timeline").addEventListener("click", (e) => {
   const button = e.target.closest("button[data-action-id]");
   if (!button || button.disabled) return;
@@ -273,6 +286,14 @@ $("modal-root").addEventListener("click", async (e) => {
   }
 });
 
+// Opening the Home tab is an app_home_opened event for the person you are; countersign publishes the view.
+function openHome() {
+  if (channel !== "HOME") return;
+  post("/sim/home", { as: viewer })
+    .then(() => schedule())
+    .catch((err) => toast(`Home tab failed: ${err.message}`));
+}
+
 $("sidebar").addEventListener("click", (e) => {
   const a = e.target.closest("a[data-channel]");
   if (!a) return;
@@ -280,6 +301,7 @@ $("sidebar").addEventListener("click", (e) => {
   channel = a.dataset.channel;
   remember();
   schedule(true);
+  openHome();
 });
 
 $("persona").addEventListener("change", (e) => {
@@ -287,7 +309,56 @@ $("persona").addEventListener("change", (e) => {
   modalKey = "changed";
   remember();
   schedule();
+  openHome();
 });
+
+$("composer").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const input = $("composer-input");
+  const text = input.value.trim();
+  if (text === "") return;
+  if (channel === "HOME") {
+    toast("Slash commands run in a channel or DM: pick one on the left first.");
+    return;
+  }
+  if (!text.startsWith("/countersign")) {
+    toast("Only /countersign is simulated here (messages are not): try /countersign or /countersign req_…");
+    return;
+  }
+  input.disabled = true;
+  try {
+    const answer = await post("/sim/command", { as: viewer, channel, text });
+    if (answer.appStatus !== 200) toast(`countersign answered the command with HTTP ${answer.appStatus}`);
+    input.value = "";
+    schedule(true);
+  } catch (err) {
+    toast(`Command failed: ${err.message}`);
+  } finally {
+    input.disabled = false;
+    input.focus();
+  }
+});
+
+// The request shown in the result box, followed live until it is decided.
+let shown = null;
+
+function followResult() {
+  if (!shown || shown.busy || shown.final) return;
+  const { id, answer } = shown;
+  shown.busy = true;
+  fetch(`/sim/requests/${encodeURIComponent(id)}?agent=${encodeURIComponent(answer.agent)}`)
+    .then(async (res) => {
+      const json = await res.json();
+      if (shown?.id !== id) return;
+      if (JSON.stringify(json) !== JSON.stringify(shown.json)) {
+        showResult({ ...answer, method: "GET", path: `/v1/requests/${id}`, status: res.status, json });
+      }
+    })
+    .catch(() => {})
+    .finally(() => {
+      if (shown?.id === id) shown.busy = false;
+    });
+}
 
 function showResult(answer) {
   const box = $("api-result");
@@ -301,7 +372,10 @@ function showResult(answer) {
   const r = answer.json;
   if (r && typeof r === "object" && r.id) {
     const summary = el("div", "cs-result-summary");
-    summary.append(el("strong", null, r.status), ` · policy ${r.policy}${r.role ? ` → role ${r.role}` : ""}`);
+    summary.append(
+      el("strong", "cs-result-status", r.status),
+      ` · policy ${r.policy}${r.role ? ` → role ${r.role}` : ""}`,
+    );
     if (r.resolution) summary.append(` · ${r.resolution}`);
     const link = el("a", "cs-result-link", `GET /v1/requests/${r.id}`);
     link.href = `/sim/requests/${encodeURIComponent(r.id)}?agent=${encodeURIComponent(answer.agent)}`;
@@ -323,6 +397,11 @@ function showResult(answer) {
   parts.push(el("pre", "cs-pre cs-json", JSON.stringify(answer.json, null, 2)));
   box.replaceChildren(...parts);
   box.hidden = false;
+  shown =
+    r && typeof r === "object" && r.id
+      ? { id: r.id, answer, json: r, busy: false, final: r.status !== "pending" }
+      : null;
+  box.dataset.status = r?.status ?? "";
 }
 
 async function fetchAgain(href, id, previous) {
@@ -371,6 +450,7 @@ events.addEventListener("open", () => {
 events.addEventListener("error", () => app.classList.add("cs-offline"));
 
 markUnread();
+openHome();
 localizeDates(document);
 $("timeline").scrollTop = $("timeline").scrollHeight;
 app.classList.add("cs-live");

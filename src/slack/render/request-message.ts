@@ -16,6 +16,8 @@ export interface RenderContext {
   /** The policy's ttl as written, e.g. "30m", for "Expired — no decision within 30m". */
   ttlText: string;
   nowMs?: number;
+  /** Only in the escalation DM: why it came and where the channel message is. */
+  escalationDm?: { channel: string; permalink: string | null; escalateAfterText: string | null };
 }
 
 export interface RenderedMessage {
@@ -151,6 +153,7 @@ export function renderRequestMessage(req: RequestResource, ctx: RenderContext): 
       text: plain(orPlaceholder(escapeTruncate(req.action, CAP.header), "(no action)")),
     } satisfies HeaderBlock,
   ];
+  if (ctx.escalationDm) head.push(section("escalation_intro", escalationIntro(req, ctx.escalationDm)));
   const status = statusText(req, ctx.ttlText);
   if (status !== null) head.push(section("status", truncateOwn(status, CAP.status)));
   head.push(section("summary", orPlaceholder(escapeTruncate(req.summary, CAP.summary), "(no summary)")));
@@ -203,6 +206,20 @@ export function renderRequestMessage(req: RequestResource, ctx: RenderContext): 
   const blocks = [...head, section("params", params), ...evidence, ...tail];
   const message = { text: fallbackText(req), blocks };
   return validateMessage(blocks).length === 0 ? message : minimalMessage(req, head, tail);
+}
+
+/** The escalation DM's first lines: why the manager got it, and a link to the channel message. */
+function escalationIntro(req: RequestResource, dm: NonNullable<RenderContext["escalationDm"]>): string {
+  const role = req.role === null ? "its role" : `role *${escapeTruncate(req.role, 100)}*`;
+  const within = dm.escalateAfterText === null ? "in time" : `within ${dm.escalateAfterText}`;
+  const where =
+    dm.permalink === null
+      ? `It was posted in <#${dm.channel}>.`
+      : `<${dm.permalink}|Open the channel message> in <#${dm.channel}>.`;
+  return truncateOwn(
+    `:rotating_light: *Escalated to you*: nobody in ${role} decided ${within}, so you may now approve or reject it. ${where}`,
+    CAP.summary,
+  );
 }
 
 /** Cuts our own mrkdwn (with mentions and dates) without splitting a `<…>` token or an entity. */

@@ -1,0 +1,2 @@
+CREATE INDEX `requests_agent_created` ON `requests` (`agent`,`created_at`,`id`);--> statement-breakpoint
+CREATE INDEX `requests_agent_pending_created` ON `requests` (`agent`,`created_at`,`id`) WHERE status = 'pending';
