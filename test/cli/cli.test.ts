@@ -98,8 +98,8 @@ describe("countersign check-config", () => {
     const { env } = setup();
     const run = await runCli(["check-config"], {
       ...env,
-      SLACK_BOT_TOKEN: "xoxb-1",
-      SLACK_SIGNING_SECRET: "s",
+      SLACK_BOT_TOKEN: "xoxb-123456789012-abcdefghijkl",
+      SLACK_SIGNING_SECRET: "8f14e45fceea167a5a36dedd4bea2543",
     });
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("support-bot");
