@@ -13,6 +13,8 @@ export const RESOLUTIONS = [
   "rejected_by_policy",
   "approval_timeout",
   "cancelled_by_agent",
+  /** A reviewer sent it back for a revision (CONTRACT §9): status `rejected`. */
+  "changes_requested",
 ] as const;
 export type Resolution = (typeof RESOLUTIONS)[number];
 
@@ -50,6 +52,8 @@ export interface DecisionView {
   approver: { slack_user_id: string; name: string | null };
   comment: string | null;
   at: string;
+  /** The args hash this vote was cast on (differs from the request's after an edit). */
+  args_hash: string;
 }
 
 /** The request resource of CONTRACT §3, exactly as the API returns it. */
@@ -67,6 +71,14 @@ export interface RequestResource {
   on_behalf_of: string | null;
   callback_url: string | null;
   args_hash: string;
+  /** Approve with edits (CONTRACT §9): what the reviewer approved instead; both null unless edited. */
+  approved_params: Record<string, unknown> | null;
+  approved_args_hash: string | null;
+  /** Slack user id of who edited the params, null unless edited. */
+  edited_by: string | null;
+  /** The request this one revises, and (on a revised request) its latest revision. */
+  revises: string | null;
+  revised_by: string | null;
   agent: string;
   policy: string;
   role: string | null;

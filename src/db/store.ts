@@ -68,7 +68,12 @@ export function createStore({ db, sqlite }: OpenDatabase) {
     insertDecision: db.insert(decisions).values(placeholdersFor(decisionColumns)).prepare(),
     changeVote: db
       .update(decisions)
-      .set({ decision: sql`${p("decision")}`, comment: sql`${p("comment")}`, at: sql`${p("at")}` })
+      .set({
+        decision: sql`${p("decision")}`,
+        comment: sql`${p("comment")}`,
+        at: sql`${p("at")}`,
+        argsHash: sql`${p("argsHash")}`,
+      })
       .where(eq(decisions.id, p("id")))
       .prepare(),
     finalize: db
@@ -79,6 +84,25 @@ export function createStore({ db, sqlite }: OpenDatabase) {
         decidedAt: sql`${p("decidedAt")}`,
       })
       .where(and(eq(requests.id, p("id")), pending))
+      .prepare(),
+    setEdit: db
+      .update(requests)
+      .set({
+        approvedParams: sql`${p("approvedParams")}`,
+        approvedArgsHash: sql`${p("approvedArgsHash")}`,
+        editedBy: sql`${p("editedBy")}`,
+      })
+      .where(and(eq(requests.id, p("id")), pending))
+      .prepare(),
+    setRevisedBy: db
+      .update(requests)
+      .set({ revisedBy: sql`${p("revisedBy")}` })
+      .where(eq(requests.id, p("id")))
+      .prepare(),
+    setThreadTs: db
+      .update(requests)
+      .set({ slackThreadTs: sql`${p("threadTs")}` })
+      .where(eq(requests.id, p("id")))
       .prepare(),
     markEscalated: db
       .update(requests)
@@ -229,8 +253,19 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       s.byIdempotencyKey.get({ agent, key }),
     decisionsFor: (id: string): DecisionRow[] => s.decisionsFor.all({ id }),
     insertDecision: (row: Omit<DecisionRow, "id">) => void s.insertDecision.run(row),
-    changeVote: (id: number, decision: DecisionRow["decision"], comment: string | null, at: number) =>
-      void s.changeVote.run({ id, decision, comment, at }),
+    changeVote: (
+      id: number,
+      decision: DecisionRow["decision"],
+      comment: string | null,
+      at: number,
+      argsHash: string,
+    ) => void s.changeVote.run({ id, decision, comment, at, argsHash }),
+    /** Records an approve-with-edits on a pending request; false when it was no longer pending. */
+    setEdit: (id: string, approvedParams: string | null, approvedArgsHash: string | null, editedBy: string) =>
+      s.setEdit.run({ id, approvedParams, approvedArgsHash, editedBy }).changes === 1,
+    /** Marks `id` as revised by `revisedBy` (the latest revision wins). */
+    setRevisedBy: (id: string, revisedBy: string) => void s.setRevisedBy.run({ id, revisedBy }),
+    setThreadTs: (id: string, threadTs: string) => void s.setThreadTs.run({ id, threadTs }),
     /** Moves a pending request to a final status; false when it was no longer pending. */
     finalize: (u: FinalUpdate): boolean => s.finalize.run(u).changes === 1,
     markEscalated: (id: string, at: number, to: string): boolean =>

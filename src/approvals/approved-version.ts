@@ -1,0 +1,15 @@
+import type { RequestRow } from "../db/schema.ts";
+
+/**
+ * The version of a request that approvals count on and that an approval binds:
+ * the reviewer's edited params after an approve-with-edits, else what the agent proposed.
+ * Approval tokens (CONTRACT §6) sign `approvedArgsHash(row)`.
+ */
+export function approvedArgsHash(row: Pick<RequestRow, "argsHash" | "approvedArgsHash">): string {
+  return row.approvedArgsHash ?? row.argsHash;
+}
+
+/** The params (canonical JSON text) an approval of this request covers. */
+export function approvedParamsJson(row: Pick<RequestRow, "params" | "approvedParams">): string {
+  return row.approvedParams ?? row.params;
+}
