@@ -90,7 +90,12 @@ export function createRequest(
   const matchedRoute = policy.decision === null && policy.route !== null;
   // Sampled out: approved by policy; the draw is seeded by the Idempotency-Key when there is one.
   const sampledOut =
-    matchedRoute && !sampledForHumans(policy.sample, policy.name, idempotencyKey === null ? id : `key:${agent.id}:${idempotencyKey}`);
+    matchedRoute &&
+    !sampledForHumans(
+      policy.sample,
+      policy.name,
+      idempotencyKey === null ? id : `key:${agent.id}:${idempotencyKey}`,
+    );
   const routed = matchedRoute && !sampledOut;
   const role = routed && policy.route !== null ? (config.roles[policy.route] ?? null) : null;
   const escalateAt =

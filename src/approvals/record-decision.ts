@@ -193,8 +193,7 @@ export function refuseInTx(
   }
   // A vote on an edited-away version no longer counts, so approving the current one is not a repeat.
   const mine = votes.find((v) => v.approverId === input.user.id);
-  const votedThis =
-    mine?.decision === "approve" && (mine.argsHash ?? row.argsHash) === approvedArgsHash(row);
+  const votedThis = mine?.decision === "approve" && (mine.argsHash ?? row.argsHash) === approvedArgsHash(row);
   const reason = refusal ?? (input.decision === "approve" && votedThis ? "already_voted" : null);
   if (reason === null) return null;
   deps.store.audit(row.id, now, "refused_click", actor, { decision: input.decision, reason });

@@ -1,11 +1,18 @@
 import type { App } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
 import { z } from "zod";
+import { approveWithEdits, type EditResult } from "../approvals/approve-with-edits.ts";
 import { approversNow, type MembershipCheck } from "../approvals/authority.ts";
 import type { Deps } from "../approvals/deps.ts";
 import { type DecisionResult, recordDecision, screenClick } from "../approvals/record-decision.ts";
 import { toResource } from "../approvals/resource.ts";
-import { REJECT_REASON_MAX, renderAlreadyFinal, renderRefusal, renderRejectModal } from "./render/index.ts";
+import {
+  REJECT_REASON_MAX,
+  renderAlreadyFinal,
+  renderEditModal,
+  renderRefusal,
+  renderRejectModal,
+} from "./render/index.ts";
 
 /** The parts of a block_actions payload we rely on, validated rather than trusted. */
 const clickSchema = z.object({
@@ -21,7 +28,16 @@ const submissionSchema = z.object({
   view: z.object({
     private_metadata: z.string(),
     state: z.object({
-      values: z.record(z.string(), z.record(z.string(), z.object({ value: z.string().nullish() }))),
+      values: z.record(
+        z.string(),
+        z.record(
+          z.string(),
+          z.object({
+            value: z.string().nullish(),
+            selected_option: z.object({ value: z.string() }).nullish(),
+          }),
+        ),
+      ),
     }),
   }),
 });
@@ -96,6 +112,12 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
     }
     const { user, view } = submission.data;
     const reason = (view.state.values.reason?.reason?.value ?? "").trim();
+    // Older modals (opened before the kind choice existed) have no kind block: a plain rejection.
+    const kind = view.state.values.kind?.kind?.selected_option?.value ?? "reject";
+    if (kind !== "reject" && kind !== "request_changes") {
+      await ack({ response_action: "errors", errors: { kind: "Choose Reject or Request changes." } });
+      return;
+    }
     if (reason.length === 0 || reason.length > REJECT_REASON_MAX) {
       await ack({
         response_action: "errors",
@@ -120,6 +142,7 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
         decision: "reject",
         comment: reason,
         channel: null,
+        changesRequested: kind === "request_changes",
       },
       lookup.check,
     );
@@ -128,9 +151,88 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
         ? "Slack took too long to confirm that you may decide this request. Please submit again."
         : modalProblem(result, deps);
     await ack(problem === null ? undefined : { response_action: "errors", errors: { reason: problem } });
-    log.info({ requestId: view.private_metadata, user: user.id, result: result.kind }, "reject submission");
+    log.info(
+      { requestId: view.private_metadata, user: user.id, result: result.kind, kind },
+      "reject submission",
+    );
     kickOutbox();
   });
+
+  // Edit & approve (CONTRACT §9): screened like Reject (refusals recorded and answered
+  // ephemerally), then the modal; its submission approves the edited params.
+  app.action("edit", async ({ ack, body, client }) => {
+    const click = clickSchema.safeParse(body);
+    if (!click.success) {
+      await ack();
+      return void log.warn({ issues: click.error.issues }, "ignoring a malformed edit click");
+    }
+    const { user, actions, container, channel, trigger_id } = click.data;
+    const requestId = actions[0]?.value ?? "";
+    const screened = await screenClick(
+      deps,
+      {
+        requestId,
+        user: { id: user.id, name: user.username ?? user.name ?? null },
+        decision: "edit",
+        comment: null,
+        channel: container?.channel_id ?? channel?.id ?? null,
+      },
+      isMember,
+    );
+    await ack();
+    if (screened.kind !== "allowed") {
+      log.info({ requestId, user: user.id, result: screened.kind }, "edit click refused");
+      return kickOutbox();
+    }
+    if (trigger_id !== undefined) await openEditModal(client, trigger_id, requestId, deps);
+  });
+
+  app.view("approve_with_edits", async ({ ack, body }) => {
+    const submission = submissionSchema.safeParse(body);
+    if (!submission.success) {
+      await ack();
+      return void log.warn({ issues: submission.error.issues }, "ignoring a malformed edit submission");
+    }
+    const { user, view } = submission.data;
+    const text = view.state.values.params?.params?.value ?? "";
+    const lookup = withDeadline(isMember, MODAL_LOOKUP_BUDGET_MS);
+    const result = await approveWithEdits(
+      deps,
+      {
+        requestId: view.private_metadata,
+        user: { id: user.id, name: user.username ?? user.name ?? null },
+        text,
+      },
+      lookup.check,
+    );
+    const problem =
+      result.kind === "refused" && lookup.timedOut()
+        ? "Slack took too long to confirm that you may decide this request. Please submit again."
+        : editProblem(result, deps);
+    await ack(problem === null ? undefined : { response_action: "errors", errors: { params: problem } });
+    log.info({ requestId: view.private_metadata, user: user.id, result: result.kind }, "edit submission");
+    kickOutbox();
+  });
+}
+
+function editProblem(result: EditResult, deps: Deps): string | null {
+  return result.kind === "invalid" ? result.message : modalProblem(result, deps);
+}
+
+async function openEditModal(
+  client: WebClient,
+  triggerId: string,
+  requestId: string,
+  deps: Deps,
+): Promise<void> {
+  const row = deps.store.getRequest(requestId);
+  if (!row) return;
+  const view = renderEditModal(toResource(row, deps.store.decisionsFor(requestId)), deps.config.redact);
+  try {
+    await client.views.open({ trigger_id: triggerId, view });
+  } catch (error) {
+    deps.log.error({ err: error, requestId }, "could not open the edit modal");
+  }
 }
 
 /** Leaves room inside Slack's 3 seconds for the transaction and the response. */

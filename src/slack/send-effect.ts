@@ -29,7 +29,23 @@ export function createEffectSender(
   deps: Deps,
   client: WebClient,
 ): (item: OutboxRow, effect: SlackEffect, row: RequestRow) => Promise<SendResult> {
+  const revisionOf = (row: RequestRow): RequestResource | null => {
+    const previous = row.revises === null ? undefined : deps.store.getRequest(row.revises);
+    return previous ? toResource(previous, deps.store.decisionsFor(previous.id)) : null;
+  };
+  const revisedBy = (row: RequestRow): RenderContext["revisedBy"] => {
+    if (row.revisedBy === null) return null;
+    const revision = deps.store.getRequest(row.revisedBy);
+    const url =
+      revision?.slackChannel && revision.slackTs
+        ? messageUrl(revision.slackChannel, revision.slackTs, revision.slackThreadTs)
+        : null;
+    return { id: row.revisedBy, url };
+  };
   const contextFor = (row: RequestRow, resource: RequestResource): RenderContext => ({
+    edits: deps.config.policies.find((p) => p.name === row.policy)?.edits ?? false,
+    revisionOf: revisionOf(row),
+    revisedBy: revisedBy(row),
     redactKeys: deps.config.redact,
     needsConfirm:
       row.approvalsRequired > 1 || resource.risk?.tier === "high" || resource.risk?.tier === "critical",
@@ -64,17 +80,37 @@ export function createEffectSender(
       case "post": {
         if (row.slackTs !== null) return skip("already posted");
         if (row.slackChannel === null) return skip("no channel");
-        const posted = await client.chat.postMessage({
+        // A revision goes into the thread of the request it revises (its root, for a chain) when both share a channel.
+        const previous = row.revises === null ? undefined : deps.store.getRequest(row.revises);
+        const threadTs =
+          previous?.slackChannel === row.slackChannel && previous.slackTs !== null
+            ? (previous.slackThreadTs ?? previous.slackTs)
+            : null;
+        const args = {
           channel: row.slackChannel,
           text: message.text,
           blocks: message.blocks,
           unfurl_links: false,
           unfurl_media: false,
           metadata: { event_type: "countersign_request", event_payload: { request_id: row.id } },
-        });
+        };
+        // Broadcast too: a new request hidden in a thread would wait unseen.
+        const posted = await client.chat.postMessage(
+          threadTs === null ? args : { ...args, thread_ts: threadTs, reply_broadcast: true },
+        );
         const channel = posted.channel ?? row.slackChannel;
         const ts = posted.ts ?? "";
-        return finish("posted", { channel, ts }, () => deps.store.setChannelMessage(row.id, channel, ts));
+        return finish(
+          "posted",
+          { channel, ts, ...(threadTs === null ? {} : { thread_ts: threadTs }) },
+          () => {
+            deps.store.setChannelMessage(row.id, channel, ts);
+            if (threadTs !== null) deps.store.setThreadTs(row.id, threadTs);
+            // The revised message links to this one now that it has an address.
+            if (previous?.slackTs != null)
+              deps.store.enqueueSlack(previous.id, "update", { kind: "update" }, now());
+          },
+        );
       }
       case "update": {
         if (row.slackTs === null || row.slackChannel === null) return skip("never posted");
@@ -133,4 +169,10 @@ export function createEffectSender(
       }
     }
   };
+}
+
+/** A link that opens a message (in its thread) in Slack. */
+export function messageUrl(channel: string, ts: string, threadTs: string | null): string {
+  const base = `https://slack.com/archives/${channel}/p${ts.replace(".", "")}`;
+  return threadTs === null ? base : `${base}?thread_ts=${threadTs}&cid=${channel}`;
 }

@@ -1,6 +1,7 @@
 import type { ActionsBlock, Button, ContextBlock, HeaderBlock, KnownBlock, SectionBlock } from "@slack/types";
 import type { RequestResource } from "../../approvals/types.ts";
 import { escapeTruncate, joinAnd, slackDate, userMention } from "../mrkdwn.ts";
+import { editText, revisionText } from "./changes.ts";
 import { evidenceBlock, evidenceLength, planEvidence } from "./evidence.ts";
 import { LIMITS, measureBlocks, validateMessage } from "./limits.ts";
 import { paramsLength, renderParams } from "./params.ts";
@@ -16,6 +17,12 @@ export interface RenderContext {
   /** The policy's ttl as written, e.g. "30m", for "Expired — no decision within 30m". */
   ttlText: string;
   nowMs?: number;
+  /** The policy allows approve-with-edits: an "Edit & approve" button. */
+  edits?: boolean;
+  /** For a revision: the request it revises, to say what changed. */
+  revisionOf?: RequestResource | null;
+  /** On a revised request: its latest revision and a link to its message, when posted. */
+  revisedBy?: { id: string; url: string | null } | null;
 }
 
 export interface RenderedMessage {
@@ -32,6 +39,7 @@ export const RENDER_BUDGET = 11_000;
 const CAP = {
   header: LIMITS.headerText,
   status: 2000,
+  changes: 2000,
   summary: 1500,
   reason: 1000,
   agent: 80,
@@ -114,6 +122,7 @@ function actionsBlock(req: RequestResource, ctx: RenderContext): ActionsBlock {
       deny: plain("Cancel"),
     };
   }
+  const edit: Button = { type: "button", action_id: "edit", text: plain("Edit & approve"), value: req.id };
   const reject: Button = {
     type: "button",
     action_id: "reject",
@@ -121,7 +130,8 @@ function actionsBlock(req: RequestResource, ctx: RenderContext): ActionsBlock {
     text: plain("Reject"),
     value: req.id,
   };
-  return { type: "actions", block_id: "decision", elements: [approve, reject] };
+  const elements = ctx.edits === true ? [approve, edit, reject] : [approve, reject];
+  return { type: "actions", block_id: "decision", elements };
 }
 
 function metaLine(req: RequestResource): string {
@@ -153,6 +163,10 @@ export function renderRequestMessage(req: RequestResource, ctx: RenderContext): 
   ];
   const status = statusText(req, ctx.ttlText);
   if (status !== null) head.push(section("status", truncateOwn(status, CAP.status)));
+  const edited = editText(req, ctx.redactKeys);
+  if (edited !== null) head.push(section("edits", truncateOwn(edited, CAP.changes)));
+  const revision = revisionText(req, ctx.revisionOf ?? null, ctx.redactKeys);
+  if (revision !== null) head.push(section("revision", truncateOwn(revision, CAP.changes)));
   head.push(section("summary", orPlaceholder(escapeTruncate(req.summary, CAP.summary), "(no summary)")));
   head.push(fieldsBlock(req));
   if (req.reason !== null && req.reason.trim() !== "") {
@@ -160,6 +174,11 @@ export function renderRequestMessage(req: RequestResource, ctx: RenderContext): 
   }
 
   const tail: KnownBlock[] = [context("meta", metaLine(req))];
+  if (ctx.revisedBy) {
+    const id = escapeTruncate(ctx.revisedBy.id, CAP.id);
+    const link = ctx.revisedBy.url === null ? `\`${id}\`` : `<${ctx.revisedBy.url}|${id}>`;
+    tail.push(context("revised_by", `➡️ Revised by ${link}`));
+  }
   const approved = approvers(req);
   if (pending && approved.length > 0) {
     const line = `${approved.length} of ${req.approvals_required} approvals — approved by ${joinAnd(approved.map(userMention))}`;

@@ -62,9 +62,7 @@ export function statusText(req: RequestResource, ttlText: string): string | null
     case "approved_by_humans": {
       const ids = approvers(req).map(userMention);
       const edited = req.approved_args_hash === null ? "" : " with edits";
-      lines.push(
-        `✅ Approved${edited} by ${ids.length ? joinAnd(ids) : "an approver"}${at(decidedAt(req))}`,
-      );
+      lines.push(`✅ Approved${edited} by ${ids.length ? joinAnd(ids) : "an approver"}${at(decidedAt(req))}`);
       break;
     }
     case "approved_by_policy":
