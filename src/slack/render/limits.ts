@@ -131,9 +131,11 @@ class Checker {
       if (options.length < 1 || options.length > LIMITS.radioOptions)
         this.fail(`${path}/options`, `must have 1 to ${LIMITS.radioOptions} options`);
       options.forEach((o, i) => {
-        if (!isObject(o)) return this.fail(`${path}/options/${i}`, "must be an object");
-        this.text(o.text, `${path}/options/${i}/text`, LIMITS.optionText);
-        this.str(o.value, `${path}/options/${i}/value`, LIMITS.optionValue);
+        if (!isObject(o)) this.fail(`${path}/options/${i}`, "must be an object");
+        else {
+          this.text(o.text, `${path}/options/${i}/text`, LIMITS.optionText);
+          this.str(o.value, `${path}/options/${i}/value`, LIMITS.optionValue);
+        }
       });
       const initial = v.initial_option;
       if (
