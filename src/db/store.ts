@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
 import type { FinalState } from "../approvals/transitions.ts";
 import type { OpenDatabase } from "./open.ts";
 import {
@@ -231,6 +231,21 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       .from(requests)
       .groupBy(requests.status, requests.resolution)
       .prepare(),
+    // A range of requests_agent_action_created: cost follows the agent's recent requests, not the table.
+    historyFor: db
+      .select({ status: requests.status, n: sql<number>`count(*)` })
+      .from(requests)
+      .where(
+        and(
+          eq(requests.agent, p("agent")),
+          eq(requests.action, p("action")),
+          sql`${requests.createdAt} >= ${p("since")}`,
+          sql`${requests.createdAt} <= ${p("until")}`,
+          sql`${requests.id} <> ${p("id")}`,
+        ),
+      )
+      .groupBy(requests.status)
+      .prepare(),
     auditFor: db
       .select()
       .from(auditLog)
@@ -286,6 +301,14 @@ export function createStore({ db, sqlite }: OpenDatabase) {
         detail: detail === undefined ? null : JSON.stringify(detail),
       }),
     auditFor: (id: string) => s.auditFor.all({ id }),
+    /** How the agent's other requests for this action created in [since, until] ended, by status. */
+    historyFor: (q: { agent: string; action: string; since: number; until: number; id: string }) =>
+      s.historyFor.all(q),
+    /** The query plan of historyFor, so a test can prove it reads the index. */
+    explainHistory: (): { detail: string }[] =>
+      sqlite.prepare(`EXPLAIN QUERY PLAN ${s.historyFor.getQuery().sql}`).all("a", "b", 0, 1, "x") as {
+        detail: string;
+      }[],
     enqueueSlack: (requestId: string, kind: string, payload: unknown, at: number) =>
       void s.enqueueSlack.run({
         requestId,
@@ -327,7 +350,7 @@ export function createStore({ db, sqlite }: OpenDatabase) {
     dueEscalations: (now: number, limit: number) => s.dueEscalations.all({ now, limit }).map((r) => r.id),
     dueReminders: (now: number, limit: number) => s.dueReminders.all({ now, limit }).map((r) => r.id),
     countByStatus: () => s.countByStatus.all(),
-    /** Pending requests of some roles or escalated to a user, newest first (Home tab; not a hot path). */
+    /** Pending requests of some roles or escalated to a user, oldest first (Home tab; not a hot path). */
     pendingFor: (roles: string[], userId: string, limit: number): RequestRow[] =>
       db
         .select()
@@ -340,7 +363,7 @@ export function createStore({ db, sqlite }: OpenDatabase) {
               : eq(requests.escalatedTo, userId),
           ),
         )
-        .orderBy(desc(requests.createdAt))
+        .orderBy(asc(requests.createdAt))
         .limit(limit)
         .all(),
   };

@@ -6,6 +6,7 @@ import type { SlackEffect } from "../approvals/slack-effects.ts";
 import type { RequestResource } from "../approvals/types.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { OutboxRow, RequestRow } from "../db/schema.ts";
+import { messageUrl } from "./mrkdwn.ts";
 import {
   type RenderContext,
   renderAlreadyFinal,
@@ -42,7 +43,29 @@ export function createEffectSender(
         : null;
     return { id: row.revisedBy, url };
   };
+  const HISTORY_WINDOW_MS = 24 * 3_600_000;
+  const history = (row: RequestRow): RenderContext["history"] => {
+    const rows = deps.store.historyFor({
+      agent: row.agent,
+      action: row.action,
+      since: row.createdAt - HISTORY_WINDOW_MS,
+      until: row.createdAt,
+      id: row.id,
+    });
+    return {
+      agent: row.agent,
+      action: row.action,
+      windowText: "24 h",
+      counts: Object.fromEntries(rows.map((r) => [r.status, r.n])),
+    };
+  };
+  const why = (resource: RequestResource): string[] | null => {
+    const policy = deps.config.policies.find((p) => p.name === resource.policy);
+    return policy ? policy.match.explain({ ...resource, agent: resource.agent }) : null;
+  };
   const contextFor = (row: RequestRow, resource: RequestResource): RenderContext => ({
+    why: why(resource),
+    history: history(row),
     edits: deps.config.policies.find((p) => p.name === row.policy)?.edits ?? false,
     revisionOf: revisionOf(row),
     revisedBy: revisedBy(row),
@@ -169,10 +192,4 @@ export function createEffectSender(
       }
     }
   };
-}
-
-/** A link that opens a message (in its thread) in Slack. */
-export function messageUrl(channel: string, ts: string, threadTs: string | null): string {
-  const base = `https://slack.com/archives/${channel}/p${ts.replace(".", "")}`;
-  return threadTs === null ? base : `${base}?thread_ts=${threadTs}&cid=${channel}`;
 }

@@ -2,6 +2,7 @@ import type { ActionsBlock, Button, ContextBlock, HeaderBlock, KnownBlock, Secti
 import type { RequestResource } from "../../approvals/types.ts";
 import { escapeTruncate, joinAnd, slackDate, userMention } from "../mrkdwn.ts";
 import { editText, revisionText } from "./changes.ts";
+import { type ActionHistory, historyText, whyText } from "./decision-context.ts";
 import { evidenceBlock, evidenceLength, planEvidence } from "./evidence.ts";
 import { LIMITS, measureBlocks, validateMessage } from "./limits.ts";
 import { paramsLength, renderParams } from "./params.ts";
@@ -23,6 +24,10 @@ export interface RenderContext {
   revisionOf?: RequestResource | null;
   /** On a revised request: its latest revision and a link to its message, when posted. */
   revisedBy?: { id: string; url: string | null } | null;
+  /** The conditions of the matched policy that held, for "why a human". */
+  why?: readonly string[] | null;
+  /** The agent's recent history for the same action. */
+  history?: ActionHistory | null;
 }
 
 export interface RenderedMessage {
@@ -169,6 +174,13 @@ export function renderRequestMessage(req: RequestResource, ctx: RenderContext): 
   if (revision !== null) head.push(section("revision", truncateOwn(revision, CAP.changes)));
   head.push(section("summary", orPlaceholder(escapeTruncate(req.summary, CAP.summary), "(no summary)")));
   head.push(fieldsBlock(req));
+  const decisionContext = [
+    ...(ctx.why ? [whyText(req.policy, ctx.why)] : []),
+    ...(ctx.history ? [historyText(ctx.history)] : []),
+  ];
+  if (decisionContext.length > 0) {
+    head.push({ type: "context", block_id: "why", elements: decisionContext.map(mrkdwn) });
+  }
   if (req.reason !== null && req.reason.trim() !== "") {
     head.push(section("reason", `*Reason*\n${escapeTruncate(req.reason, CAP.reason)}`));
   }
