@@ -9,6 +9,7 @@ import type { OutboxRow, RequestRow } from "../db/schema.ts";
 import { messageUrl } from "./mrkdwn.ts";
 import {
   type RenderContext,
+  redactParams,
   renderAlreadyFinal,
   renderEscalationNotice,
   renderRefusal,
@@ -61,7 +62,9 @@ export function createEffectSender(
   };
   const why = (resource: RequestResource): string[] | null => {
     const policy = deps.config.policies.find((p) => p.name === resource.policy);
-    return policy ? policy.match.explain({ ...resource, agent: resource.agent }) : null;
+    // Explained from the redacted params: a condition on a redacted key never shows its value.
+    const params = redactParams(resource.params, deps.config.redact);
+    return policy ? policy.match.explain({ ...resource, params }) : null;
   };
   const contextFor = (row: RequestRow, resource: RequestResource): RenderContext => ({
     why: why(resource),

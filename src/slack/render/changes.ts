@@ -2,7 +2,7 @@ import type { ParamChange } from "../../approvals/params-edit.ts";
 import { diffParams } from "../../approvals/params-edit.ts";
 import type { RequestResource } from "../../approvals/types.ts";
 import { escapeTruncate, userMention } from "../mrkdwn.ts";
-import { redactParams } from "./params.ts";
+import { REDACTED, redactParams } from "./params.ts";
 import { approvers } from "./status.ts";
 
 const VALUE_MAX = 120;
@@ -13,17 +13,22 @@ function show(value: unknown): string {
   return `\`${escapeTruncate(text, VALUE_MAX).replace(/`/g, "ʼ")}\``;
 }
 
-/** Readable key-by-key lines, redaction respected: "• `amount`: `75` → `60`". */
+/**
+ * Readable key-by-key lines: "• `amount`: `75` → `60`". A change under a redacted key is
+ * named but its values are never shown; values are shown redacted.
+ */
 export function changeLines(before: unknown, after: unknown, redactKeys: readonly string[]): string[] {
-  const changes: ParamChange[] = diffParams(
-    redactParams(before, redactKeys),
-    redactParams(after, redactKeys),
-  );
+  const secret = new Set(redactKeys.map((k) => k.toLowerCase()));
+  const changes: ParamChange[] = diffParams(before, after);
+  const shown = (v: unknown) => show(redactParams(v, redactKeys));
   const lines = changes.slice(0, LINES_MAX).map((c) => {
     const key = `\`${escapeTruncate(c.path, 100).replace(/`/g, "ʼ")}\``;
-    if (!("before" in c)) return `• ${key} added: ${show(c.after)}`;
-    if (!("after" in c)) return `• ${key} removed (was ${show(c.before)})`;
-    return `• ${key}: ${show(c.before)} → ${show(c.after)}`;
+    if (c.path.split(".").some((segment) => secret.has(segment.toLowerCase()))) {
+      return `• ${key} changed (${REDACTED})`;
+    }
+    if (!("before" in c)) return `• ${key} added: ${shown(c.after)}`;
+    if (!("after" in c)) return `• ${key} removed (was ${shown(c.before)})`;
+    return `• ${key}: ${shown(c.before)} → ${shown(c.after)}`;
   });
   if (changes.length > LINES_MAX) lines.push(`• … and ${changes.length - LINES_MAX} more`);
   return lines;
