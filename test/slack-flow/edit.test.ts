@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { argsHash } from "../../src/approvals/hash.ts";
-import { EDITS_CONFIG_YAML, testConfig } from "../support/config.ts";
+import { EDITS_CONFIG_YAML, SECRETS, testConfig } from "../support/config.ts";
 import { eventually, type Harness, REFUND, startHarness } from "../support/harness.ts";
+import { startReceiver, verifyWebhook } from "../support/receiver.ts";
 import {
   auditRows,
   blocksOf,
@@ -132,6 +133,30 @@ describe("Approve with edits (CONTRACT §9)", () => {
     expect(text).toContain("`amount`: `75` → `60`");
     expect(text).toContain("`note` added");
     expect(text).not.toContain(SECRET_CARD);
+  });
+
+  it("edit with a callback_url → the request.decided callback carries approved_params and approved_args_hash", async () => {
+    h = await editsHarness();
+    const hook = await startReceiver();
+    try {
+      const id = await createPosted(h, { ...REFUND, callback_url: hook.url });
+      const changed = { ...REFUND.params, amount: 70 };
+      expect((await submitEditRaw(h, "U0LEAD2", id, edited(changed))).json).toBeUndefined();
+      const [delivery] = await hook.waitForDeliveries(1);
+      const payload = verifyWebhook(SECRETS.support, delivery!, h.clock.now()) as {
+        data: Record<string, unknown>;
+      };
+      expect(payload.data).toMatchObject({
+        id,
+        status: "approved",
+        params: REFUND.params,
+        approved_params: changed,
+        approved_args_hash: argsHash(changed),
+        edited_by: "U0LEAD2",
+      });
+    } finally {
+      await hook.close();
+    }
   });
 
   it.each([

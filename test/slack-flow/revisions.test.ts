@@ -150,6 +150,25 @@ describe("Revisions (CONTRACT §9)", () => {
     expect(JSON.stringify(channelMessage(h, one.json.id).blocks)).toContain(`|${two.json.id}>`);
   });
 
+  it("a revision routed to another role's channel is posted there as a new message, still naming what changed", async () => {
+    h = await startHarness();
+    const original = await changesRequested(h);
+    const created = await h.create({
+      ...REFUND,
+      params: { ...REFUND.params, amount: 500 },
+      revises: original,
+    });
+    expect(created.status).toBe(201);
+    const revision = created.json.id as string;
+    await eventually(() => row(h!, revision).slackTs);
+    await h.settle();
+    const message = channelMessage(h, revision);
+    expect(row(h, revision).slackChannel).toBe("C0FINANCE");
+    expect(message.thread_ts).toBeUndefined();
+    expect(JSON.stringify(message.blocks)).toContain("`amount`: `75` → `500`");
+    expect(JSON.stringify(channelMessage(h, original).blocks)).toContain(`|${revision}>`);
+  });
+
   it("revising another agent's request, an unknown id or a pending one → 400 naming revises, nothing stored", async () => {
     h = await startHarness();
     const original = await changesRequested(h);
