@@ -43,10 +43,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down: finishing in-flight work");
+    // In-flight Slack calls are aborted after a few seconds, so this is only a backstop.
     const force = setTimeout(() => {
-      log.error("shutdown took longer than 20s; exiting");
+      log.error("shutdown took longer than 9.5s; exiting");
       process.exit(1);
-    }, 20_000);
+    }, 9_500);
     force.unref();
     service.stop().then(
       () => {

@@ -1,5 +1,22 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { Resolution, Status } from "./approvals/types.ts";
+import { RESOLUTIONS, type Resolution, type Status } from "./approvals/types.ts";
+
+/** Who settled a request, one label value per resolution (low cardinality by construction). */
+export function decidedBy(resolution: Resolution): "human" | "policy" | "timeout" | "agent" {
+  switch (resolution) {
+    case "approved_by_humans":
+    case "rejected_by_human":
+    case "changes_requested":
+      return "human";
+    case "approved_by_policy":
+    case "rejected_by_policy":
+      return "policy";
+    case "approval_timeout":
+      return "timeout";
+    case "cancelled_by_agent":
+      return "agent";
+  }
+}
 
 export interface MetricsSources {
   outboxDepth(): number;
@@ -27,11 +44,14 @@ export function createMetrics(sources: MetricsSources) {
   });
   const timeToDecision = new Histogram({
     name: "countersign_time_to_decision_seconds",
-    help: "Time from creation to a final status, by resolution",
-    labelNames: ["resolution"] as const,
+    help: "Time from creation to a final status, by resolution and who decided (policy decisions count as 0 s)",
+    labelNames: ["resolution", "decided_by"] as const,
     buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400],
     registers: [registry],
   });
+  // Every series exists from the start, so dashboards and rate() see zeros, not gaps.
+  for (const resolution of RESOLUTIONS)
+    timeToDecision.zero({ resolution, decided_by: decidedBy(resolution) });
   const escalations = new Counter({
     name: "countersign_escalations_total",
     help: "Requests escalated to a manager",
@@ -97,11 +117,16 @@ export function createMetrics(sources: MetricsSources) {
     created(policy: string, status: Status, resolution: Resolution | null, routed: boolean) {
       created.inc({ policy, route: routed ? "human" : "policy" });
       requests.inc({ status, resolution: label(resolution) });
+      // A policy decision is final at creation: it counts as a decision taken in 0 s.
+      if (resolution !== null) timeToDecision.observe({ resolution, decided_by: decidedBy(resolution) }, 0);
     },
     finalized(status: Status, resolution: Resolution, createdAt: number, decidedAt: number) {
       requests.dec({ status: "pending", resolution: "none" });
       requests.inc({ status, resolution });
-      timeToDecision.observe({ resolution }, Math.max(0, decidedAt - createdAt) / 1000);
+      timeToDecision.observe(
+        { resolution, decided_by: decidedBy(resolution) },
+        Math.max(0, decidedAt - createdAt) / 1000,
+      );
       if (resolution === "approval_timeout") expiries.inc();
     },
     escalated: () => escalations.inc(),

@@ -1,9 +1,10 @@
-import type { Server } from "node:http";
+import type { RequestListener, Server } from "node:http";
 import { type AddressInfo, connect } from "node:net";
-import { App } from "@slack/bolt";
+import { App, HTTPReceiver, SocketModeReceiver } from "@slack/bolt";
 import { WebClient } from "@slack/web-api";
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "pino";
+import { answerClientErrors, frontDoor } from "./api/front-door.ts";
 import { createApiRoutes } from "./api/routes.ts";
 import type { Deps } from "./approvals/deps.ts";
 import { RequestEvents } from "./approvals/events.ts";
@@ -11,6 +12,7 @@ import { type SweepReport, sweep } from "./approvals/sweep.ts";
 import { createCallbackWorker } from "./callbacks/deliver.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { AppConfig } from "./config/file.ts";
+import { acquireDatabaseLock, type DatabaseLock, DatabaseLockedError } from "./db/lock.ts";
 import { type OpenDatabase, openDatabase } from "./db/open.ts";
 import { createStore } from "./db/store.ts";
 import { boltLogger } from "./log.ts";
@@ -19,6 +21,10 @@ import { registerHome } from "./slack/home.ts";
 import { registerListeners } from "./slack/listeners.ts";
 import { createSlackOutbox, type OutboxOptions } from "./slack/outbox.ts";
 import { createUsergroupDirectory } from "./slack/usergroups.ts";
+
+const SLACK_EVENTS_PATH = "/slack/events";
+/** Slack calls and callbacks still in flight this long after SIGTERM are aborted (they stay queued). */
+const SHUTDOWN_GRACE_MS = 4_000;
 
 /** Rows one slice of a cron sweep handles before yielding (≈ 140 µs each). */
 const SWEEP_SLICE = 200;
@@ -56,6 +62,25 @@ export interface Service {
  * and the sweep (run once at start-up for whatever fell due while down).
  */
 export async function startService(options: ServiceOptions): Promise<Service> {
+  // One writer per database: a second countersign on the same file stops here, before migrating.
+  let lock: DatabaseLock | null = null;
+  if (typeof options.database === "string") {
+    try {
+      lock = acquireDatabaseLock(options.database);
+    } catch (error) {
+      if (error instanceof DatabaseLockedError) throw new StartupError(error.message);
+      throw error;
+    }
+  }
+  try {
+    return await startWith(options, lock);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+}
+
+async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Promise<Service> {
   const { log, config } = options;
   const clock = options.clock ?? systemClock;
   const database = typeof options.database === "string" ? openDatabase(options.database) : options.database;
@@ -69,7 +94,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   // Aborted at shutdown: open long-polls answer at once.
   const shutdown = new AbortController();
   const slackLogger = boltLogger(log);
+  // Aborted once shutdown's grace runs out: a hung Slack call or callback
+  // cannot hold the process; what it carried stays queued for the next start.
+  const abortInFlight = new AbortController();
   const outboxClient = new WebClient(options.slack.botToken, {
+    fetch: abortOnShutdown(abortInFlight.signal),
     slackApiUrl: options.slack.apiUrl,
     logger: slackLogger,
     // The outbox owns retries: a 429 pauses the channel for its Retry-After.
@@ -78,7 +107,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     timeout: 15_000,
   });
   const outbox = createSlackOutbox(deps, outboxClient, options.outbox);
-  const callbacks = createCallbackWorker(deps, options.callbacks);
+  const callbacks = createCallbackWorker(deps, {
+    signal: abortInFlight.signal,
+    policy: { allowPrivate: config.callbacks.allow_private_targets },
+    ...options.callbacks,
+  });
   const kick = () => {
     outbox.kick();
     callbacks.kick();
@@ -89,17 +122,53 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const clientOptions = { slackApiUrl: options.slack.apiUrl, retryConfig: { retries: 1 }, timeout: 2_500 };
   const apiClient = new WebClient(options.slack.botToken, { ...clientOptions, logger: slackLogger });
   let identity = await checkBotToken(apiClient, log);
+  // Our own receivers (what App would build) so that a front door sees every
+  // request before Bolt does: see api/front-door.ts for what it refuses.
+  const door = {
+    slackEndpoints: options.slack.appToken === null ? [SLACK_EVENTS_PATH] : [],
+    now: () => systemClock.now(),
+    log,
+  };
+  let receiver: HTTPReceiver | SocketModeReceiver;
+  if (options.slack.appToken === null) {
+    const http = new HTTPReceiver({
+      signingSecret: options.slack.signingSecret,
+      endpoints: [SLACK_EVENTS_PATH],
+      port: options.port,
+      customRoutes: routes,
+      logger: slackLogger,
+    });
+    http.requestListener = frontDoor(http.requestListener, door);
+    receiver = http;
+  } else {
+    receiver = new SocketModeReceiver({
+      appToken: options.slack.appToken,
+      logger: slackLogger,
+      customRoutes: routes,
+      installerOptions: { port: options.port, clientOptions },
+    });
+    // Its HTTP server (the agent API) is created now and listens at start(); it is not public.
+    const server = (receiver as unknown as { httpServer?: Server }).httpServer;
+    if (server) {
+      const inner = server.listeners("request") as RequestListener[];
+      server.removeAllListeners("request");
+      server.on(
+        "request",
+        frontDoor((req, res) => {
+          for (const listener of inner) listener.call(server, req, res);
+        }, door),
+      );
+      answerClientErrors(server);
+    }
+  }
   const app = new App({
-    signingSecret: options.slack.signingSecret,
     // Our own authorize (instead of `token`) so an unreachable Slack at start-up
     // does not crash the process: auth.test is retried on the next interaction.
     authorize: async () => {
       identity ??= await checkBotToken(apiClient, log);
       return { botToken: options.slack.botToken, ...identity };
     },
-    ...(options.slack.appToken === null ? {} : { socketMode: true, appToken: options.slack.appToken }),
-    port: options.port,
-    customRoutes: routes,
+    receiver,
     logger: slackLogger,
     clientOptions,
   });
@@ -130,6 +199,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     );
     await waitForPort(options.port, options.host ?? "127.0.0.1");
   }
+  const httpServer = httpServerOf(started);
+  if (httpServer !== null) answerClientErrors(httpServer);
   const port = listeningPort(started, options.port);
 
   const sweepNow = (budget?: number): SweepReport => {
@@ -173,6 +244,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     async stop() {
       if (stopping) return;
       stopping = true;
+      const abortTimer = setTimeout(() => abortInFlight.abort(), SHUTDOWN_GRACE_MS);
+      abortTimer.unref();
       await task?.stop();
       shutdown.abort();
       // Keep-alive connections that go idle after close() would hold it open
@@ -185,10 +258,20 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       } finally {
         clearInterval(idle);
       }
-      await Promise.all([outbox.stop(), callbacks.stop()]);
+      // Calls still out at the grace's end are aborted; their retries are stored before the close.
+      const settleMs = SHUTDOWN_GRACE_MS + 2_000;
+      await Promise.all([outbox.stop(settleMs), callbacks.stop(settleMs)]);
+      clearTimeout(abortTimer);
       database.sqlite.close();
+      lock?.release();
     },
   };
+}
+
+/** A fetch whose requests are also aborted by `signal` (shutdown), on top of their own timeout. */
+function abortOnShutdown(signal: AbortSignal): typeof fetch {
+  return (input, init) =>
+    fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
 }
 
 /** Resolves once something accepts TCP connections on host:port (bounded). */

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { type IncomingMessage, METHODS, type ServerResponse } from "node:http";
 import type { CustomRoute } from "@slack/bolt";
 import { z } from "zod";
 import { cancelRequest } from "../approvals/cancel-request.ts";
@@ -7,6 +7,7 @@ import type { Deps } from "../approvals/deps.ts";
 import { type GetResult, getRequest, waitForDecision } from "../approvals/get-request.ts";
 import { reportOutcome } from "../approvals/report-outcome.ts";
 import { cancelBodySchema, createRequestBodySchema, outcomeBodySchema } from "../approvals/request-body.ts";
+import { callbackUrlProblem } from "../callbacks/target.ts";
 import type { Agent } from "../config/file.ts";
 import { createAuthenticator } from "./auth.ts";
 import { ApiError, statusOf } from "./errors.ts";
@@ -41,6 +42,7 @@ type Handler = (
  */
 export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] {
   const authenticate = createAuthenticator(deps.config.agents);
+  const targetPolicy = { allowPrivate: deps.config.callbacks.allow_private_targets };
 
   const create: Handler = async (req, res, agent) => {
     const keyHeader = req.headers["idempotency-key"];
@@ -56,6 +58,14 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     }
     const sent = await readJson(req);
     const body = parseWith(createRequestBodySchema, sent);
+    if (body.callback_url !== undefined) {
+      const problem = await callbackUrlProblem(body.callback_url, targetPolicy);
+      if (problem !== null) {
+        throw new ApiError("invalid_request", `callback_url ${problem}`, [
+          { path: "callback_url", message: problem },
+        ]);
+      }
+    }
     const result = createRequest(deps, agent, body, key === null ? null : { key, sent });
     switch (result.kind) {
       case "created":
@@ -221,7 +231,8 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
   };
 
   // Every method and /v1 itself reach dispatch, so whatever an agent gets wrong under /v1 is answered in JSON.
-  const all = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+  // Every method Node parses (PROPFIND, TRACE…), so an odd one gets a JSON 405, not Bolt's bare 404.
+  const all = [...METHODS];
   return [
     { path: "/v1", method: all, handler: (req, res) => void dispatch(req, res) },
     { path: "/v1/*rest", method: all, handler: (req, res) => void dispatch(req, res) },

@@ -1,13 +1,25 @@
 import type { Deps } from "../approvals/deps.ts";
 import type { CallbackRow } from "../db/schema.ts";
 import { createWorkLoop } from "../work-loop.ts";
+import { type PostCallback, postCallback } from "./post.ts";
 import { CALLBACK_RETRY_WINDOW_MS, callbackBackoffMs, signWebhook } from "./sign.ts";
+import type { TargetPolicy } from "./target.ts";
 
 export interface CallbackWorkerOptions {
+  /** Gives up on one attempt after this long (retried later). */
   timeoutMs?: number;
+  /** Gives up on one attempt when no connection is made within this long. */
+  connectTimeoutMs?: number;
   pollMs?: number;
+  /** Attempts in flight at once, across agents… */
   concurrency?: number;
-  fetch?: typeof fetch;
+  /** …and for one agent, so one agent's slow endpoint never holds up another's callbacks. */
+  perAgent?: number;
+  /** Where callbacks may go (SSRF): private targets only when the config allows them. */
+  policy?: TargetPolicy;
+  /** Aborts attempts in flight (shutdown); they are retried after the next start. */
+  signal?: AbortSignal;
+  post?: PostCallback;
 }
 
 /**
@@ -19,25 +31,35 @@ export interface CallbackWorkerOptions {
 export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions = {}) {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const pollMs = options.pollMs ?? 1_000;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 3_000;
   const concurrency = options.concurrency ?? 8;
-  const doFetch = options.fetch ?? fetch;
+  const perAgent = options.perAgent ?? 2;
+  const policy = options.policy ?? { allowPrivate: false };
+  const post = options.post ?? postCallback;
   const inFlight = new Map<string, Promise<void>>();
+  const agentLoad = new Map<string, number>();
   const loop = createWorkLoop(pump, { pollMs });
   const kick = loop.kick;
 
   function pump(): void {
     const free = concurrency - inFlight.size;
     if (free > 0) {
-      const due = deps.store.dueCallbacks(deps.clock.now(), free + inFlight.size);
+      // Agents at their limit are left out of the query, so their backlog cannot crowd out the others.
+      const busy = [...agentLoad].filter(([, n]) => n >= perAgent).map(([agent]) => agent);
+      const due = deps.store.dueCallbacks(deps.clock.now(), free + inFlight.size, busy);
       for (const row of due) {
         if (inFlight.size >= concurrency) break;
-        if (inFlight.has(row.id)) continue;
+        if (inFlight.has(row.id) || (agentLoad.get(row.agent) ?? 0) >= perAgent) continue;
+        agentLoad.set(row.agent, (agentLoad.get(row.agent) ?? 0) + 1);
         const run = attempt(row)
           .catch((error: unknown) =>
             deps.log.error({ err: error, webhookId: row.id }, "callback bookkeeping failed"),
           )
           .finally(() => {
             inFlight.delete(row.id);
+            const left = (agentLoad.get(row.agent) ?? 1) - 1;
+            if (left > 0) agentLoad.set(row.agent, left);
+            else agentLoad.delete(row.agent);
             kick();
           });
         inFlight.set(row.id, run);
@@ -54,9 +76,9 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
       error = `agent "${row.agent}" has no callback_secret configured`;
     } else {
       const timestamp = Math.floor(started / 1000);
+      const timeout = AbortSignal.timeout(timeoutMs);
       try {
-        const response = await doFetch(row.url, {
-          method: "POST",
+        status = await post(row.url, {
           headers: {
             "content-type": "application/json",
             "user-agent": "countersign-webhooks/1",
@@ -65,18 +87,18 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
             "webhook-signature": signWebhook(agent.callback_secret, row.id, timestamp, row.body),
           },
           body: row.body,
-          redirect: "manual",
-          signal: AbortSignal.timeout(timeoutMs),
+          signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
+          connectTimeoutMs,
+          policy,
         });
-        status = response.status;
-        await response.body?.cancel().catch(() => undefined);
       } catch (e) {
-        error =
-          e instanceof Error
-            ? e.name === "TimeoutError"
-              ? `timed out after ${timeoutMs} ms`
-              : e.message
-            : String(e);
+        error = timeout.aborted
+          ? `timed out after ${timeoutMs} ms`
+          : options.signal?.aborted
+            ? "aborted at shutdown"
+            : e instanceof Error
+              ? e.message
+              : String(e);
       }
     }
     const now = deps.clock.now();

@@ -145,6 +145,15 @@ const configSchema = strict({
   policies: z.array(policySchema).min(1, "must list at least one policy"),
   /** Param keys shown as "[redacted]" in Slack. */
   redact: z.array(z.string().min(1, "must not be empty")).default([]),
+  /** Callback delivery; private targets (loopback, RFC 1918…) only when allowed, for local development. */
+  callbacks: strict({
+    allow_private_targets: z
+      .boolean({ error: (iss) => `must be true or false (got ${describe(iss.input)})` })
+      .default(false),
+  })
+    .nullable()
+    .default(null)
+    .transform((c) => ({ allow_private_targets: c?.allow_private_targets ?? false })),
 });
 
 export type AppConfig = z.output<typeof configSchema>;

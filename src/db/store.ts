@@ -178,6 +178,8 @@ export function createStore({ db, sqlite }: OpenDatabase) {
           isNull(callbacks.deliveredAt),
           isNull(callbacks.failedAt),
           lte(callbacks.nextAttemptAt, p("now")),
+          // Agents already at their concurrency limit (a JSON array of ids).
+          sql`${callbacks.agent} NOT IN (SELECT value FROM json_each(${p("busy")}))`,
         ),
       )
       .orderBy(asc(callbacks.nextAttemptAt))
@@ -335,7 +337,8 @@ export function createStore({ db, sqlite }: OpenDatabase) {
         deliveredAt: null,
         failedAt: null,
       }),
-    dueCallbacks: (now: number, limit: number): CallbackRow[] => s.dueCallbacks.all({ now, limit }),
+    dueCallbacks: (now: number, limit: number, busyAgents: readonly string[] = []): CallbackRow[] =>
+      s.dueCallbacks.all({ now, limit, busy: JSON.stringify(busyAgents) }),
     callbackAttempt: (a: {
       id: string;
       nextAttemptAt: number | null;

@@ -38,11 +38,13 @@ describe("GET /metrics", () => {
     expect(text).toMatch(/^countersign_requests\{status="pending",resolution="none"\} 0$/m);
     // the cancel came 3 s after creation: outside the 1 s bucket, inside the 5 s one
     expect(text).toMatch(
-      /^countersign_time_to_decision_seconds_bucket\{le="1",resolution="cancelled_by_agent"\} 0$/m,
+      /^countersign_time_to_decision_seconds_bucket\{le="1",resolution="cancelled_by_agent",decided_by="agent"\} 0$/m,
     );
     expect(text).toMatch(
-      /^countersign_time_to_decision_seconds_bucket\{le="5",resolution="cancelled_by_agent"\} 1$/m,
+      /^countersign_time_to_decision_seconds_bucket\{le="5",resolution="cancelled_by_agent",decided_by="agent"\} 1$/m,
     );
-    expect(text).toMatch(/^countersign_time_to_decision_seconds_sum\{resolution="cancelled_by_agent"\} 3$/m);
+    expect(text).toMatch(
+      /^countersign_time_to_decision_seconds_sum\{resolution="cancelled_by_agent",decided_by="agent"\} 3$/m,
+    );
   });
 });

@@ -214,7 +214,7 @@ describe("file-level problems", () => {
       "agents: must list at least one agent",
       "policies: required",
       "redact[1]: must be a string (got 5)",
-      "polcies: unknown key; expected one of: agents, roles, policies, redact",
+      "polcies: unknown key; expected one of: agents, roles, policies, redact, callbacks",
     ]);
     expect(problemsOf(minimal("  []"))).toEqual(["policies: must list at least one policy"]);
     expect(problemsOf(`agents: { id: bot }\npolicies: []`)).toEqual([
@@ -415,7 +415,7 @@ extra: true`;
       "agents[0].token: environment variable MISSING_TOKEN is not set",
       "agents[1].token: must be at least 16 characters (try: openssl rand -hex 32)",
       'policies[0].ttl: "4 hours" is not a duration; use a positive whole number followed by s, m, h or d, e.g. 90s, 30m, 4h, 2d',
-      "extra: unknown key; expected one of: agents, roles, policies, redact",
+      "extra: unknown key; expected one of: agents, roles, policies, redact, callbacks",
       'agents[1].id: duplicate agent id "bot" (also agents[0])',
       'policies[0].approvals: 2 approvals can never be satisfied: role "finance" has 1 approver(s) and no usergroup',
       'policies[1].route: unknown role "nowhere"; known roles: finance',

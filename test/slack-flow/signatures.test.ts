@@ -32,6 +32,8 @@ describe("Slack request signatures", () => {
     ["a forged signature", { signature: `v0=${"0".repeat(64)}` }, SIGNING_SECRET],
     ["a signature made with another secret", {}, "not-the-signing-secret"],
     ["a stale timestamp (10 minutes old)", { timestampSec: nowSec() - 600 }, SIGNING_SECRET],
+    ["a timestamp 10 minutes in the future", { timestampSec: nowSec() + 600 }, SIGNING_SECRET],
+    ["a timestamp 5 minutes and 30 s in the future", { timestampSec: nowSec() + 330 }, SIGNING_SECRET],
     ["no signature headers", { signature: null }, SIGNING_SECRET],
   ] as const)("pending + approve click with %s → 401, nothing changes", async (_name, opts, secret) => {
     h = await startHarness();
@@ -79,6 +81,21 @@ describe("Slack request signatures", () => {
       `${h.url}/slack/events`,
       SIGNING_SECRET,
       approvePayload(id, row(h, id).slackTs!),
+    );
+    expect(res.status).toBe(200);
+    await eventually(() => row(h!, id).status === "approved");
+  });
+
+  it("pending + approve click signed 4 minutes ahead (clock skew inside the window) → 200 and approved", async () => {
+    h = await startHarness();
+    const id = await createPosted(h);
+    const res = await postToApp(
+      `${h.url}/slack/events`,
+      SIGNING_SECRET,
+      approvePayload(id, row(h, id).slackTs!),
+      {
+        timestampSec: nowSec() + 240,
+      },
     );
     expect(res.status).toBe(200);
     await eventually(() => row(h!, id).status === "approved");

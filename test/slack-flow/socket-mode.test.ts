@@ -51,4 +51,25 @@ describe("Socket Mode (SLACK_APP_TOKEN set)", () => {
     expect(Date.now() - stopping).toBeLessThan(5000);
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
   });
+
+  it("Socket Mode + a path with malformed percent-encoding → 400 in the contract's shape, and the service keeps serving", async () => {
+    slack = await startFakeSlack({ validateBlocks: (b) => validateMessage(b) });
+    const port = await freePort();
+    service = await startService({
+      config: testConfig(),
+      slack: { botToken: "xoxb-test", signingSecret: "secret", appToken: "xapp-1-test", apiUrl: slack.url },
+      port,
+      database: openDatabase(":memory:"),
+      log: pino({ level: "silent" }),
+      sweepCron: null,
+    });
+    const headers = { authorization: `Bearer ${TOKENS.support}` };
+    // Bolt's route matching throws on this path: in Socket Mode that was an unhandled rejection.
+    const bad = await fetch(`http://127.0.0.1:${port}/v1/requests/%E0%A4%A`, { headers });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
+    const odd = await fetch(`http://127.0.0.1:${port}/v1/requests`, { method: "PROPFIND", headers });
+    expect(odd.status).toBe(405);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  });
 });

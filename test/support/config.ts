@@ -46,6 +46,8 @@ policies:
     match: { action: "db.drop*" }
     decision: reject
 redact: [card_number]
+# Tests deliver callbacks to receivers on 127.0.0.1.
+callbacks: { allow_private_targets: true }
 `;
 
 export function testConfig(yaml = TEST_CONFIG_YAML): AppConfig {

@@ -61,22 +61,92 @@ describe("/metrics", () => {
     expect(sample(text, "countersign_slack_outbox_depth")).toBe(0);
     expect(sample(text, 'countersign_callback_attempts_total{result="retry"}')).toBe(1);
     expect(sample(text, 'countersign_callback_attempts_total{result="delivered"}')).toBe(1);
-    expect(sample(text, 'countersign_time_to_decision_seconds_count{resolution="approval_timeout"}')).toBe(1);
-    expect(sample(text, 'countersign_time_to_decision_seconds_sum{resolution="approval_timeout"}')).toBe(
-      1800,
-    );
     expect(
-      sample(text, 'countersign_time_to_decision_seconds_bucket{le="1800",resolution="approval_timeout"}'),
+      sample(
+        text,
+        'countersign_time_to_decision_seconds_count{resolution="approval_timeout",decided_by="timeout"}',
+      ),
     ).toBe(1);
     expect(
-      sample(text, 'countersign_time_to_decision_seconds_bucket{le="600",resolution="approval_timeout"}'),
+      sample(
+        text,
+        'countersign_time_to_decision_seconds_sum{resolution="approval_timeout",decided_by="timeout"}',
+      ),
+    ).toBe(1800);
+    expect(
+      sample(
+        text,
+        'countersign_time_to_decision_seconds_bucket{le="1800",resolution="approval_timeout",decided_by="timeout"}',
+      ),
+    ).toBe(1);
+    expect(
+      sample(
+        text,
+        'countersign_time_to_decision_seconds_bucket{le="600",resolution="approval_timeout",decided_by="timeout"}',
+      ),
     ).toBe(0);
-    expect(sample(text, 'countersign_time_to_decision_seconds_count{resolution="approved_by_humans"}')).toBe(
-      1,
-    );
-    expect(sample(text, 'countersign_time_to_decision_seconds_count{resolution="cancelled_by_agent"}')).toBe(
-      1,
-    );
+    expect(
+      sample(
+        text,
+        'countersign_time_to_decision_seconds_count{resolution="approved_by_humans",decided_by="human"}',
+      ),
+    ).toBe(1);
+    expect(
+      sample(
+        text,
+        'countersign_time_to_decision_seconds_count{resolution="cancelled_by_agent",decided_by="agent"}',
+      ),
+    ).toBe(1);
+  });
+
+  it("fresh start, no decision yet → the time-to-decision histogram is there, with zero buckets for every resolution", async () => {
+    const h = await startHarness();
+    cleanups.push(() => h.stop());
+    const text = await scrape(h);
+    for (const [resolution, by] of [
+      ["approved_by_humans", "human"],
+      ["approved_by_policy", "policy"],
+      ["rejected_by_human", "human"],
+      ["rejected_by_policy", "policy"],
+      ["approval_timeout", "timeout"],
+      ["cancelled_by_agent", "agent"],
+    ]) {
+      const labels = `resolution="${resolution}",decided_by="${by}"`;
+      expect(sample(text, `countersign_time_to_decision_seconds_bucket{le="60",${labels}}`)).toBe(0);
+      expect(sample(text, `countersign_time_to_decision_seconds_bucket{le="+Inf",${labels}}`)).toBe(0);
+      expect(sample(text, `countersign_time_to_decision_seconds_count{${labels}}`)).toBe(0);
+    }
+  });
+
+  it("policy approve + policy reject + a human approve → time to decision counts all three, by decided_by", async () => {
+    const h = await startHarness();
+    cleanups.push(() => h.stop());
+    expect((await h.api("POST", "/v1/requests", { ...REFUND, params: { amount: 20 } })).status).toBe(201);
+    expect((await h.api("POST", "/v1/requests", { ...REFUND, params: { amount: 10 } })).status).toBe(201);
+    expect(
+      (await h.api("POST", "/v1/requests", { action: "db.drop_table", summary: "drop", params: {} })).status,
+    ).toBe(201);
+    const human = await createPosted(h);
+    h.clock.advance(90_000);
+    await h.click("U0LEAD1", "approve", human);
+    await eventually(() => h.service.deps.store.getRequest(human)?.status === "approved");
+    const text = await scrape(h);
+    const count = (labels: string) => sample(text, `countersign_time_to_decision_seconds_count{${labels}}`);
+    expect(count('resolution="approved_by_policy",decided_by="policy"')).toBe(2);
+    expect(count('resolution="rejected_by_policy",decided_by="policy"')).toBe(1);
+    expect(count('resolution="approved_by_humans",decided_by="human"')).toBe(1);
+    expect(
+      sample(
+        text,
+        'countersign_time_to_decision_seconds_bucket{le="1",resolution="approved_by_policy",decided_by="policy"}',
+      ),
+    ).toBe(2);
+    expect(
+      sample(
+        text,
+        'countersign_time_to_decision_seconds_sum{resolution="approved_by_humans",decided_by="human"}',
+      ),
+    ).toBe(90);
   });
 
   it("Slack failing + a cancel → outbox depth shows the waiting update", async () => {

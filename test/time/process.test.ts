@@ -6,6 +6,7 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { type FakeSlack, startFakeSlack } from "../../src/fake-slack/slack-api.ts";
 import { validateMessage } from "../../src/slack/render/index.ts";
+import { startHangingSlack } from "../slack-flow/helpers.ts";
 import { SECRETS, TEST_CONFIG_YAML, TOKENS } from "../support/config.ts";
 import { REFUND, tempDir } from "../support/harness.ts";
 import { freePort } from "../support/ports.ts";
@@ -241,6 +242,84 @@ describe("the real process", () => {
     child.process.kill("SIGTERM");
     expect(await exitWithin(child, 10_000)).toEqual({ code: 0, signal: null });
   });
+
+  it("Slack hanging on a post + SIGTERM → exit 0 within 10 s, the post stays queued; restart → posted exactly once", async () => {
+    const hanging = await startHangingSlack();
+    cleanups.push(() => hanging.close());
+    const s = await setup();
+    const child = spawnService({ ...s.env, SLACK_API_URL: hanging.url });
+    await waitHealthy(s.base, child);
+    const created = await fetch(`${s.base}/v1/requests`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify(REFUND),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const deadline = Date.now() + 10_000;
+    while (!hanging.received.includes("/api/chat.postMessage")) {
+      if (Date.now() > deadline) throw new Error(`no post attempted: ${hanging.received.join(", ")}`);
+      await sleep(20);
+    }
+
+    const signalled = Date.now();
+    child.process.kill("SIGTERM");
+    expect(await exitWithin(child, 10_000)).toEqual({ code: 0, signal: null });
+    expect(Date.now() - signalled).toBeLessThan(10_000);
+    const db = new Database(s.dbPath, { readonly: true });
+    try {
+      expect(db.prepare("SELECT request_id, kind FROM slack_outbox").all()).toEqual([
+        { request_id: id, kind: "post" },
+      ]);
+    } finally {
+      db.close();
+    }
+
+    const restarted = spawnService(s.env);
+    await waitHealthy(s.base, restarted);
+    await s.slack.waitFor((f) => f.messages("C0SUPPORT").length === 1, 10_000);
+    await sleep(1_000);
+    expect(s.slack.messages("C0SUPPORT")).toHaveLength(1);
+    expect(s.slack.messages("C0SUPPORT")[0]?.text).toContain(REFUND.summary);
+    restarted.process.kill("SIGTERM");
+    expect(await exitWithin(restarted, 10_000)).toEqual({ code: 0, signal: null });
+  }, 60_000);
+
+  it("running + a second instance on the same DATABASE_PATH → the second exits 2 naming the path, the first keeps serving; after kill -9 a new one starts", async () => {
+    const s = await setup();
+    const first = spawnService(s.env);
+    await waitHealthy(s.base, first);
+
+    const port = await freePort();
+    const second = spawnService({ ...s.env, PORT: String(port) });
+    const exit = await exitWithin(second, 20_000);
+    expect(exit.code).toBe(2);
+    const stderr = second.stderr.join("");
+    expect(stderr).toContain(s.dbPath);
+    expect(stderr).toContain("another countersign");
+    const created = await fetch(`${s.base}/v1/requests`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify(REFUND),
+    });
+    expect(created.status).toBe(201);
+    await s.slack.waitFor((f) => f.messages("C0SUPPORT").length === 1, 10_000);
+
+    // The lock dies with its process: no stale lock after kill -9.
+    first.process.kill("SIGKILL");
+    await first.exited;
+    const third = spawnService({ ...s.env, PORT: String(port) });
+    await waitHealthy(`http://127.0.0.1:${port}`, third);
+    // Readers are not locked out while it runs (backups, audit verify).
+    const db = new Database(s.dbPath, { readonly: true });
+    try {
+      expect(db.prepare("SELECT count(*) AS n FROM requests").get()).toEqual({ n: 1 });
+    } finally {
+      db.close();
+    }
+    third.process.kill("SIGTERM");
+    expect(await exitWithin(third, 10_000)).toEqual({ code: 0, signal: null });
+  }, 60_000);
 
   it("start without SLACK_BOT_TOKEN → exits non-zero naming SLACK_BOT_TOKEN, nothing created", async () => {
     const s = await setup();
