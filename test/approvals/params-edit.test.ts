@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { approvedArgsHash, approversOfVersion } from "../../src/approvals/approved-version.ts";
 import { diffParams, editableJson, parseEditedParams } from "../../src/approvals/params-edit.ts";
 import { changeLines } from "../../src/slack/render/changes.ts";
 
@@ -64,5 +65,21 @@ describe("key-by-key changes", () => {
     expect(text).toContain("`extra` added");
     expect(text).not.toMatch(/5555|4111|tok_new/);
     expect(text).toContain("&lt;!channel&gt;");
+  });
+});
+
+describe("the approved version", () => {
+  it("approvedArgsHash is the edited hash after an edit, else args_hash; only votes on it count", () => {
+    const row = { argsHash: "sha256:a", approvedArgsHash: null };
+    const edited = { argsHash: "sha256:a", approvedArgsHash: "sha256:b" };
+    const votes = [
+      { decision: "approve" as const, approverId: "U1", argsHash: "sha256:a" },
+      { decision: "approve" as const, approverId: "U2", argsHash: "sha256:b" },
+      { decision: "approve" as const, approverId: "U3", argsHash: null },
+    ];
+    expect(approvedArgsHash(row)).toBe("sha256:a");
+    expect(approvedArgsHash(edited)).toBe("sha256:b");
+    expect(approversOfVersion(row, votes)).toEqual(["U1", "U3"]);
+    expect(approversOfVersion(edited, votes)).toEqual(["U2"]);
   });
 });
