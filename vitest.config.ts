@@ -1,6 +1,13 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  resolve: {
+    // Tests and the client's examples run the package from source (no build needed).
+    alias: {
+      "@countersign/client": fileURLToPath(new URL("./clients/typescript/src/index.ts", import.meta.url)),
+    },
+  },
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 20_000,

@@ -2,8 +2,10 @@
  * 1. Intake: POST /v1/requests under autocannon (50 connections) against a
  * bare node:http + one prepared insert baseline, both servers in child
  * processes, countersign's outbox draining to the fake Slack meanwhile.
+ * Then 1b (intake-signing.ts): whether signing approval tokens limits intake.
  */
 import { join } from "node:path";
+import { signingComparison } from "./intake-signing.ts";
 import { startChild } from "./lib/child.ts";
 import { type BenchContext, pick, workDir } from "./lib/context.ts";
 import { AGENT_TOKEN, REFUND, SUPPORT_CHANNEL, SUPPORT_CONFIG } from "./lib/fixtures.ts";
@@ -106,7 +108,9 @@ export async function intakeBench(ctx: BenchContext): Promise<Metric[]> {
       ),
     ];
     for (const m of metrics) ctx.emit(m);
-    return metrics;
+    const signing = await signingComparison(ctx, dir);
+    for (const m of signing) ctx.emit(m);
+    return [...metrics, ...signing];
   } finally {
     cleanup();
   }

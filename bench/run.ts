@@ -17,7 +17,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { auditBench } from "./audit.ts";
 import { clickBench } from "./click.ts";
+import { clientVerifyBench } from "./client-verify.ts";
 import { decisionBench } from "./decision.ts";
 import { fanoutBench } from "./fanout.ts";
 import { intakeBench } from "./intake.ts";
@@ -35,6 +37,8 @@ export const BENCHES: Record<string, (ctx: BenchContext) => Promise<Metric[]>> =
   sweep: sweepBench,
   memory: memoryBench,
   fanout: fanoutBench,
+  verify: clientVerifyBench,
+  audit: auditBench,
 };
 
 function parseArgs(argv: string[]) {

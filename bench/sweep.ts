@@ -10,8 +10,10 @@ import { RequestEvents } from "../src/approvals/events.ts";
 import { sweep } from "../src/approvals/sweep.ts";
 import { parseConfig } from "../src/config/file.ts";
 import { openDatabase } from "../src/db/open.ts";
+import { createKeyStore } from "../src/db/signing-keys.ts";
 import { createStore, type Store } from "../src/db/store.ts";
 import { createMetrics } from "../src/metrics.ts";
+import { createTokenIssuer } from "../src/tokens/issuer.ts";
 import { type BenchContext, pick, workDir } from "./lib/context.ts";
 import { pendingRow, range, type SeedRow, SUPPORT_CONFIG, seedRows } from "./lib/fixtures.ts";
 import { atMost, info, type Metric } from "./lib/report.ts";
@@ -97,6 +99,12 @@ export async function sweepBench(ctx: BenchContext): Promise<Metric[]> {
         events: new RequestEvents(),
         metrics: createMetrics(store),
         log: pino({ level: "silent" }),
+        // The sweep never approves, so no key is needed.
+        tokens: createTokenIssuer({
+          keys: createKeyStore(database),
+          config: parsed.config,
+          suppliedKey: null,
+        }),
       };
 
       for (const due of [fewDue, manyDue]) {

@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     database: env.databasePath,
     log,
     sweepCron: env.sweepCron,
+    signingKey: env.signingKey,
   });
   log.info(
     { port: service.port, mode: env.slackAppToken === null ? "http" : "socket", database: env.databasePath },

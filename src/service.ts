@@ -12,15 +12,21 @@ import { type SweepReport, sweep } from "./approvals/sweep.ts";
 import { createCallbackWorker } from "./callbacks/deliver.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { AppConfig } from "./config/file.ts";
+import { auditHead } from "./db/audit.ts";
 import { acquireDatabaseLock, type DatabaseLock, DatabaseLockedError } from "./db/lock.ts";
 import { type OpenDatabase, openDatabase } from "./db/open.ts";
+import { createKeyStore } from "./db/signing-keys.ts";
 import { createStore } from "./db/store.ts";
 import { boltLogger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
+import { createRedactor } from "./redact.ts";
 import { registerHome } from "./slack/home.ts";
 import { registerListeners } from "./slack/listeners.ts";
 import { createSlackOutbox, type OutboxOptions } from "./slack/outbox.ts";
 import { createUsergroupDirectory } from "./slack/usergroups.ts";
+import { backfillTokens } from "./tokens/backfill.ts";
+import { createTokenIssuer, maxTokenTtlMs } from "./tokens/issuer.ts";
+import { ensureSigningKey } from "./tokens/keys.ts";
 
 const SLACK_EVENTS_PATH = "/slack/events";
 /** Slack calls and callbacks still in flight this long after SIGTERM are aborted (they stay queued). */
@@ -43,6 +49,8 @@ export interface ServiceOptions {
   callbacks?: { timeoutMs?: number; pollMs?: number };
   /** Bind address; all interfaces when unset. */
   host?: string;
+  /** COUNTERSIGN_SIGNING_KEY (PKCS#8 PEM); null or unset: the key stored in the database. */
+  signingKey?: string | null;
 }
 
 export interface Service {
@@ -81,14 +89,30 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 }
 
 async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Promise<Service> {
-  const { log, config } = options;
+  const { config } = options;
+  const redact = createRedactor(config.redact);
+  // Every log line, whatever logged it, goes through the redactor (CONTRACT §7).
+  const log = options.log.child({}, { formatters: { log: (object) => redact(object) } });
   const clock = options.clock ?? systemClock;
   const database = typeof options.database === "string" ? openDatabase(options.database) : options.database;
-  const store = createStore(database);
+  const store = createStore(database, { redact });
   const events = new RequestEvents();
   const metrics = createMetrics({ outboxDepth: store.outboxDepth, pendingCallbacks: store.pendingCallbacks });
   metrics.seed(store.countByStatus());
-  const deps: Deps = { store, config, clock, events, metrics, log };
+  const keys = createKeyStore(database);
+  const suppliedKey = options.signingKey ?? null;
+  // Before anything listens: every approval from now on has a key to sign with.
+  const signingKey = ensureSigningKey(keys, {
+    now: clock.now(),
+    retainMs: maxTokenTtlMs(config),
+    supplied: suppliedKey,
+  });
+  if (signingKey.created) log.info({ kid: signingKey.kid }, "created the approval-token signing key");
+  const tokens = createTokenIssuer({ keys, config, suppliedKey });
+  const backfilled = backfillTokens({ store, tokens }, clock.now());
+  if (backfilled > 0)
+    log.info({ count: backfilled }, "issued approval tokens for requests approved before tokens existed");
+  const deps: Deps = { store, config, clock, events, metrics, log, tokens };
 
   let stopping = false;
   // Aborted at shutdown: open long-polls answer at once.
@@ -214,6 +238,11 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
   sweepNow();
   outbox.start();
   callbacks.start();
+  const logAuditHead = (why: string) =>
+    log.info({ audit_head: auditHead(database.sqlite) }, `audit chain head (${why})`);
+  logAuditHead("start-up");
+  // Once a day, so the head can be anchored outside the database (README: "Audit log").
+  const headTask = cron.schedule("0 0 * * *", () => logAuditHead("daily"), { name: "audit-head" });
   let task: ScheduledTask | null = null;
   if (options.sweepCron !== null) {
     task = cron.schedule(
@@ -247,6 +276,7 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
       const abortTimer = setTimeout(() => abortInFlight.abort(), SHUTDOWN_GRACE_MS);
       abortTimer.unref();
       await task?.stop();
+      await headTask.stop();
       shutdown.abort();
       // Keep-alive connections that go idle after close() would hold it open
       // until the client hangs up: close them as they go idle.
@@ -262,6 +292,7 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
       const settleMs = SHUTDOWN_GRACE_MS + 2_000;
       await Promise.all([outbox.stop(settleMs), callbacks.stop(settleMs)]);
       clearTimeout(abortTimer);
+      logAuditHead("shutdown");
       database.sqlite.close();
       lock?.release();
     },

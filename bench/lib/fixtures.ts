@@ -31,6 +31,23 @@ policies:
     escalate_after: 15m
 `;
 
+/**
+ * The same agent and body as SUPPORT_CONFIG, decided by policy: every intake
+ * stores an approved request and signs its approval token in the transaction.
+ */
+export const POLICY_APPROVE_CONFIG = `
+agents:
+  - id: bench-bot
+    token: ${AGENT_TOKEN}
+policies:
+  - name: auto-refunds
+    match: { action: "refund.*", params.amount: { lte: 200 } }
+    decision: approve
+`;
+
+/** The same again decided `reject`: the same writes without a token, to isolate what signing costs. */
+export const POLICY_REJECT_CONFIG = POLICY_APPROVE_CONFIG.replace("decision: approve", "decision: reject");
+
 export const fanoutChannel = (i: number): string => `C0FAN${i}`;
 
 /** `n` roles, each with its own channel, and a policy `fanout.<i>` → role i. */

@@ -33,6 +33,8 @@ const service = await startService({
 serveRpc(
   {
     memory: () => process.memoryUsage(),
+    /** CPU time this process used (µs): contention from other work inflates it far less than wall time. */
+    cpu: () => process.cpuUsage(),
     outboxDepth: () => service.deps.store.outboxDepth(),
     gc: () => {
       (globalThis as { gc?: () => void }).gc?.();

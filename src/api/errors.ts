@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 export const API_ERROR_CODES = [
   "unauthorized",
   "invalid_request",
@@ -14,10 +16,17 @@ export const API_ERROR_CODES = [
 ] as const;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
-export interface ApiIssue {
-  path: string;
-  message: string;
-}
+export const apiIssueSchema = z.object({ path: z.string(), message: z.string() });
+export type ApiIssue = z.infer<typeof apiIssueSchema>;
+
+/** The body of every refusal (CONTRACT §3). */
+export const apiErrorBodySchema = z.object({
+  error: z.object({
+    code: z.enum(API_ERROR_CODES),
+    message: z.string(),
+    issues: z.array(apiIssueSchema).optional(),
+  }),
+});
 
 /** The one place an error code becomes an HTTP status. */
 export function statusOf(code: ApiErrorCode): number {

@@ -1,10 +1,10 @@
 import { type IncomingMessage, METHODS, type ServerResponse } from "node:http";
 import type { CustomRoute } from "@slack/bolt";
-import { z } from "zod";
 import { cancelRequest } from "../approvals/cancel-request.ts";
 import { createRequest } from "../approvals/create-request.ts";
 import type { Deps } from "../approvals/deps.ts";
 import { type GetResult, getRequest, waitForDecision } from "../approvals/get-request.ts";
+import { listEvents } from "../approvals/list-events.ts";
 import { reportOutcome } from "../approvals/report-outcome.ts";
 import { cancelBodySchema, createRequestBodySchema, outcomeBodySchema } from "../approvals/request-body.ts";
 import { callbackUrlProblem } from "../callbacks/target.ts";
@@ -12,14 +12,13 @@ import type { Agent } from "../config/file.ts";
 import { createAuthenticator } from "./auth.ts";
 import { ApiError, statusOf } from "./errors.ts";
 import { parseWith, readJson, sendError, sendJson } from "./http.ts";
+import { buildOpenApiDocument } from "./openapi.ts";
+import { idempotencyKeySchema, REQUEST_ID_PATTERN, waitSchema } from "./parameters.ts";
 
-const idempotencyKeySchema = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII");
-const waitSchema = z.coerce.number().int().min(1).max(60);
-const requestIdSchema = /^req_[A-Za-z0-9_-]{1,64}$/;
+export const JWKS_PATH = "/.well-known/jwks.json";
+export const OPENAPI_PATH = "/openapi.json";
+/** How long gateways may cache the JWKS. */
+export const JWKS_MAX_AGE_S = 300;
 
 export interface ApiOptions {
   /** Aborted once shutdown began: long-polls answer at once. */
@@ -149,10 +148,20 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     }
   };
 
+  const events: Handler = async (_req, res, { id: agentId }, id) => {
+    const result = listEvents(deps, agentId, validId(id));
+    switch (result.kind) {
+      case "found":
+        return sendJson(res, 200, result.events);
+      case "not_found":
+        throw notFound(id);
+    }
+  };
+
   const notFound = (id: string | null) => new ApiError("not_found", `request ${id ?? ""} not found`);
   /** A malformed id cannot name a request: not found, without asking the database. */
   const validId = (id: string | null): string => {
-    if (id === null || !requestIdSchema.test(id)) throw notFound(id);
+    if (id === null || !REQUEST_ID_PATTERN.test(id)) throw notFound(id);
     return id;
   };
 
@@ -200,6 +209,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     if (verb === null) return method === "GET" ? get : "GET";
     if (verb === "cancel") return method === "POST" ? cancel : "POST";
     if (verb === "outcome") return method === "POST" ? outcome : "POST";
+    if (verb === "events") return method === "GET" ? events : "GET";
     return "404";
   };
 
@@ -230,10 +240,46 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     );
   };
 
+  let openApi: unknown;
+  /** A document anyone may read (no auth); other methods get the same 405 as under /v1. */
+  const publicDocument =
+    (path: string, cacheControl: string, body: () => unknown) =>
+    (req: IncomingMessage, res: ServerResponse) => {
+      const method = req.method ?? "GET";
+      if (method !== "GET" && method !== "HEAD") {
+        res.setHeader("allow", "GET, HEAD");
+        sendError(res, new ApiError("method_not_allowed", `${method} is not allowed on ${path}; use GET`));
+        return;
+      }
+      try {
+        sendJson(res, 200, body(), { "cache-control": cacheControl });
+      } catch (error) {
+        deps.log.error({ err: error, path }, "could not build a public document");
+        sendError(res, new ApiError("internal_error", "internal error; see the server log"));
+      }
+    };
+
   // Every method and /v1 itself reach dispatch, so whatever an agent gets wrong under /v1 is answered in JSON.
   // Every method Node parses (PROPFIND, TRACE…), so an odd one gets a JSON 405, not Bolt's bare 404.
   const all = [...METHODS];
   return [
+    {
+      path: OPENAPI_PATH,
+      method: all,
+      handler: publicDocument(OPENAPI_PATH, "public, max-age=300", () => {
+        openApi ??= buildOpenApiDocument("v1");
+        return openApi;
+      }),
+    },
+    {
+      path: JWKS_PATH,
+      method: all,
+      // Short enough that a rotated-in key is seen within minutes; a verifier that
+      // meets an unknown kid refetches at once anyway (as jose's createRemoteJWKSet does).
+      handler: publicDocument(JWKS_PATH, `public, max-age=${JWKS_MAX_AGE_S}`, () =>
+        deps.tokens.jwks(deps.clock.now()),
+      ),
+    },
     { path: "/v1", method: all, handler: (req, res) => void dispatch(req, res) },
     { path: "/v1/*rest", method: all, handler: (req, res) => void dispatch(req, res) },
     { path: "/healthz", method: ["GET"], handler: health },

@@ -154,10 +154,18 @@ export function createRequest(
     revises: body.revises ?? null,
     revisedBy: null,
     slackThreadTs: null,
+    approvalToken: null,
   };
   store.tx(() => {
+    // Signed in the transaction that stores the approval, so the two commit together.
+    const issued = status === "approved" ? deps.tokens.issueInTx(row, [], now) : null;
+    row.approvalToken = issued?.token ?? null;
     store.insertRequest(row);
-    store.audit(id, now, "created", `agent:${agent.id}`, { action: body.action, args_hash: hash });
+    store.audit(id, now, "created", `agent:${agent.id}`, {
+      action: body.action,
+      args_hash: hash,
+      policy: policy.name,
+    });
     if (body.revises !== undefined) {
       store.setRevisedBy(body.revises, id);
       // The revised message gains its link; for a routed revision once that is posted (see send-effect).
@@ -169,7 +177,10 @@ export function createRequest(
       store.audit(id, now, "routed", null, { policy: policy.name, role: policy.route });
       queueSlack(deps, id, { kind: "post" }, now);
     } else {
-      store.audit(id, now, status, `policy:${policy.name}`, { resolution });
+      store.audit(id, now, status === "approved" ? "approved" : "rejected", `policy:${policy.name}`, {
+        resolution,
+        ...(issued === null ? {} : { token: issued.audit }),
+      });
       if (body.callback_url !== undefined) queueCallbackInTx(deps, id, now);
     }
   });

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { RequestRow } from "../db/schema.ts";
+import { approversOfVersion } from "./approved-version.ts";
 import type { Deps } from "./deps.ts";
 import { toResource } from "./resource.ts";
 import type { SlackEffect } from "./slack-effects.ts";
@@ -22,17 +23,24 @@ export function queueSlack(
  * callback. Returns false (and changes nothing) when it was no longer pending.
  */
 export function finalizeInTx(
-  deps: Pick<Deps, "store" | "config">,
+  deps: Pick<Deps, "store" | "config" | "tokens">,
   row: RequestRow,
   change: { resolution: Resolution; actor: string | null; detail?: unknown },
   now: number,
 ): boolean {
   const { store } = deps;
   const state = finalState(change.resolution);
-  if (!store.finalize({ id: row.id, ...state, decidedAt: now })) return false;
+  // Signed here, in the approving transaction: an approved request never lacks its token.
+  const issued =
+    state.status === "approved"
+      ? deps.tokens.issueInTx(row, approversOfVersion(row, store.decisionsFor(row.id)), now)
+      : null;
+  const approvalToken = issued?.token ?? null;
+  if (!store.finalize({ id: row.id, ...state, decidedAt: now, approvalToken })) return false;
   store.audit(row.id, now, state.status, change.actor, {
     resolution: change.resolution,
     ...asObject(change.detail),
+    ...(issued === null ? {} : { token: issued.audit }),
   });
   if (row.role !== null) queueSlack(deps, row.id, { kind: "update" }, now);
   if (row.callbackUrl !== null) queueCallbackInTx(deps, row.id, now);

@@ -31,7 +31,7 @@ function depthExceeds(value: unknown, limit: number): boolean {
  * Checked on the parsed JSON before zod copies it: a copy would silently drop an own
  * "__proto__" key, and then args_hash would not cover what the agent sent.
  */
-const paramsSchema = z
+export const paramsSchema = z
   .unknown()
   .superRefine((value, ctx) => {
     if (value === null || typeof value !== "object" || Array.isArray(value)) return;
@@ -75,6 +75,8 @@ export const createRequestBodySchema = z.strictObject({
   /** Milliseconds from here on: the duration is parsed once, here. */
   ttl: z
     .string()
+    // The transform checks; the pattern documents the form in /openapi.json.
+    .meta({ pattern: "^[1-9][0-9]*[smhd]$", description: "may shorten, never lengthen, the policy's ttl" })
     .transform((v, ctx) => {
       const ms = parseDuration(v);
       if (ms === null)

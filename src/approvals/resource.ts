@@ -52,5 +52,6 @@ export function toResource(row: RequestRow, decisionRows: DecisionRow[]): Reques
     resolution: row.resolution,
     outcome: row.outcome === null ? null : parseJson(outcomeSchema, row.outcome, "outcome"),
     slack: row.slackChannel === null ? null : { channel: row.slackChannel, ts: row.slackTs },
+    approval_token: row.status === "approved" ? row.approvalToken : null,
   };
 }

@@ -46,49 +46,70 @@ export const outcomeSchema = z.object({
 });
 export type Outcome = z.infer<typeof outcomeSchema>;
 
-/** One approver's vote as the API shows it. */
-export interface DecisionView {
-  decision: "approve" | "reject";
-  approver: { slack_user_id: string; name: string | null };
-  comment: string | null;
-  at: string;
-  /** The args hash this vote was cast on (differs from the request's after an edit). */
-  args_hash: string;
-}
+const isoTime = z.iso.datetime({ precision: 3 }).describe("ISO 8601 UTC with milliseconds");
 
-/** The request resource of CONTRACT §3, exactly as the API returns it. */
-export interface RequestResource {
-  id: string;
-  status: Status;
-  action: string;
-  summary: string;
-  target: string | null;
-  params: Record<string, unknown>;
-  reason: string | null;
-  risk: Risk | null;
-  evidence: EvidenceItem[];
-  run_id: string | null;
-  on_behalf_of: string | null;
-  callback_url: string | null;
-  args_hash: string;
-  /** Approve with edits (CONTRACT §9): what the reviewer approved instead; both null unless edited. */
-  approved_params: Record<string, unknown> | null;
-  approved_args_hash: string | null;
-  /** Slack user id of who edited the params, null unless edited. */
-  edited_by: string | null;
-  /** The request this one revises, and (on a revised request) its latest revision. */
-  revises: string | null;
-  revised_by: string | null;
-  agent: string;
-  policy: string;
-  role: string | null;
-  approvals_required: number;
-  decisions: DecisionView[];
-  created_at: string;
-  expires_at: string;
-  escalated_at: string | null;
-  decided_at: string | null;
-  resolution: Resolution | null;
-  outcome: Outcome | null;
-  slack: { channel: string; ts: string | null } | null;
-}
+/** One approver's vote as the API shows it. */
+export const decisionViewSchema = z.object({
+  decision: z.enum(["approve", "reject"]),
+  approver: z.object({ slack_user_id: z.string(), name: z.string().nullable() }),
+  comment: z.string().nullable(),
+  at: isoTime,
+  args_hash: z
+    .string()
+    .describe("the args hash this vote was cast on (differs from the request's after an edit)"),
+});
+export type DecisionView = z.infer<typeof decisionViewSchema>;
+
+/**
+ * The request resource of CONTRACT §3 and §6, exactly as the API returns it.
+ * The one source of its type and of its schema in /openapi.json.
+ */
+export const requestResourceSchema = z.object({
+  id: z.string().describe("req_…"),
+  status: z.enum(STATUSES),
+  action: z.string(),
+  summary: z.string(),
+  target: z.string().nullable(),
+  params: z.record(z.string(), z.unknown()),
+  reason: z.string().nullable(),
+  risk: riskSchema.nullable(),
+  evidence: z.array(evidenceItemSchema),
+  run_id: z.string().nullable(),
+  on_behalf_of: z.string().nullable(),
+  callback_url: z.string().nullable(),
+  args_hash: z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/)
+    .describe("sha256:<hex of SHA-256 over the RFC 8785 canonical JSON of params>"),
+  approved_params: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .describe("CONTRACT §9: the params a reviewer approved instead (approve with edits); null unless edited"),
+  approved_args_hash: z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/)
+    .nullable()
+    .describe("args hash of approved_params; the approval token binds it; null unless edited"),
+  edited_by: z.string().nullable().describe("Slack user id of who edited the params; null unless edited"),
+  revises: z.string().nullable().describe("the request this one revises (CONTRACT §9)"),
+  revised_by: z.string().nullable().describe("the latest request that revises this one"),
+  agent: z.string(),
+  policy: z.string(),
+  role: z.string().nullable(),
+  approvals_required: z.number().int().min(1),
+  decisions: z.array(decisionViewSchema),
+  created_at: isoTime,
+  expires_at: isoTime,
+  escalated_at: isoTime.nullable(),
+  decided_at: isoTime.nullable(),
+  resolution: z.enum(RESOLUTIONS).nullable(),
+  outcome: outcomeSchema.nullable(),
+  slack: z.object({ channel: z.string(), ts: z.string().nullable() }).nullable(),
+  approval_token: z
+    .string()
+    .nullable()
+    .describe(
+      "Compact JWS (EdDSA) when status is approved, verifiable against /.well-known/jwks.json; null otherwise",
+    ),
+});
+export type RequestResource = z.infer<typeof requestResourceSchema>;

@@ -1,3 +1,5 @@
+import { createPrivateKey } from "node:crypto";
+import { readFileSync } from "node:fs";
 import cron from "node-cron";
 import { z } from "zod";
 
@@ -6,7 +8,8 @@ import { z } from "zod";
  *   SLACK_BOT_TOKEN → slackBotToken, SLACK_SIGNING_SECRET → slackSigningSecret,
  *   SLACK_APP_TOKEN → slackAppToken, SLACK_API_URL → slackApiUrl (always ends in "/"),
  *   PORT → port, DATABASE_PATH → databasePath, COUNTERSIGN_CONFIG → configPath,
- *   SWEEP_CRON → sweepCron, LOG_LEVEL → logLevel.
+ *   SWEEP_CRON → sweepCron, LOG_LEVEL → logLevel,
+ *   COUNTERSIGN_SIGNING_KEY → signingKey (PKCS#8 PEM of an Ed25519 key, given inline or as a file path).
  * Unset optional settings are null, never undefined.
  */
 
@@ -32,6 +35,7 @@ const ENV_KEYS = [
   "COUNTERSIGN_CONFIG",
   "SWEEP_CRON",
   "LOG_LEVEL",
+  "COUNTERSIGN_SIGNING_KEY",
 ] as const;
 
 const got = (input: unknown): string => ` (got ${JSON.stringify(input)})`;
@@ -42,6 +46,35 @@ function isHttpUrl(text: string): boolean {
     return url.protocol === "http:" || url.protocol === "https:";
   } catch {
     return false;
+  }
+}
+
+/**
+ * COUNTERSIGN_SIGNING_KEY: the PEM itself (real newlines or "\n") or the path of a
+ * PEM file; normalised to PKCS#8 PEM. Never echoed back: it is a private key.
+ */
+function readSigningKey(value: string): { pem: string } | { problem: string } {
+  let text = value;
+  if (!value.startsWith("-----BEGIN")) {
+    try {
+      text = readFileSync(value, "utf8");
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      return {
+        problem: `must be a PKCS#8 PEM Ed25519 private key or the path of one; cannot read the file (${code ?? "error"})`,
+      };
+    }
+  }
+  try {
+    const key = createPrivateKey(text.replaceAll("\\n", "\n"));
+    if (key.asymmetricKeyType !== "ed25519") {
+      return { problem: `must be an Ed25519 private key (got ${key.asymmetricKeyType ?? "another kind"})` };
+    }
+    return { pem: String(key.export({ format: "pem", type: "pkcs8" })) };
+  } catch {
+    return {
+      problem: "is not a readable private key; expected PKCS#8 PEM (openssl genpkey -algorithm ed25519)",
+    };
   }
 }
 
@@ -109,6 +142,15 @@ function envSchema(requireSlack: boolean) {
         })
         .default(ENV_DEFAULTS.SWEEP_CRON),
       LOG_LEVEL: logLevelSetting(ENV_DEFAULTS.LOG_LEVEL),
+      COUNTERSIGN_SIGNING_KEY: z
+        .string()
+        .transform((value, ctx) => {
+          const read = readSigningKey(value);
+          if ("pem" in read) return read.pem;
+          ctx.addIssue({ code: "custom", message: read.problem });
+          return z.NEVER;
+        })
+        .optional(),
     })
     .transform((e) => ({
       slackBotToken: e.SLACK_BOT_TOKEN ?? null,
@@ -120,6 +162,7 @@ function envSchema(requireSlack: boolean) {
       configPath: e.COUNTERSIGN_CONFIG,
       sweepCron: e.SWEEP_CRON,
       logLevel: e.LOG_LEVEL,
+      signingKey: e.COUNTERSIGN_SIGNING_KEY ?? null,
     }));
 }
 

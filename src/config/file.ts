@@ -17,6 +17,9 @@ type Path = PropertyKey[];
 type Env = Record<string, string | undefined>;
 
 export const DEFAULT_TTL_MS = 3_600_000;
+/** Approval tokens (CONTRACT §6): a policy's token_ttl and the top-level issuer. */
+export const DEFAULT_TOKEN_TTL_MS = 15 * 60_000;
+export const DEFAULT_ISSUER = "countersign";
 
 const q = (value: unknown): string => JSON.stringify(value);
 
@@ -120,6 +123,8 @@ const policySchema = strict({
     .min(0, "must be from 0.0 to 1.0")
     .max(1, "must be from 0.0 to 1.0")
     .optional(),
+  /** Lifetime of the approval token of a request this policy approves. */
+  token_ttl: durationSchema.optional(),
 }).transform((p) => ({
   name: p.name,
   match: p.match,
@@ -130,6 +135,7 @@ const policySchema = strict({
   approvals: p.approvals ?? 1,
   edits: p.edits,
   sample: p.sample ?? null,
+  tokenTtlMs: p.token_ttl ?? DEFAULT_TOKEN_TTL_MS,
 }));
 
 const configSchema = strict({
@@ -154,6 +160,8 @@ const configSchema = strict({
     .nullable()
     .default(null)
     .transform((c) => ({ allow_private_targets: c?.allow_private_targets ?? false })),
+  /** The `iss` claim of approval tokens. */
+  issuer: z.string().trim().min(1, "must not be empty").max(200).default(DEFAULT_ISSUER),
 });
 
 export type AppConfig = z.output<typeof configSchema>;
@@ -266,6 +274,8 @@ function crossCheck(doc: Record<string, unknown>, add: (path: Path, message: str
         if (policy[key] !== undefined)
           add(at(key), "means nothing with decision (no human is asked); remove it");
       }
+      if (policy.decision === "reject" && policy.token_ttl !== undefined)
+        add(at("token_ttl"), "means nothing with decision: reject (no token is issued); remove it");
     }
     const route = policy.route;
     if (typeof route !== "string" || route === "") return;

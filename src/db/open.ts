@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { auditNeedsChaining, chainExistingEvents } from "./audit.ts";
 import * as schema from "./schema.ts";
 
 export type Db = BetterSQLite3Database<typeof schema>;
@@ -17,7 +18,8 @@ const migrationsFolder = fileURLToPath(new URL("../../migrations", import.meta.u
 
 /**
  * Opens (creating if needed) the SQLite file and applies every migration in
- * migrations/ before anything else touches it.
+ * migrations/ before anything else touches it (chaining old audit events on
+ * the upgrade that introduces the chain).
  */
 export function openDatabase(path: string): OpenDatabase {
   if (path !== ":memory:" && !path.startsWith("file:")) mkdirSync(dirname(path), { recursive: true });
@@ -29,6 +31,9 @@ export function openDatabase(path: string): OpenDatabase {
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = ON");
   const db = drizzle(sqlite, { schema });
+  const upgradeChain = auditNeedsChaining(sqlite);
   migrate(db, { migrationsFolder });
+  // Events stored before the audit chain existed are chained once, right after the migration that added it.
+  if (upgradeChain) chainExistingEvents(sqlite);
   return { sqlite, db };
 }

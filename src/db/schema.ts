@@ -54,6 +54,8 @@ export const requests = sqliteTable(
     revisedBy: text("revised_by"),
     /** Set when the channel message is a reply in a thread (a revision posted under the one it revises). */
     slackThreadTs: text("slack_thread_ts"),
+    /** Compact JWS (CONTRACT §6), written in the transaction that approves; null in every other state. */
+    approvalToken: text("approval_token"),
   },
   (t) => [
     // Partial: most requests carry no key, and each index costs every insert a page write.
@@ -69,6 +71,10 @@ export const requests = sqliteTable(
     index("requests_pending_remind").on(t.remindAt).where(sql`status = 'pending' AND remind_at IS NOT NULL`),
     // The evidence pack's "recent history of this agent for this action" reads a range of this index.
     index("requests_agent_action_created").on(t.agent, t.action, t.createdAt),
+    // Approved before approval tokens existed: found at start-up to be given theirs. Stays empty after that.
+    index("requests_approved_without_token")
+      .on(t.id)
+      .where(sql`status = 'approved' AND approval_token IS NULL`),
   ],
 );
 
@@ -90,7 +96,12 @@ export const decisions = sqliteTable(
   (t) => [uniqueIndex("decisions_request_approver").on(t.requestId, t.approverId)],
 );
 
-/** Append-only: rows are inserted, never updated or deleted. */
+/**
+ * Append-only and hash-chained (src/audit/chain.ts): each row stores the previous
+ * row's hash and the SHA-256 of its own canonical content plus that previous hash.
+ * The hash columns are nullable only because rows from before the chain get their
+ * hashes right after the migration (src/audit/backfill.ts); every new row has them.
+ */
 export const auditLog = sqliteTable(
   "audit_log",
   {
@@ -99,7 +110,10 @@ export const auditLog = sqliteTable(
     at: integer("at").notNull(),
     event: text("event").notNull(),
     actor: text("actor"),
+    /** RFC 8785 canonical JSON (or null). */
     detail: text("detail"),
+    prevHash: text("prev_hash"),
+    hash: text("hash"),
   },
   (t) => [index("audit_log_request").on(t.requestId, t.id)],
 );
@@ -148,8 +162,35 @@ export const callbacks = sqliteTable(
   ],
 );
 
+/**
+ * Ed25519 keys that sign approval tokens, kept with the data so backups and
+ * replicas carry them. Exactly one row has retired_at NULL: the active key.
+ * private_key is null for a key supplied through COUNTERSIGN_SIGNING_KEY (never written here).
+ */
+export const signingKeys = sqliteTable(
+  "signing_keys",
+  {
+    /** RFC 7638 JWK thumbprint. */
+    kid: text("kid").primaryKey(),
+    /** The public key, base64url (the JWK's `x`). */
+    x: text("x").notNull(),
+    /** PKCS#8 PEM. */
+    privateKey: text("private_key"),
+    createdAt: integer("created_at").notNull(),
+    retiredAt: integer("retired_at"),
+    /** Until when the JWKS still lists a retired key: retirement + the longest token_ttl then. */
+    publishUntil: integer("publish_until"),
+  },
+  // At most one active key: the index is on a constant expression, so a second NULL collides.
+  (t) => [
+    uniqueIndex("signing_keys_one_active").on(sql`(${t.retiredAt} IS NULL)`).where(sql`retired_at IS NULL`),
+  ],
+);
+
 export type RequestRow = typeof requests.$inferSelect;
 export type NewRequestRow = typeof requests.$inferInsert;
 export type DecisionRow = typeof decisions.$inferSelect;
 export type OutboxRow = typeof slackOutbox.$inferSelect;
 export type CallbackRow = typeof callbacks.$inferSelect;
+export type AuditRow = typeof auditLog.$inferSelect;
+export type SigningKeyRow = typeof signingKeys.$inferSelect;

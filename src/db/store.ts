@@ -1,5 +1,6 @@
 import { and, asc, eq, getTableColumns, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
 import type { FinalState } from "../approvals/transitions.ts";
+import { createAuditAppender } from "./audit.ts";
 import type { OpenDatabase } from "./open.ts";
 import {
   auditLog,
@@ -26,10 +27,14 @@ function placeholdersFor<T extends Record<string, unknown>>(
 }
 
 const { id: _decisionId, ...decisionColumns } = getTableColumns(decisions);
-const { id: _auditId, ...auditColumns } = getTableColumns(auditLog);
 const { id: _outboxId, ...outboxColumns } = getTableColumns(slackOutbox);
 
-export type FinalUpdate = FinalState & { id: string; decidedAt: number };
+export type FinalUpdate = FinalState & {
+  id: string;
+  decidedAt: number;
+  /** Set exactly when the new status is approved. */
+  approvalToken: string | null;
+};
 
 export type NewCallback = Omit<
   CallbackRow,
@@ -40,7 +45,12 @@ export type NewCallback = Omit<
  * Every SQL statement countersign runs, prepared once. Verbs compose these
  * inside `tx` so a state change and its side-effect rows commit together.
  */
-export function createStore({ db, sqlite }: OpenDatabase) {
+export function createStore(
+  database: OpenDatabase,
+  options: { /** Redacts audit details (the config's `redact` keys). */ redact?: <T>(value: T) => T } = {},
+) {
+  const { db, sqlite } = database;
+  const appendAudit = createAuditAppender(database, options.redact);
   // A literal, not a bound parameter: SQLite can only use the partial indexes
   // (WHERE status = 'pending') when the value is known at prepare time.
   const pending = sql`${requests.status} = 'pending'`;
@@ -82,6 +92,7 @@ export function createStore({ db, sqlite }: OpenDatabase) {
         status: sql`${p("status")}`,
         resolution: sql`${p("resolution")}`,
         decidedAt: sql`${p("decidedAt")}`,
+        approvalToken: sql`${p("approvalToken")}`,
       })
       .where(and(eq(requests.id, p("id")), pending))
       .prepare(),
@@ -119,6 +130,19 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       .set({ remindAt: null })
       .where(and(eq(requests.id, p("id")), pending, isNotNull(requests.remindAt)))
       .prepare(),
+    approvedWithoutToken: db
+      .select()
+      .from(requests)
+      .where(sql`${requests.status} = 'approved' AND ${requests.approvalToken} IS NULL`)
+      .limit(p("limit"))
+      .prepare(),
+    setApprovalToken: db
+      .update(requests)
+      .set({ approvalToken: sql`${p("token")}` })
+      .where(
+        sql`${requests.id} = ${p("id")} AND ${requests.status} = 'approved' AND ${requests.approvalToken} IS NULL`,
+      )
+      .prepare(),
     setOutcome: db
       .update(requests)
       .set({ outcome: sql`${p("outcome")}` })
@@ -134,7 +158,6 @@ export function createStore({ db, sqlite }: OpenDatabase) {
       .set({ dmChannel: sql`${p("channel")}`, dmTs: sql`${p("ts")}` })
       .where(eq(requests.id, p("id")))
       .prepare(),
-    audit: db.insert(auditLog).values(placeholdersFor(auditColumns)).prepare(),
     enqueueSlack: db.insert(slackOutbox).values(placeholdersFor(outboxColumns)).prepare(),
     // The head of each request's queue only: later items wait for earlier ones.
     dueSlack: db
@@ -290,18 +313,16 @@ export function createStore({ db, sqlite }: OpenDatabase) {
     /** The escalation fell due but there is nobody to escalate to: it is dropped, nobody is recorded. */
     skipEscalation: (id: string): boolean => s.skipEscalation.run({ id }).changes === 1,
     clearReminder: (id: string): boolean => s.clearReminder.run({ id }).changes === 1,
+    /** Approved requests stored before approval tokens existed (see tokens/backfill.ts). */
+    approvedWithoutToken: (limit: number): RequestRow[] => s.approvedWithoutToken.all({ limit }),
+    setApprovalToken: (id: string, token: string): boolean =>
+      s.setApprovalToken.run({ id, token }).changes === 1,
     setOutcome: (id: string, outcome: string): boolean => s.setOutcome.run({ id, outcome }).changes === 1,
     setChannelMessage: (id: string, channel: string, ts: string) =>
       void s.setChannelMessage.run({ id, channel, ts }),
     setDmMessage: (id: string, channel: string, ts: string) => void s.setDmMessage.run({ id, channel, ts }),
-    audit: (requestId: string | null, at: number, event: string, actor: string | null, detail?: unknown) =>
-      void s.audit.run({
-        requestId,
-        at,
-        event,
-        actor,
-        detail: detail === undefined ? null : JSON.stringify(detail),
-      }),
+    /** Appends a chained, redacted audit event (inside the caller's transaction when there is one). */
+    audit: appendAudit,
     auditFor: (id: string) => s.auditFor.all({ id }),
     /** How the agent's other requests for this action created in [since, until] ended, by status. */
     historyFor: (q: { agent: string; action: string; since: number; until: number; id: string }) =>

@@ -25,6 +25,8 @@ export interface Matcher {
   readonly test: (input: MatchInput) => boolean;
   /** Why an input matches, one line per condition (e.g. "params.amount 75 ≤ 200"); [] for `{}`. */
   readonly explain: (input: MatchInput) => string[];
+  /** The keys of `spec` the input fails, in order (empty when it matches); for explaining a dry run. */
+  readonly failing: (input: MatchInput) => string[];
 }
 
 export const OPERATORS = ["eq", "in", "lt", "lte", "gt", "gte"] as const;
@@ -213,20 +215,24 @@ export const matcherSchema = z
   })
   .transform((raw, ctx): Matcher => {
     const predicates: Explained[] = [];
+    const keys: string[] = [];
     let failed = false;
     for (const [key, value] of Object.entries(raw)) {
       const issues: Issue[] = [];
       const predicate = compileKey(key, value, issues);
       for (const issue of issues)
         ctx.addIssue({ code: "custom", message: issue.message, path: [key, ...issue.path] });
-      if (predicate) predicates.push(predicate);
-      else failed = true;
+      if (predicate) {
+        predicates.push(predicate);
+        keys.push(key);
+      } else failed = true;
     }
     if (failed) return z.NEVER;
     return {
       spec: raw,
       test: (input) => predicates.every((p) => p.test(input)),
       explain: (input) => predicates.map((p) => p.explain(input)),
+      failing: (input) => keys.filter((_, i) => !predicates[i]?.test(input)),
     };
   });
 

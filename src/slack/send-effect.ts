@@ -4,6 +4,7 @@ import type { Deps } from "../approvals/deps.ts";
 import { toResource } from "../approvals/resource.ts";
 import type { SlackEffect } from "../approvals/slack-effects.ts";
 import type { RequestResource } from "../approvals/types.ts";
+import type { AuditEvent } from "../audit/events.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { OutboxRow, RequestRow } from "../db/schema.ts";
 import { messageUrl } from "./mrkdwn.ts";
@@ -85,7 +86,7 @@ export function createEffectSender(
     const resource = toResource(row, deps.store.decisionsFor(row.id));
     const message = renderRequestMessage(resource, contextFor(row, resource));
     const now = () => deps.clock.now();
-    const finish = (event: string, detail: unknown, extra?: () => void) => {
+    const finish = (event: AuditEvent, detail: unknown, extra?: () => void) => {
       deps.metrics.slackCall(item.kind, "ok");
       deps.store.tx(() => {
         extra?.();

@@ -1,3 +1,7 @@
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadEnv } from "../../src/config/env.ts";
 
@@ -17,6 +21,7 @@ describe("loadEnv", () => {
         configPath: "./countersign.yml",
         sweepCron: "*/10 * * * * *",
         logLevel: "info",
+        signingKey: null,
       },
     });
   });
@@ -72,6 +77,7 @@ describe("loadEnv", () => {
         configPath: "/etc/countersign.yml",
         sweepCron: "* * * * *",
         logLevel: "debug",
+        signingKey: null,
       },
     });
   });
@@ -135,5 +141,52 @@ describe("loadEnv", () => {
     expect(!result.ok && result.problems).toEqual([
       `SWEEP_CRON: must be a node-cron expression of 5 or 6 fields, e.g. "*/10 * * * * *" (got ${JSON.stringify(expr)})`,
     ]);
+  });
+});
+
+describe("COUNTERSIGN_SIGNING_KEY", () => {
+  const ed25519 = () =>
+    String(generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }));
+
+  it("accepts an Ed25519 PKCS#8 PEM inline, with \\n escapes, or as a file path", () => {
+    const pem = ed25519();
+    const dir = mkdtempSync(join(tmpdir(), "countersign-env-"));
+    try {
+      const path = join(dir, "signing.pem");
+      writeFileSync(path, pem);
+      for (const value of [pem, pem.trim().replaceAll("\n", "\\n"), path]) {
+        const result = loadEnv({ COUNTERSIGN_SIGNING_KEY: value }, { requireSlack: false });
+        expect(result.ok && result.env.signingKey).toBe(pem);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    [
+      "garbage",
+      "-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----",
+      "is not a readable private key",
+    ],
+    [
+      "an RSA key",
+      String(
+        generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({
+          format: "pem",
+          type: "pkcs8",
+        }),
+      ),
+      "must be an Ed25519 private key (got rsa)",
+    ],
+    ["a missing file", "/nonexistent/signing.pem", "cannot read the file (ENOENT)"],
+  ])("refuses %s, naming the variable and never echoing the value", (_what, value, message) => {
+    const result = loadEnv({ COUNTERSIGN_SIGNING_KEY: value }, { requireSlack: false });
+    expect(result.ok).toBe(false);
+    const problems = result.ok ? [] : result.problems;
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^COUNTERSIGN_SIGNING_KEY: /);
+    expect(problems[0]).toContain(message);
+    expect(problems[0]).not.toContain(value.split("\n")[1] ?? value.slice(10));
   });
 });

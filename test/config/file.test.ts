@@ -214,7 +214,7 @@ describe("file-level problems", () => {
       "agents: must list at least one agent",
       "policies: required",
       "redact[1]: must be a string (got 5)",
-      "polcies: unknown key; expected one of: agents, roles, policies, redact, callbacks",
+      "polcies: unknown key; expected one of: agents, roles, policies, redact, callbacks, issuer",
     ]);
     expect(problemsOf(minimal("  []"))).toEqual(["policies: must list at least one policy"]);
     expect(problemsOf(`agents: { id: bot }\npolicies: []`)).toEqual([
@@ -391,7 +391,7 @@ describe("policies", () => {
     ).toEqual([
       'policies[0].match["params.amount"]: unknown operator "lessthan"; use eq, in, lt, lte, gt, gte',
       'policies[0].match.risk: unknown risk tier "extreme"; use low, medium, high, critical',
-      "policies[1].priority: unknown key; expected one of: name, match, decision, route, ttl, escalate_after, approvals, edits, sample",
+      "policies[1].priority: unknown key; expected one of: name, match, decision, route, ttl, escalate_after, approvals, edits, sample, token_ttl",
       "policies[2].name: must not be empty",
       "policies[3].name: required",
       "policies[4].match: required (use {} to match everything)",
@@ -415,10 +415,37 @@ extra: true`;
       "agents[0].token: environment variable MISSING_TOKEN is not set",
       "agents[1].token: must be at least 16 characters (try: openssl rand -hex 32)",
       'policies[0].ttl: "4 hours" is not a duration; use a positive whole number followed by s, m, h or d, e.g. 90s, 30m, 4h, 2d',
-      "extra: unknown key; expected one of: agents, roles, policies, redact, callbacks",
+      "extra: unknown key; expected one of: agents, roles, policies, redact, callbacks, issuer",
       'agents[1].id: duplicate agent id "bot" (also agents[0])',
       'policies[0].approvals: 2 approvals can never be satisfied: role "finance" has 1 approver(s) and no usergroup',
       'policies[1].route: unknown role "nowhere"; known roles: finance',
+    ]);
+  });
+});
+
+describe("approval token settings", () => {
+  it("issuer defaults to countersign and token_ttl to 15m; both can be set", () => {
+    const defaults = configOf(minimal());
+    expect(defaults.issuer).toBe("countersign");
+    expect(defaults.policies[0]?.tokenTtlMs).toBe(15 * 60_000);
+    const set = configOf(
+      `issuer: https://gate.example.com\n${minimal("  - { name: a, match: {}, decision: approve, token_ttl: 5m }")}`,
+    );
+    expect(set.issuer).toBe("https://gate.example.com");
+    expect(set.policies[0]?.tokenTtlMs).toBe(5 * 60_000);
+  });
+
+  it("a bad token_ttl or issuer is refused by path; token_ttl on a reject policy means nothing", () => {
+    expect(
+      problemsOf(
+        `issuer: ""\n${minimal(
+          "  - { name: a, match: { action: x }, decision: approve, token_ttl: 15 minutes }\n  - { name: b, match: {}, decision: reject, token_ttl: 5m }",
+        )}`,
+      ),
+    ).toEqual([
+      'policies[0].token_ttl: "15 minutes" is not a duration; use a positive whole number followed by s, m, h or d, e.g. 90s, 30m, 4h, 2d',
+      "issuer: must not be empty",
+      "policies[1].token_ttl: means nothing with decision: reject (no token is issued); remove it",
     ]);
   });
 });

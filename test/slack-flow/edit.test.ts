@@ -115,6 +115,11 @@ describe("Approve with edits (CONTRACT §9)", () => {
     expect(api.json.decisions).toEqual([
       expect.objectContaining({ decision: "approve", args_hash: argsHash(approvedParams) }),
     ]);
+    // The approval token (CONTRACT §6) binds the edited params, not the proposal.
+    const claims = JSON.parse(
+      Buffer.from(String(api.json.approval_token).split(".")[1] ?? "", "base64url").toString(),
+    );
+    expect(claims).toMatchObject({ sub: id, args_hash: argsHash(approvedParams), approvers: ["U0LEAD1"] });
 
     const [audit] = auditRows(h, id, "edited");
     const detail = JSON.parse(audit?.detail ?? "{}");
@@ -211,6 +216,11 @@ describe("Approve with edits (CONTRACT §9)", () => {
     await eventually(() => row(h!, id).status === "approved");
     const api = await h.api("GET", `/v1/requests/${id}`);
     expect(api.json.approved_args_hash).toBe(argsHash({ ...LARGE_REFUND.params, amount: 450 }));
+    const claims = JSON.parse(
+      Buffer.from(String(api.json.approval_token).split(".")[1] ?? "", "base64url").toString(),
+    );
+    expect(claims.args_hash).toBe(api.json.approved_args_hash);
+    expect([...claims.approvers].sort()).toEqual(["U0FIN1", "U0FIN2"]);
   });
 
   it("approvals: 2 — the same person cannot approve the original and their own edit as two approvals", async () => {

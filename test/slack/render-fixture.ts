@@ -33,6 +33,7 @@ export function makeRequest(overrides: Partial<RequestResource> = {}): RequestRe
     resolution: null,
     outcome: null,
     slack: { channel: "C0SUPPORT", ts: "1700000000.000100" },
+    approval_token: null,
     ...overrides,
   };
 }

@@ -27,6 +27,10 @@ export interface HarnessOptions {
   clock?: FakeClock;
   slack?: FakeSlack;
   callbacks?: { timeoutMs?: number; pollMs?: number };
+  /** Listen on this port (e.g. to restart on the same URL); default an ephemeral one. */
+  port?: number;
+  /** COUNTERSIGN_SIGNING_KEY as the service receives it (PKCS#8 PEM). */
+  signingKey?: string;
 }
 
 export interface Harness {
@@ -80,7 +84,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const service = await startService({
     config,
     slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, appToken: null, apiUrl: slack.url },
-    port: 0,
+    port: options.port ?? 0,
     host: "127.0.0.1",
     database,
     log: pino({ level: "debug" }, sink),
@@ -88,6 +92,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     sweepCron: null,
     outbox: { pollMs: 20 },
     callbacks: { pollMs: 20, ...options.callbacks },
+    signingKey: options.signingKey ?? null,
   });
   const url = service.url;
 

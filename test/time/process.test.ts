@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
@@ -341,6 +342,20 @@ describe("the real process", () => {
     expect(stderr).toContain("SLACK_BOT_TOKEN");
     expect(stderr).toContain("PORT");
     expect(stderr).not.toContain("not-a-bot-token");
+  });
+
+  it("start with a COUNTERSIGN_SIGNING_KEY that is not an Ed25519 key → exit 2 naming it, key not echoed, nothing created", async () => {
+    const rsa = String(
+      generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ format: "pem", type: "pkcs8" }),
+    );
+    const s = await setup({ COUNTERSIGN_SIGNING_KEY: rsa });
+    const child = spawnService(s.env);
+    const exit = await exitWithin(child, 20_000);
+    expect(exit.code).toBe(2);
+    const stderr = child.stderr.join("");
+    expect(stderr).toContain("COUNTERSIGN_SIGNING_KEY: must be an Ed25519 private key");
+    expect(stderr).not.toContain(rsa.split("\n")[1]);
+    expect(existsSync(s.dbPath)).toBe(false);
   });
 
   it("start with a bad config file → exits non-zero naming the file and each problem by path", async () => {

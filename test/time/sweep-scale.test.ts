@@ -6,8 +6,10 @@ import type { Deps } from "../../src/approvals/deps.ts";
 import { RequestEvents } from "../../src/approvals/events.ts";
 import { sweep } from "../../src/approvals/sweep.ts";
 import { type OpenDatabase, openDatabase } from "../../src/db/open.ts";
+import { createKeyStore } from "../../src/db/signing-keys.ts";
 import { createStore, type Store } from "../../src/db/store.ts";
 import { createMetrics } from "../../src/metrics.ts";
+import { createTokenIssuer } from "../../src/tokens/issuer.ts";
 import { FakeClock } from "../support/clock.ts";
 import { testConfig } from "../support/config.ts";
 import { tempDir } from "../support/harness.ts";
@@ -108,15 +110,18 @@ function insertRows(sqlite: Database.Database, now: number): { due: string[] } {
   return { due };
 }
 
-function depsFor(store: Store, clock: FakeClock): Deps {
+function depsFor(store: Store, clock: FakeClock, open: OpenDatabase): Deps {
+  const config = testConfig();
   const metrics = createMetrics({ outboxDepth: store.outboxDepth, pendingCallbacks: store.pendingCallbacks });
   return {
     store,
-    config: testConfig(),
+    config,
     clock,
     events: new RequestEvents(),
     metrics,
     log: pino({ level: "silent" }),
+    // The sweep never approves, so no key is needed.
+    tokens: createTokenIssuer({ keys: createKeyStore(open), config, suppliedKey: null }),
   };
 }
 
@@ -131,7 +136,7 @@ describe("sweep over many stored rows", () => {
     const { due } = insertRows(database.sqlite, clock.now());
 
     tracing.on = true;
-    const report = sweep(depsFor(store, clock), clock.now());
+    const report = sweep(depsFor(store, clock, database), clock.now());
     tracing.on = false;
     expect(report).toEqual({ expired: DUE, escalated: 0, reminded: 0, failed: 0, more: false });
 
@@ -188,10 +193,10 @@ describe("sweep over many stored rows", () => {
     const store = createStore(database);
     const clock = new FakeClock();
     insertRows(database.sqlite, clock.now());
-    expect(sweep(depsFor(store, clock), clock.now()).expired).toBe(DUE);
+    expect(sweep(depsFor(store, clock, database), clock.now()).expired).toBe(DUE);
 
     tracing.on = true;
-    expect(sweep(depsFor(store, clock), clock.now())).toEqual({
+    expect(sweep(depsFor(store, clock, database), clock.now())).toEqual({
       expired: 0,
       escalated: 0,
       reminded: 0,
@@ -221,12 +226,12 @@ describe("sweep in slices", () => {
     const store = createStore(database);
     const clock = new FakeClock();
     insertRows(database.sqlite, clock.now());
-    const first = sweep(depsFor(store, clock), clock.now(), 30);
+    const first = sweep(depsFor(store, clock, database), clock.now(), 30);
     expect(first).toMatchObject({ expired: 30, more: true });
     let total = first.expired;
     let slices = 1;
     for (;;) {
-      const next = sweep(depsFor(store, clock), clock.now(), 30);
+      const next = sweep(depsFor(store, clock, database), clock.now(), 30);
       total += next.expired;
       slices += 1;
       if (!next.more) break;

@@ -1,20 +1,11 @@
+import { redact } from "../../redact.ts";
 import { escapeTruncate } from "../mrkdwn.ts";
 
-export const REDACTED = "[redacted]";
+export { REDACTED } from "../../redact.ts";
 
 /** A copy of `value` where every property named in `redactKeys` (any depth, any case) is "[redacted]". */
-export function redactParams(value: unknown, redactKeys: readonly string[]): unknown {
-  const keys = new Set(redactKeys.map((k) => k.toLowerCase()));
-  if (keys.size === 0) return value;
-  const walk = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(walk);
-    if (typeof v !== "object" || v === null) return v;
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = keys.has(k.toLowerCase()) ? REDACTED : walk(x);
-    return out;
-  };
-  return walk(value);
-}
+export const redactParams = (value: unknown, redactKeys: readonly string[]): unknown =>
+  redact(value, redactKeys);
 
 function prettyJson(value: unknown): string {
   try {

@@ -1,0 +1,16 @@
+import { runCli } from "./program.ts";
+
+// `countersign audit export | head`: the reader went away; stop quietly, as Unix tools do.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
+
+/** Entry of the `countersign` command: the CLI's composition root (the one place it reads process.env). */
+const code = await runCli(process.argv.slice(2), {
+  env: process.env,
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+});
+process.exitCode = code;

@@ -1,0 +1,34 @@
+import { existsSync } from "node:fs";
+import Database from "better-sqlite3";
+import { type Env, loadEnv, type SlackEnv } from "../config/env.ts";
+import { UsageError } from "./io.ts";
+
+/** The env as `npm start` reads it; Slack settings only when the command needs them. */
+export function cliEnv(source: Record<string, string | undefined>, requireSlack: true): SlackEnv;
+export function cliEnv(source: Record<string, string | undefined>, requireSlack?: boolean): Env;
+export function cliEnv(source: Record<string, string | undefined>, requireSlack = false): Env {
+  const result = loadEnv(source, { requireSlack });
+  if (!result.ok) throw new UsageError("invalid environment", result.problems);
+  return result.env;
+}
+
+/**
+ * Opens DATABASE_PATH read-only, without migrating: safe next to the running
+ * service (WAL readers never block its writer, nor it them).
+ */
+export function openReadOnly(env: Env): Database.Database {
+  const path = env.databasePath;
+  if (path === ":memory:")
+    throw new UsageError("DATABASE_PATH: :memory: is not a file this command can open");
+  if (!existsSync(path)) throw new UsageError(`DATABASE_PATH: ${path} does not exist`);
+  const sqlite = new Database(path, { readonly: true, fileMustExist: true });
+  sqlite.pragma("busy_timeout = 5000");
+  const columns = sqlite.prepare("SELECT name FROM pragma_table_info('audit_log')").pluck().all();
+  if (!columns.includes("hash")) {
+    sqlite.close();
+    throw new UsageError(
+      `DATABASE_PATH: ${path} has no hash-chained audit log yet; run \`countersign migrate\` (or start the service) first`,
+    );
+  }
+  return sqlite;
+}

@@ -1,0 +1,34 @@
+import type { Store } from "../db/store.ts";
+import { approverIds } from "./claims.ts";
+import type { TokenIssuer } from "./issuer.ts";
+
+/**
+ * At start-up: requests approved before approval tokens existed get theirs,
+ * issued as of their approval time (so most are already expired, as they
+ * should be), so that every approved request carries a token. In batches, each
+ * its own transaction, each token audited as `token_issued`; a no-op (one
+ * index lookup) once done.
+ */
+export function backfillTokens(
+  deps: { store: Store; tokens: TokenIssuer },
+  now: number,
+  batch = 500,
+): number {
+  const { store, tokens } = deps;
+  let done = 0;
+  for (;;) {
+    const n = store.tx(() => {
+      const rows = store.approvedWithoutToken(batch);
+      for (const row of rows) {
+        const approvers = approverIds(store.decisionsFor(row.id));
+        const issued = tokens.issueInTx(row, approvers, row.decidedAt ?? row.createdAt);
+        if (store.setApprovalToken(row.id, issued.token)) {
+          store.audit(row.id, now, "token_issued", "system:upgrade", issued.audit);
+        }
+      }
+      return rows.length;
+    });
+    done += n;
+    if (n < batch) return done;
+  }
+}

@@ -1,0 +1,267 @@
+import { spawn } from "node:child_process";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { drizzle } from "drizzle-orm/better-sqlite3";
+import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { canonicalJson } from "../../src/approvals/hash.ts";
+import { chainContentJson, chainHash, GENESIS_HASH, isoMs } from "../../src/audit/chain.ts";
+import { auditHead, iterateAudit } from "../../src/db/audit.ts";
+import { openDatabase } from "../../src/db/open.ts";
+import { createStore } from "../../src/db/store.ts";
+import { useCleanups } from "../support/cleanups.ts";
+import { tempDir } from "../support/harness.ts";
+import { seedEvents, tamper, verifyDb } from "./helpers.ts";
+
+const cleanups = useCleanups();
+function dbFile(): string {
+  const { dir, cleanup } = tempDir();
+  cleanups.push(cleanup);
+  return join(dir, "audit.db");
+}
+
+describe("chain content", () => {
+  it("isoMs formats like Date#toISOString, also across its cached second", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 4_102_444_800_000 }), { minLength: 1, maxLength: 20 }),
+        (times) => {
+          const sorted = [...times].sort((a, b) => a - b);
+          for (const ms of [...sorted, ...sorted.map((t) => t + 1)])
+            expect(isoMs(ms)).toBe(new Date(ms).toISOString());
+        },
+      ),
+    );
+  });
+
+  it("the hashed text is RFC 8785 canonical JSON of the event's content", () => {
+    const text = fc.option(fc.string(), { nil: null });
+    fc.assert(
+      fc.property(
+        text,
+        fc.string(),
+        text,
+        fc.option(fc.jsonValue(), { nil: null }),
+        fc.integer({ min: 0, max: 4_102_444_800_000 }),
+        (requestId, event, actor, detailValue, at) => {
+          const detail = detailValue === null ? null : canonicalJson(detailValue);
+          const content = { requestId, at, event, actor, detail };
+          const expected = canonicalJson({
+            request_id: requestId,
+            at: new Date(at).toISOString(),
+            event,
+            actor,
+            detail: detail === null ? null : JSON.parse(detail),
+            prev_hash: GENESIS_HASH,
+          });
+          expect(chainContentJson(GENESIS_HASH, content)).toBe(expected);
+        },
+      ),
+    );
+  });
+});
+
+describe("audit verify on the database", () => {
+  it("untouched chain → ok, every event counted, head is the last event's hash", () => {
+    const path = dbFile();
+    seedEvents(path, 20);
+    const result = verifyDb(path);
+    const sqlite = new Database(path, { readonly: true });
+    const head = auditHead(sqlite);
+    sqlite.close();
+    expect(result).toMatchObject({ ok: true, count: 20, head: { seq: 20, hash: head?.hash } });
+  });
+
+  it("an event's detail changed with UPDATE → edited, that event named", () => {
+    const path = dbFile();
+    seedEvents(path, 20);
+    tamper(path, `UPDATE audit_log SET detail = '{"n":7,"approved":true}' WHERE id = 8`);
+    expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "edited", seq: 8 } });
+  });
+
+  it("an event's actor changed with UPDATE → edited", () => {
+    const path = dbFile();
+    seedEvents(path, 20);
+    tamper(path, `UPDATE audit_log SET actor = 'slack:U0MALLORY' WHERE id = 3`);
+    expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "edited", seq: 3 } });
+  });
+
+  it("an event removed with DELETE → deleted, named by the gap before the next event", () => {
+    const path = dbFile();
+    seedEvents(path, 20);
+    tamper(path, "DELETE FROM audit_log WHERE id = 5");
+    const result = verifyDb(path);
+    expect(result).toMatchObject({ ok: false, problem: { kind: "deleted", seq: 6 } });
+    expect(result.ok || result.problem.message).toContain("event 5 was deleted");
+  });
+
+  it("the first event deleted → deleted (the chain must start at genesis)", () => {
+    const path = dbFile();
+    seedEvents(path, 5);
+    tamper(path, "DELETE FROM audit_log WHERE id = 1");
+    expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "deleted", seq: 2 } });
+  });
+
+  it("a row INSERTed at the end without hashes → inserted", () => {
+    const path = dbFile();
+    seedEvents(path, 10);
+    tamper(
+      path,
+      `INSERT INTO audit_log (request_id, at, event, actor) VALUES ('req_1', 1, 'approved', 'slack:U0X')`,
+    );
+    expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "inserted", seq: 11 } });
+  });
+
+  it("a forged row INSERTed in the middle with a valid-looking hash → inserted, that row named", () => {
+    const path = dbFile();
+    seedEvents(path, 10);
+    const sqlite = new Database(path);
+    const prev = sqlite.prepare("SELECT hash FROM audit_log WHERE id = 5").get() as { hash: string };
+    sqlite.exec(
+      "UPDATE audit_log SET id = id + 1000 WHERE id > 5; UPDATE audit_log SET id = id - 999 WHERE id > 1000",
+    );
+    const forged = {
+      requestId: "req_1",
+      at: 1_700_000_005_500,
+      event: "approved",
+      actor: "slack:U0X",
+      detail: null,
+    };
+    sqlite
+      .prepare(
+        "INSERT INTO audit_log (id, request_id, at, event, actor, detail, prev_hash, hash) VALUES (6, ?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(
+        forged.requestId,
+        forged.at,
+        forged.event,
+        forged.actor,
+        null,
+        prev.hash,
+        chainHash(prev.hash, forged),
+      );
+    sqlite.close();
+    expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "inserted", seq: 6 } });
+  });
+
+  it("two rows swapped → reordered, the first misplaced event named", () => {
+    const path = dbFile();
+    seedEvents(path, 10);
+    tamper(
+      path,
+      "UPDATE audit_log SET id = -4 WHERE id = 4; UPDATE audit_log SET id = 4 WHERE id = 3; UPDATE audit_log SET id = 3 WHERE id = -4",
+    );
+    expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "reordered", seq: 3 } });
+  });
+
+  it("the tail cut off → still a valid chain, but not once the head was anchored", () => {
+    const path = dbFile();
+    seedEvents(path, 10);
+    const anchored = verifyDb(path);
+    if (!anchored.ok || anchored.head === null) throw new Error("expected a valid chain");
+    tamper(path, "DELETE FROM audit_log WHERE id > 8");
+    expect(verifyDb(path)).toMatchObject({ ok: true, count: 8 });
+    expect(verifyDb(path, { start: "genesis", anchor: anchored.head.hash })).toMatchObject({
+      ok: false,
+      problem: { kind: "deleted" },
+    });
+  });
+
+  it("tail cut, then new events appended → the gap in seq is reported as deleted", () => {
+    const path = dbFile();
+    seedEvents(path, 10);
+    tamper(path, "DELETE FROM audit_log WHERE id > 8");
+    seedEvents(path, 2, 10);
+    expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "deleted", seq: 11 } });
+  });
+});
+
+describe("appending", () => {
+  it("two store instances on one file, interleaved → one chain", () => {
+    const path = dbFile();
+    const a = openDatabase(path);
+    const b = openDatabase(path);
+    const [sa, sb] = [createStore(a), createStore(b)];
+    for (let i = 0; i < 50; i += 1) {
+      sa.tx(() => sa.audit("req_a", i, "created", null, { i }));
+      sb.audit("req_b", i, "created", null, { i }); // outside a transaction: opens its own
+    }
+    a.sqlite.close();
+    b.sqlite.close();
+    expect(verifyDb(path)).toMatchObject({ ok: true, count: 100 });
+  });
+
+  it("two processes appending at the same time → one chain with every event", async () => {
+    const path = dbFile();
+    openDatabase(path).sqlite.close();
+    const run = (from: number) =>
+      new Promise<number | null>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          ["--import", "tsx", "test/audit/append-child.ts", path, "300", String(from)],
+          {
+            stdio: "ignore",
+          },
+        );
+        child.once("exit", resolve);
+      });
+    expect(await Promise.all([run(0), run(1000)])).toEqual([0, 0]);
+    expect(verifyDb(path)).toMatchObject({ ok: true, count: 600 });
+  });
+});
+
+describe("upgrade from the schema before the chain", () => {
+  it("a database built with migrations 0000–0002 keeps every event, chained, and verifies", () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const old = join(dir, "migrations-0002");
+    cpSync("migrations", old, { recursive: true });
+    const journal = JSON.parse(readFileSync(join(old, "meta/_journal.json"), "utf8"));
+    journal.entries = journal.entries.filter((e: { idx: number }) => e.idx <= 2);
+    writeFileSync(join(old, "meta/_journal.json"), JSON.stringify(journal));
+
+    const path = join(dir, "old.db");
+    const sqlite = new Database(path);
+    migrate(drizzle(sqlite), { migrationsFolder: old });
+    const insert = sqlite.prepare(
+      "INSERT INTO audit_log (request_id, at, event, actor, detail) VALUES (?, ?, ?, ?, ?)",
+    );
+    const before = [
+      [
+        "req_1",
+        1000,
+        "created",
+        "agent:support-bot",
+        JSON.stringify({ action: "refund.issue", args_hash: "sha256:ab" }),
+      ],
+      ["req_1", 1001, "routed", null, JSON.stringify({ role: "support-lead", policy: "medium-refunds" })],
+      ["req_1", 2000, "approved", "slack:U0LEAD1", JSON.stringify({ resolution: "approved_by_humans" })],
+      [null, 3000, "reminded", "system:sweep", null],
+    ] as const;
+    for (const row of before) insert.run(...row);
+    sqlite.close();
+
+    const upgraded = openDatabase(path);
+    const rows = [...iterateAudit(upgraded.sqlite)];
+    upgraded.sqlite.close();
+    expect(
+      rows.map((r) => [r.requestId, r.at, r.event, r.actor, r.detail === null ? null : JSON.parse(r.detail)]),
+    ).toEqual(
+      before.map(([id, at, event, actor, detail]) => [
+        id,
+        at,
+        event,
+        actor,
+        detail === null ? null : JSON.parse(detail),
+      ]),
+    );
+    expect(rows[0]?.prevHash).toBe(GENESIS_HASH);
+    expect(verifyDb(path)).toMatchObject({ ok: true, count: 4 });
+
+    // New events continue the same chain.
+    seedEvents(path, 3);
+    expect(verifyDb(path)).toMatchObject({ ok: true, count: 7 });
+  });
+});
