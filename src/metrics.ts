@@ -6,6 +6,7 @@ export function decidedBy(resolution: Resolution): "human" | "policy" | "timeout
   switch (resolution) {
     case "approved_by_humans":
     case "rejected_by_human":
+    case "changes_requested":
       return "human";
     case "approved_by_policy":
     case "rejected_by_policy":

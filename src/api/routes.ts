@@ -87,6 +87,8 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
         throw new ApiError("invalid_request", result.message, [
           { path: "callback_url", message: result.message },
         ]);
+      case "invalid_revises":
+        throw new ApiError("invalid_request", result.message, [{ path: "revises", message: result.message }]);
     }
   };
 

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Agent } from "../config/file.ts";
 import type { RequestRow } from "../db/schema.ts";
 import { findPolicy } from "../policy/match.ts";
+import { sampledForHumans } from "../policy/sample.ts";
 import type { Deps } from "./deps.ts";
 import { queueCallbackInTx, queueSlack } from "./finalize.ts";
 import { argsHash, canonicalJson, sha256Hex } from "./hash.ts";
@@ -15,7 +16,8 @@ export type CreateResult =
   | { kind: "replayed"; resource: RequestResource }
   | { kind: "idempotency_conflict" }
   | { kind: "no_matching_policy" }
-  | { kind: "callback_not_allowed"; message: string };
+  | { kind: "callback_not_allowed"; message: string }
+  | { kind: "invalid_revises"; message: string };
 
 // randomUUID draws from a cached entropy pool: cheaper per call than randomBytes.
 export const newRequestId = (): string => `req_${randomUUID().replaceAll("-", "")}`;
@@ -67,25 +69,47 @@ export async function createRequest(
       };
     }
   }
+  if (body.revises !== undefined) {
+    const revised = store.getRequest(body.revises);
+    // Another agent's request is answered exactly like a missing one: agents never learn of each other's ids.
+    if (!revised || revised.agent !== agent.id) {
+      return { kind: "invalid_revises", message: `revises: no request ${body.revises} of this agent` };
+    }
+    if (revised.status === "pending") {
+      return {
+        kind: "invalid_revises",
+        message: `revises: request ${body.revises} is still pending; cancel it or wait for its decision first`,
+      };
+    }
+  }
   const policy = findPolicy(config.policies, { ...body, agent: agent.id });
   if (policy === null) return { kind: "no_matching_policy" };
 
   const now = clock.now();
+  const id = newRequestId();
   const ttlMs = body.ttl === undefined ? policy.ttlMs : Math.min(body.ttl, policy.ttlMs);
   // A policy rejection is final at once: a future expires_at would read as time left to decide.
   const expiresAt = policy.decision === "reject" ? now : now + ttlMs;
-  const routed = policy.decision === null && policy.route !== null;
+  const matchedRoute = policy.decision === null && policy.route !== null;
+  // Sampled out: approved by policy; the draw is seeded by the Idempotency-Key when there is one.
+  const sampledOut =
+    matchedRoute &&
+    !sampledForHumans(
+      policy.sample,
+      policy.name,
+      idempotencyKey === null ? id : `key:${agent.id}:${idempotencyKey}`,
+    );
+  const routed = matchedRoute && !sampledOut;
   const role = routed && policy.route !== null ? (config.roles[policy.route] ?? null) : null;
   const escalateAt =
     routed && policy.escalateAfterMs !== null && now + policy.escalateAfterMs < expiresAt
       ? now + policy.escalateAfterMs
       : null;
   const remindAt = routed ? now + Math.floor(((escalateAt ?? expiresAt) - now) / 2) : null;
-  const id = newRequestId();
   const params = canonicalJson(body.params);
   const hash = sha256Hex(params);
   const decided =
-    policy.decision === "approve"
+    policy.decision === "approve" || sampledOut
       ? finalState("approved_by_policy")
       : policy.decision === "reject"
         ? finalState("rejected_by_policy")
@@ -127,6 +151,12 @@ export async function createRequest(
     dmTs: null,
     idempotencyKey,
     bodyHash,
+    approvedParams: null,
+    approvedArgsHash: null,
+    editedBy: null,
+    revises: body.revises ?? null,
+    revisedBy: null,
+    slackThreadTs: null,
     approvalToken: null,
   };
   // Group commit: stored with the other creates of this event-loop turn; answered after the COMMIT.
@@ -143,6 +173,13 @@ export async function createRequest(
       args_hash: hash,
       policy: policy.name,
     });
+    if (body.revises !== undefined) {
+      store.setRevisedBy(body.revises, id);
+      // The revised message gains its link; for a routed revision once that is posted (see send-effect).
+      const revised = store.getRequest(body.revises);
+      if (revised?.slackTs != null) queueSlack(deps, body.revises, { kind: "update" }, now);
+    }
+    if (sampledOut) store.audit(id, now, "sampled_out", null, { policy: policy.name, sample: policy.sample });
     if (routed) {
       store.audit(id, now, "routed", null, { policy: policy.name, role: policy.route });
       queueSlack(deps, id, { kind: "post" }, now);

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { RequestRow } from "../db/schema.ts";
-import { approverIds } from "../tokens/claims.ts";
+import { approversOfVersion } from "./approved-version.ts";
 import type { Deps } from "./deps.ts";
 import { toResource } from "./resource.ts";
 import type { SlackEffect } from "./slack-effects.ts";
@@ -33,7 +33,7 @@ export function finalizeInTx(
   // Signed here, in the approving transaction: an approved request never lacks its token.
   const issued =
     state.status === "approved"
-      ? deps.tokens.issueInTx(row, approverIds(store.decisionsFor(row.id)), now)
+      ? deps.tokens.issueInTx(row, approversOfVersion(row, store.decisionsFor(row.id)), now)
       : null;
   const approvalToken = issued?.token ?? null;
   if (!store.finalize({ id: row.id, ...state, decidedAt: now, approvalToken })) return false;

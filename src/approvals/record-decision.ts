@@ -1,5 +1,6 @@
 import type { WriteOptions } from "../db/group-commit.ts";
 import type { DecisionRow, RequestRow } from "../db/schema.ts";
+import { approvedArgsHash } from "./approved-version.ts";
 import { authorityOf, type MembershipCheck } from "./authority.ts";
 import type { Deps } from "./deps.ts";
 import { afterFinal, finalizeInTx, queueSlack } from "./finalize.ts";
@@ -15,7 +16,12 @@ export interface DecisionInput {
   comment: string | null;
   /** Where the click happened, for the ephemeral answer; null for none. */
   channel: string | null;
+  /** A rejection that asks the agent for a revision (CONTRACT §9): resolution `changes_requested`. */
+  changesRequested?: boolean;
 }
+
+/** What a screened click is about: a vote, or opening the edit modal. */
+export type ClickKind = DecisionInput["decision"] | "edit";
 
 export type DecisionResult =
   | { kind: "not_found" }
@@ -45,28 +51,21 @@ export async function recordDecision(
     const votes = store.decisionsFor(row.id);
     const stop = refuseInTx(deps, row, votes, input, refusal, now);
     if (stop !== null) return stop;
-    const mine = votes.find((v) => v.approverId === input.user.id);
-    if (mine) store.changeVote(mine.id, input.decision, input.comment, now);
-    else {
-      store.insertDecision({
-        requestId: row.id,
-        approverId: input.user.id,
-        approverName: input.user.name,
-        decision: input.decision,
-        comment: input.comment,
-        at: now,
-      });
-    }
+    const version = approvedArgsHash(row);
+    castVoteInTx(deps, row.id, votes, input, version, now);
     store.audit(row.id, now, `vote_${input.decision}`, actor, {
       name: input.user.name,
       comment: input.comment,
     });
     if (input.decision === "reject") {
-      finalizeInTx(deps, row, { resolution: "rejected_by_human", actor }, now);
+      if (input.changesRequested === true) {
+        store.audit(row.id, now, "changes_requested", actor, { comment: input.comment });
+      }
+      const resolution = input.changesRequested === true ? "changes_requested" : "rejected_by_human";
+      finalizeInTx(deps, row, { resolution, actor }, now);
       return { kind: "recorded", final: true };
     }
-    const approvals = votes.filter((v) => v.decision === "approve").length + 1;
-    if (approvals >= row.approvalsRequired) {
+    if (approvalsOn(row, votes, version, input.user.id) + 1 >= row.approvalsRequired) {
       finalizeInTx(deps, row, { resolution: "approved_by_humans", actor }, now);
       return { kind: "recorded", final: true };
     }
@@ -77,13 +76,49 @@ export async function recordDecision(
   return finish(deps, input.requestId, step);
 }
 
+/** Inserts the user's vote, or moves their earlier vote to this decision and version. */
+export function castVoteInTx(
+  deps: Pick<Deps, "store">,
+  requestId: string,
+  votes: DecisionRow[],
+  input: Pick<DecisionInput, "user" | "decision" | "comment">,
+  version: string,
+  now: number,
+): void {
+  const mine = votes.find((v) => v.approverId === input.user.id);
+  if (mine) deps.store.changeVote(mine.id, input.decision, input.comment, now, version);
+  else {
+    deps.store.insertDecision({
+      requestId,
+      approverId: input.user.id,
+      approverName: input.user.name,
+      decision: input.decision,
+      comment: input.comment,
+      at: now,
+      argsHash: version,
+    });
+  }
+}
+
+/** Approvals that count on `version`, leaving out `except` (whose vote is being cast). */
+export function approvalsOn(
+  row: Pick<RequestRow, "argsHash">,
+  votes: DecisionRow[],
+  version: string,
+  except: string,
+): number {
+  return votes.filter(
+    (v) => v.decision === "approve" && v.approverId !== except && (v.argsHash ?? row.argsHash) === version,
+  ).length;
+}
+
 /**
  * Checks a click without recording a vote (the Reject button, before its
  * modal opens): refusals and late clicks are audited and answered the same way.
  */
 export async function screenClick(
   deps: Deps,
-  input: DecisionInput,
+  input: Omit<DecisionInput, "decision"> & { decision: ClickKind },
   isMember: MembershipCheck,
   write: WriteOptions = {},
 ): Promise<DecisionResult | { kind: "allowed" }> {
@@ -99,9 +134,9 @@ export async function screenClick(
 }
 
 /** The authority check happens before the transaction because a user group lookup may call Slack. */
-async function refusalFor(
+export async function refusalFor(
   deps: Deps,
-  input: DecisionInput,
+  input: Pick<DecisionInput, "requestId" | "user">,
   isMember: MembershipCheck,
 ): Promise<RefusalReason | null | "not_found"> {
   const row = deps.store.getRequest(input.requestId);
@@ -122,11 +157,11 @@ async function refusalFor(
 }
 
 /** Inside the transaction: a late click or a refusal is audited and answered ephemerally. */
-function refuseInTx(
+export function refuseInTx(
   deps: Deps,
   row: RequestRow,
   votes: DecisionRow[],
-  input: DecisionInput,
+  input: Pick<DecisionInput, "user" | "channel"> & { decision: ClickKind },
   refusal: RefusalReason | null,
   now: number,
 ): Step | null {
@@ -160,16 +195,17 @@ function refuseInTx(
     ephemeral({ type: "already_final" });
     return { kind: "already_final", expiredNow };
   }
+  // A vote on an edited-away version no longer counts, so approving the current one is not a repeat.
   const mine = votes.find((v) => v.approverId === input.user.id);
-  const reason =
-    refusal ?? (input.decision === "approve" && mine?.decision === "approve" ? "already_voted" : null);
+  const votedThis = mine?.decision === "approve" && (mine.argsHash ?? row.argsHash) === approvedArgsHash(row);
+  const reason = refusal ?? (input.decision === "approve" && votedThis ? "already_voted" : null);
   if (reason === null) return null;
   deps.store.audit(row.id, now, "refused_click", actor, { decision: input.decision, reason });
   ephemeral({ type: "refused", reason });
   return { kind: "refused", reason };
 }
 
-function finish(deps: Deps, requestId: string, step: Step): DecisionResult {
+export function finish(deps: Deps, requestId: string, step: Step): DecisionResult {
   const { store } = deps;
   if (step.kind === "not_found") return step;
   if (step.kind === "refused") deps.metrics.refusedClick(step.reason);
@@ -189,7 +225,7 @@ function finish(deps: Deps, requestId: string, step: Step): DecisionResult {
   };
 }
 
-type Step =
+export type Step =
   | { kind: "not_found" }
   | { kind: "already_final"; expiredNow: boolean }
   | { kind: "refused"; reason: RefusalReason }

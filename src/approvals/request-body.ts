@@ -73,6 +73,12 @@ export const createRequestBodySchema = z.strictObject({
     .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
     .max(2000)
     .optional(),
+  /** The id of an earlier request of the same agent that this one revises (CONTRACT §9). */
+  revises: z
+    .string()
+    .max(100)
+    .regex(/^req_[A-Za-z0-9]+$/, "must be a request id such as req_0123abcd")
+    .optional(),
   /** Milliseconds from here on: the duration is parsed once, here. */
   ttl: z
     .string()

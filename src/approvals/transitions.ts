@@ -14,6 +14,7 @@ export const STATUS_OF = {
   rejected_by_policy: "rejected",
   approval_timeout: "expired",
   cancelled_by_agent: "cancelled",
+  changes_requested: "rejected",
 } as const satisfies Record<Resolution, FinalStatus>;
 
 /** A final state whose status agrees with its resolution: `{expired, approved_by_humans}` does not type-check. */

@@ -13,6 +13,8 @@ export const RESOLUTIONS = [
   "rejected_by_policy",
   "approval_timeout",
   "cancelled_by_agent",
+  /** A reviewer sent it back for a revision (CONTRACT §9): status `rejected`. */
+  "changes_requested",
 ] as const;
 export type Resolution = (typeof RESOLUTIONS)[number];
 
@@ -52,6 +54,9 @@ export const decisionViewSchema = z.object({
   approver: z.object({ slack_user_id: z.string(), name: z.string().nullable() }),
   comment: z.string().nullable(),
   at: isoTime,
+  args_hash: z
+    .string()
+    .describe("the args hash this vote was cast on (differs from the request's after an edit)"),
 });
 export type DecisionView = z.infer<typeof decisionViewSchema>;
 
@@ -76,6 +81,18 @@ export const requestResourceSchema = z.object({
     .string()
     .regex(/^sha256:[0-9a-f]{64}$/)
     .describe("sha256:<hex of SHA-256 over the RFC 8785 canonical JSON of params>"),
+  approved_params: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .describe("CONTRACT §9: the params a reviewer approved instead (approve with edits); null unless edited"),
+  approved_args_hash: z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/)
+    .nullable()
+    .describe("args hash of approved_params; the approval token binds it; null unless edited"),
+  edited_by: z.string().nullable().describe("Slack user id of who edited the params; null unless edited"),
+  revises: z.string().nullable().describe("the request this one revises (CONTRACT §9)"),
+  revised_by: z.string().nullable().describe("the latest request that revises this one"),
   agent: z.string(),
   policy: z.string(),
   role: z.string().nullable(),

@@ -115,6 +115,14 @@ const policySchema = strict({
     .int()
     .min(1)
     .optional(),
+  /** Adds "Edit & approve" to its messages (CONTRACT §9). */
+  edits: z.boolean({ error: (iss) => `must be true or false (got ${q(iss.input)})` }).default(false),
+  /** Share of matches sent to humans; the rest is approved by policy (CONTRACT §9). */
+  sample: z
+    .number({ error: (iss) => `must be a number from 0.0 to 1.0 (got ${q(iss.input)})` })
+    .min(0, "must be from 0.0 to 1.0")
+    .max(1, "must be from 0.0 to 1.0")
+    .optional(),
   /** Lifetime of the approval token of a request this policy approves. */
   token_ttl: durationSchema.optional(),
 }).transform((p) => ({
@@ -125,6 +133,8 @@ const policySchema = strict({
   ttlMs: p.ttl ?? DEFAULT_TTL_MS,
   escalateAfterMs: p.escalate_after ?? null,
   approvals: p.approvals ?? 1,
+  edits: p.edits,
+  sample: p.sample ?? null,
   tokenTtlMs: p.token_ttl ?? DEFAULT_TOKEN_TTL_MS,
 }));
 
@@ -260,7 +270,7 @@ function crossCheck(doc: Record<string, unknown>, add: (path: Path, message: str
     else if (!hasDecision && !hasRoute)
       add(at(), "needs exactly one of decision (approve or reject) or route (a role)");
     else if (hasDecision) {
-      for (const key of ["ttl", "escalate_after", "approvals"]) {
+      for (const key of ["ttl", "escalate_after", "approvals", "edits", "sample"]) {
         if (policy[key] !== undefined)
           add(at(key), "means nothing with decision (no human is asked); remove it");
       }

@@ -44,6 +44,16 @@ export const requests = sqliteTable(
     dmTs: text("dm_ts"),
     idempotencyKey: text("idempotency_key"),
     bodyHash: text("body_hash").notNull(),
+    /** Approve with edits (CONTRACT §9): the params approvals now count on; null unless edited. */
+    approvedParams: text("approved_params"),
+    approvedArgsHash: text("approved_args_hash"),
+    /** Slack user id of the last editor. */
+    editedBy: text("edited_by"),
+    /** The request this one revises (same agent), and on the revised one the latest revision. */
+    revises: text("revises"),
+    revisedBy: text("revised_by"),
+    /** Set when the channel message is a reply in a thread (a revision posted under the one it revises). */
+    slackThreadTs: text("slack_thread_ts"),
     /** Compact JWS (CONTRACT §6), written in the transaction that approves; null in every other state. */
     approvalToken: text("approval_token"),
   },
@@ -59,6 +69,8 @@ export const requests = sqliteTable(
       .on(t.escalateAt)
       .where(sql`status = 'pending' AND escalate_at IS NOT NULL`),
     index("requests_pending_remind").on(t.remindAt).where(sql`status = 'pending' AND remind_at IS NOT NULL`),
+    // The evidence pack's "recent history of this agent for this action" reads a range of this index.
+    index("requests_agent_action_created").on(t.agent, t.action, t.createdAt),
     // Approved before approval tokens existed: found at start-up to be given theirs. Stays empty after that.
     index("requests_approved_without_token")
       .on(t.id)
@@ -83,6 +95,8 @@ export const decisions = sqliteTable(
     decision: text("decision").$type<"approve" | "reject">().notNull(),
     comment: text("comment"),
     at: integer("at").notNull(),
+    /** The args hash the vote was cast on; after an edit only votes on the edited version count. */
+    argsHash: text("args_hash"),
   },
   (t) => [uniqueIndex("decisions_request_approver").on(t.requestId, t.approverId)],
 );

@@ -78,7 +78,12 @@ export function createStore(
     insertDecision: db.insert(decisions).values(placeholdersFor(decisionColumns)).prepare(),
     changeVote: db
       .update(decisions)
-      .set({ decision: sql`${p("decision")}`, comment: sql`${p("comment")}`, at: sql`${p("at")}` })
+      .set({
+        decision: sql`${p("decision")}`,
+        comment: sql`${p("comment")}`,
+        at: sql`${p("at")}`,
+        argsHash: sql`${p("argsHash")}`,
+      })
       .where(eq(decisions.id, p("id")))
       .prepare(),
     finalize: db
@@ -90,6 +95,25 @@ export function createStore(
         approvalToken: sql`${p("approvalToken")}`,
       })
       .where(and(eq(requests.id, p("id")), pending))
+      .prepare(),
+    setEdit: db
+      .update(requests)
+      .set({
+        approvedParams: sql`${p("approvedParams")}`,
+        approvedArgsHash: sql`${p("approvedArgsHash")}`,
+        editedBy: sql`${p("editedBy")}`,
+      })
+      .where(and(eq(requests.id, p("id")), pending))
+      .prepare(),
+    setRevisedBy: db
+      .update(requests)
+      .set({ revisedBy: sql`${p("revisedBy")}` })
+      .where(eq(requests.id, p("id")))
+      .prepare(),
+    setThreadTs: db
+      .update(requests)
+      .set({ slackThreadTs: sql`${p("threadTs")}` })
+      .where(eq(requests.id, p("id")))
       .prepare(),
     markEscalated: db
       .update(requests)
@@ -271,6 +295,21 @@ export function createStore(
       .orderBy(desc(requests.createdAt), desc(requests.id))
       .limit(p("limit"))
       .prepare(),
+    // A range of requests_agent_action_created: cost follows the agent's recent requests, not the table.
+    historyFor: db
+      .select({ status: requests.status, n: sql<number>`count(*)` })
+      .from(requests)
+      .where(
+        and(
+          eq(requests.agent, p("agent")),
+          eq(requests.action, p("action")),
+          sql`${requests.createdAt} >= ${p("since")}`,
+          sql`${requests.createdAt} <= ${p("until")}`,
+          sql`${requests.id} <> ${p("id")}`,
+        ),
+      )
+      .groupBy(requests.status)
+      .prepare(),
     auditFor: db
       .select()
       .from(auditLog)
@@ -293,8 +332,19 @@ export function createStore(
       s.byIdempotencyKey.get({ agent, key }),
     decisionsFor: (id: string): DecisionRow[] => s.decisionsFor.all({ id }),
     insertDecision: (row: Omit<DecisionRow, "id">) => void s.insertDecision.run(row),
-    changeVote: (id: number, decision: DecisionRow["decision"], comment: string | null, at: number) =>
-      void s.changeVote.run({ id, decision, comment, at }),
+    changeVote: (
+      id: number,
+      decision: DecisionRow["decision"],
+      comment: string | null,
+      at: number,
+      argsHash: string,
+    ) => void s.changeVote.run({ id, decision, comment, at, argsHash }),
+    /** Records an approve-with-edits on a pending request; false when it was no longer pending. */
+    setEdit: (id: string, approvedParams: string | null, approvedArgsHash: string | null, editedBy: string) =>
+      s.setEdit.run({ id, approvedParams, approvedArgsHash, editedBy }).changes === 1,
+    /** Marks `id` as revised by `revisedBy` (the latest revision wins). */
+    setRevisedBy: (id: string, revisedBy: string) => void s.setRevisedBy.run({ id, revisedBy }),
+    setThreadTs: (id: string, threadTs: string) => void s.setThreadTs.run({ id, threadTs }),
     /** Moves a pending request to a final status; false when it was no longer pending. */
     finalize: (u: FinalUpdate): boolean => s.finalize.run(u).changes === 1,
     markEscalated: (id: string, at: number, to: string): boolean =>
@@ -326,6 +376,14 @@ export function createStore(
       if (status === "pending") return s.listPendingForAgent.all(rest);
       return s.listForAgentByStatus.all({ ...rest, status });
     },
+    /** How the agent's other requests for this action created in [since, until] ended, by status. */
+    historyFor: (q: { agent: string; action: string; since: number; until: number; id: string }) =>
+      s.historyFor.all(q),
+    /** The query plan of historyFor, so a test can prove it reads the index. */
+    explainHistory: (): { detail: string }[] =>
+      sqlite.prepare(`EXPLAIN QUERY PLAN ${s.historyFor.getQuery().sql}`).all("a", "b", 0, 1, "x") as {
+        detail: string;
+      }[],
     enqueueSlack: (requestId: string, kind: string, payload: unknown, at: number) =>
       void s.enqueueSlack.run({
         requestId,
@@ -368,7 +426,7 @@ export function createStore(
     dueEscalations: (now: number, limit: number) => s.dueEscalations.all({ now, limit }).map((r) => r.id),
     dueReminders: (now: number, limit: number) => s.dueReminders.all({ now, limit }).map((r) => r.id),
     countByStatus: () => s.countByStatus.all(),
-    /** Pending requests of some roles or escalated to a user, newest first (Home tab; not a hot path). */
+    /** Pending requests of some roles or escalated to a user, oldest first (Home tab; not a hot path). */
     pendingFor: (roles: string[], userId: string, limit: number): RequestRow[] =>
       db
         .select()
@@ -381,7 +439,7 @@ export function createStore(
               : eq(requests.escalatedTo, userId),
           ),
         )
-        .orderBy(desc(requests.createdAt))
+        .orderBy(asc(requests.createdAt))
         .limit(limit)
         .all(),
   };

@@ -38,7 +38,7 @@ const nowTs = (): string => (Date.now() / 1000).toFixed(6);
 
 export type BlockActionsInput = {
   user: PayloadUser;
-  actionId: "approve" | "reject";
+  actionId: "approve" | "reject" | "edit";
   /** The button's value (the request id). */
   value: string;
   channelId: string;
@@ -57,6 +57,8 @@ export type BlockActionsInput = {
 export function blockActionsPayload(input: BlockActionsInput): Record<string, unknown> {
   const user = fullUser(input.user);
   const approve = input.actionId === "approve";
+  const label = approve ? "Approve" : input.actionId === "edit" ? "Edit & approve" : "Reject";
+  const style = approve ? { style: "primary" } : input.actionId === "reject" ? { style: "danger" } : {};
   return {
     type: "block_actions",
     user,
@@ -89,19 +91,27 @@ export function blockActionsPayload(input: BlockActionsInput): Record<string, un
         action_id: input.actionId,
         block_id: input.blockId ?? "decision",
         value: input.value,
-        text: { type: "plain_text", text: approve ? "Approve" : "Reject", emoji: true },
-        style: approve ? "primary" : "danger",
+        text: { type: "plain_text", text: label, emoji: true },
+        ...style,
         action_ts: input.actionTs ?? nowTs(),
       },
     ],
   };
 }
 
+/** One input's state as Slack reports it: a text input's value or a radio choice. */
+export type ViewStateValue =
+  | { type: "plain_text_input"; value: string | null }
+  | {
+      type: "radio_buttons";
+      selected_option: { value: string; text?: { type: "plain_text"; text: string } } | null;
+    };
+
 export type ViewSubmissionInput = {
   user: PayloadUser;
   callbackId: string;
   privateMetadata: string;
-  values: Record<string, Record<string, { type: "plain_text_input"; value: string | null }>>;
+  values: Record<string, Record<string, ViewStateValue>>;
   /** The id views.open returned (e.g. `fake.views[0].id`). */
   viewId?: string;
   triggerId?: string;

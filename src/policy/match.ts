@@ -23,6 +23,8 @@ export interface Matcher {
   /** The match mapping as written in the config, for logs and error messages. */
   readonly spec: Readonly<Record<string, unknown>>;
   readonly test: (input: MatchInput) => boolean;
+  /** Why an input matches, one line per condition (e.g. "params.amount 75 ≤ 200"); [] for `{}`. */
+  readonly explain: (input: MatchInput) => string[];
   /** The keys of `spec` the input fails, in order (empty when it matches); for explaining a dry run. */
   readonly failing: (input: MatchInput) => string[];
 }
@@ -31,6 +33,7 @@ export const OPERATORS = ["eq", "in", "lt", "lte", "gt", "gte"] as const;
 
 type Scalar = string | number | boolean | null;
 type Predicate = (input: MatchInput) => boolean;
+type Explained = { test: Predicate; explain: (input: MatchInput) => string };
 type Issue = { message: string; path: PropertyKey[] };
 
 const MISSING: unique symbol = Symbol("missing");
@@ -143,25 +146,47 @@ function parseCondition(value: unknown, issues: Issue[]): Operators | undefined 
   return eq === undefined ? undefined : { eq };
 }
 
-function compileKey(key: string, value: unknown, issues: Issue[]): Predicate | undefined {
+const show = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
+const listed = (values: readonly unknown[]): string =>
+  values.length === 1 ? show(values[0]) : `one of ${values.map(show).join(", ")}`;
+
+/** "75 ≤ 200", "USD = USD", "medium in [low, medium]": the operators that held, for the evidence pack. */
+function explainOps(ops: Operators, value: unknown): string {
+  const parts: string[] = [];
+  if ("eq" in ops) parts.push(`= ${show(ops.eq)}`);
+  if (ops.in !== undefined) parts.push(`in [${ops.in.map(show).join(", ")}]`);
+  if (ops.lt !== undefined) parts.push(`< ${ops.lt}`);
+  if (ops.lte !== undefined) parts.push(`≤ ${ops.lte}`);
+  if (ops.gt !== undefined) parts.push(`> ${ops.gt}`);
+  if (ops.gte !== undefined) parts.push(`≥ ${ops.gte}`);
+  return `${show(value)} ${parts.join(", ")}`;
+}
+
+function compileKey(key: string, value: unknown, issues: Issue[]): Explained | undefined {
   switch (key) {
     case "action": {
       const globs = oneOrMany(nonEmpty, value, issues);
       if (!globs) return undefined;
       const re = globsToRegExp(globs);
-      return (input) => typeof input.action === "string" && re.test(input.action);
+      return {
+        test: (input) => typeof input.action === "string" && re.test(input.action),
+        explain: (input) => `action ${input.action} matches ${listed(globs)}`,
+      };
     }
     case "agent": {
       const agents = oneOrMany(nonEmpty, value, issues);
       if (!agents) return undefined;
       const allowed = new Set(agents);
-      return (input) => allowed.has(input.agent);
+      return { test: (input) => allowed.has(input.agent), explain: (input) => `agent ${input.agent}` };
     }
     case "risk": {
       const tiers = oneOrMany(tierSchema, value, issues);
       if (!tiers) return undefined;
       const allowed = new Set<string>(tiers);
-      return (input) => typeof input.risk?.tier === "string" && allowed.has(input.risk.tier);
+      return {
+        test: (input) => typeof input.risk?.tier === "string" && allowed.has(input.risk.tier),
+        explain: (input) => `risk ${input.risk?.tier ?? "?"} is ${listed(tiers)}`,
+      };
     }
     default: {
       const segments = key.split(".");
@@ -172,7 +197,10 @@ function compileKey(key: string, value: unknown, issues: Issue[]): Predicate | u
       const ops = parseCondition(value, issues);
       if (!ops) return undefined;
       const holds = conditionPredicate(ops);
-      return (input) => holds(resolvePath(input, segments));
+      return {
+        test: (input) => holds(resolvePath(input, segments)),
+        explain: (input) => `${key} ${explainOps(ops, resolvePath(input, segments))}`,
+      };
     }
   }
 }
@@ -186,7 +214,7 @@ export const matcherSchema = z
         : 'must be a mapping such as { action: "refund.*" } (use {} to match everything)',
   })
   .transform((raw, ctx): Matcher => {
-    const predicates: Predicate[] = [];
+    const predicates: Explained[] = [];
     const keys: string[] = [];
     let failed = false;
     for (const [key, value] of Object.entries(raw)) {
@@ -202,8 +230,9 @@ export const matcherSchema = z
     if (failed) return z.NEVER;
     return {
       spec: raw,
-      test: (input) => predicates.every((p) => p(input)),
-      failing: (input) => keys.filter((_, i) => !predicates[i]?.(input)),
+      test: (input) => predicates.every((p) => p.test(input)),
+      explain: (input) => predicates.map((p) => p.explain(input)),
+      failing: (input) => keys.filter((_, i) => !predicates[i]?.test(input)),
     };
   });
 

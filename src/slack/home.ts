@@ -3,7 +3,7 @@ import type { KnownBlock } from "@slack/types";
 import type { MembershipCheck } from "../approvals/authority.ts";
 import type { Deps } from "../approvals/deps.ts";
 import type { RequestRow } from "../db/schema.ts";
-import { escapeMrkdwn, slackDate, truncate } from "./mrkdwn.ts";
+import { escapeMrkdwn, formatDuration, messageUrl, slackDate, truncate } from "./mrkdwn.ts";
 
 const LIST_LIMIT = 20;
 
@@ -36,7 +36,7 @@ async function rolesOf(deps: Deps, userId: string, isMember: MembershipCheck): P
   return names;
 }
 
-/** Pending requests a user may decide, newest first (also those escalated to them). */
+/** Pending requests a user may decide across their roles, oldest first (also those escalated to them). */
 export async function pendingFor(
   deps: Deps,
   userId: string,
@@ -45,12 +45,21 @@ export async function pendingFor(
   return deps.store.pendingFor(await rolesOf(deps, userId, isMember), userId, LIST_LIMIT);
 }
 
-function line(row: RequestRow): string {
-  const where = row.slackChannel !== null && row.slackTs !== null ? ` · in <#${row.slackChannel}>` : "";
-  return `*${escapeMrkdwn(truncate(row.action, 150))}* — ${escapeMrkdwn(truncate(row.summary, 300))}\n\`${row.id}\` · ${escapeMrkdwn(row.agent)} · expires ${slackDate(new Date(row.expiresAt).toISOString())}${where}`;
+function line(row: RequestRow, now?: number): string {
+  const where =
+    row.slackChannel !== null && row.slackTs !== null
+      ? ` · <${messageUrl(row.slackChannel, row.slackTs, row.slackThreadTs)}|open in <#${row.slackChannel}>>`
+      : "";
+  const left =
+    now === undefined
+      ? ""
+      : row.expiresAt > now
+        ? ` (${formatDuration(row.expiresAt - now)} left)`
+        : " (due to expire)";
+  return `*${escapeMrkdwn(truncate(row.action, 150))}* — ${escapeMrkdwn(truncate(row.summary, 300))}\n\`${row.id}\` · ${escapeMrkdwn(row.agent)} · expires ${slackDate(new Date(row.expiresAt).toISOString())}${left}${where}`;
 }
 
-export function renderPendingList(rows: RequestRow[]): { text: string; blocks: KnownBlock[] } {
+export function renderPendingList(rows: RequestRow[], now?: number): { text: string; blocks: KnownBlock[] } {
   if (rows.length === 0) {
     const text = "Nothing is waiting for your decision.";
     return {
@@ -63,7 +72,7 @@ export function renderPendingList(rows: RequestRow[]): { text: string; blocks: K
     text,
     blocks: [
       { type: "header", text: { type: "plain_text", text: "Waiting for your decision" } },
-      ...rows.map((row): KnownBlock => ({ type: "section", text: { type: "mrkdwn", text: line(row) } })),
+      ...rows.map((row): KnownBlock => ({ type: "section", text: { type: "mrkdwn", text: line(row, now) } })),
     ],
   };
 }
@@ -72,7 +81,7 @@ export function renderPendingList(rows: RequestRow[]): { text: string; blocks: K
 export function registerHome(app: App, deps: Deps, isMember: MembershipCheck): void {
   app.event("app_home_opened", async ({ event, client }) => {
     if (event.tab !== "home") return;
-    const list = renderPendingList(await pendingFor(deps, event.user, isMember));
+    const list = renderPendingList(await pendingFor(deps, event.user, isMember), deps.clock.now());
     await client.views.publish({ user_id: event.user, view: { type: "home", blocks: list.blocks } });
   });
 
@@ -100,7 +109,7 @@ export function registerHome(app: App, deps: Deps, isMember: MembershipCheck): v
         text: "Usage: `/countersign` or `/countersign pending` lists what waits for you; `/countersign req_…` shows one request.",
       }));
     }
-    const list = renderPendingList(await pendingFor(deps, command.user_id, isMember));
+    const list = renderPendingList(await pendingFor(deps, command.user_id, isMember), deps.clock.now());
     await ack({ response_type: "ephemeral", text: list.text, blocks: list.blocks });
   });
 }

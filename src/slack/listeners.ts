@@ -1,12 +1,19 @@
 import type { App } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
 import { z } from "zod";
+import { approveWithEdits, type EditResult } from "../approvals/approve-with-edits.ts";
 import { approversNow, type MembershipCheck } from "../approvals/authority.ts";
 import type { Deps } from "../approvals/deps.ts";
 import { type DecisionResult, recordDecision, screenClick } from "../approvals/record-decision.ts";
 import { toResource } from "../approvals/resource.ts";
 import { isUnavailable } from "../db/group-commit.ts";
-import { REJECT_REASON_MAX, renderAlreadyFinal, renderRefusal, renderRejectModal } from "./render/index.ts";
+import {
+  REJECT_REASON_MAX,
+  renderAlreadyFinal,
+  renderEditModal,
+  renderRefusal,
+  renderRejectModal,
+} from "./render/index.ts";
 import { LOOKUP_BUDGET_MS, notStoredText, storeThenAck, withDeadline } from "./store-then-ack.ts";
 
 /** The parts of a block_actions payload we rely on, validated rather than trusted. */
@@ -23,7 +30,16 @@ const submissionSchema = z.object({
   view: z.object({
     private_metadata: z.string(),
     state: z.object({
-      values: z.record(z.string(), z.record(z.string(), z.object({ value: z.string().nullish() }))),
+      values: z.record(
+        z.string(),
+        z.record(
+          z.string(),
+          z.object({
+            value: z.string().nullish(),
+            selected_option: z.object({ value: z.string() }).nullish(),
+          }),
+        ),
+      ),
     }),
   }),
 });
@@ -126,6 +142,12 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
     }
     const { user, view } = submission.data;
     const reason = (view.state.values.reason?.reason?.value ?? "").trim();
+    // Older modals (opened before the kind choice existed) have no kind block: a plain rejection.
+    const kind = view.state.values.kind?.kind?.selected_option?.value ?? "reject";
+    if (kind !== "reject" && kind !== "request_changes") {
+      await ack({ response_action: "errors", errors: { kind: "Choose Reject or Request changes." } });
+      return;
+    }
     if (reason.length === 0 || reason.length > REJECT_REASON_MAX) {
       await ack(
         errorsOn(
@@ -152,6 +174,7 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
             decision: "reject",
             comment: reason,
             channel: null,
+            changesRequested: kind === "request_changes",
           },
           lookup.check,
           { budgetMs: budget.left() },
@@ -164,7 +187,7 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
         return problem === null ? undefined : errorsOn(problem);
       },
       after: (result) => {
-        log.info({ requestId, user: user.id, result: result.kind }, "reject submission");
+        log.info({ requestId, user: user.id, result: result.kind, kind }, "reject submission");
         kickOutbox();
       },
       // A modal's answer can carry the error itself: the approver sees it on the reason field.
@@ -173,6 +196,102 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
       what: { requestId, user: user.id, action: "reject_submission" },
     });
   });
+
+  // Edit & approve (CONTRACT §9): screened like Reject (refusals recorded and answered
+  // ephemerally), then the modal; its submission approves the edited params.
+  app.action("edit", async ({ ack, body, client }) => {
+    const click = clickSchema.safeParse(body);
+    if (!click.success) {
+      await ack();
+      return void log.warn({ issues: click.error.issues }, "ignoring a malformed edit click");
+    }
+    const { user, actions, container, channel, trigger_id } = click.data;
+    const requestId = actions[0]?.value ?? "";
+    const where = container?.channel_id ?? channel?.id ?? null;
+    await storeThenAck({
+      ack: () => ack(),
+      store: (budget) =>
+        screenClick(
+          deps,
+          {
+            requestId,
+            user: { id: user.id, name: user.username ?? user.name ?? null },
+            decision: "edit",
+            comment: null,
+            channel: where,
+          },
+          withDeadline(isMember, LOOKUP_BUDGET_MS).check,
+          { budgetMs: budget.left() },
+        ),
+      // The modal stores nothing (its submission does); the trigger_id stays valid for 3 s.
+      after: async (screened) => {
+        if (screened.kind !== "allowed") {
+          log.info({ requestId, user: user.id, result: screened.kind }, "edit click refused");
+          return kickOutbox();
+        }
+        if (trigger_id !== undefined) await openEditModal(client, trigger_id, requestId, deps);
+      },
+      notStored: () => ({ ephemeral: { client, channel: where, user: user.id } }),
+      log,
+      what: { requestId, user: user.id, action: "edit" },
+    });
+  });
+
+  app.view("approve_with_edits", async ({ ack, body }) => {
+    const submission = submissionSchema.safeParse(body);
+    if (!submission.success) {
+      await ack();
+      return void log.warn({ issues: submission.error.issues }, "ignoring a malformed edit submission");
+    }
+    const { user, view } = submission.data;
+    const text = view.state.values.params?.params?.value ?? "";
+    const lookup = withDeadline(isMember, LOOKUP_BUDGET_MS);
+    const requestId = view.private_metadata;
+    await storeThenAck({
+      ack: (answer?: ModalErrors) => ack(answer),
+      store: (budget) =>
+        approveWithEdits(
+          deps,
+          { requestId, user: { id: user.id, name: user.username ?? user.name ?? null }, text },
+          lookup.check,
+          { budgetMs: budget.left() },
+        ),
+      answer: (result) => {
+        const problem =
+          result.kind === "refused" && lookup.timedOut()
+            ? "Slack took too long to confirm that you may decide this request. Please submit again."
+            : editProblem(result, deps);
+        return problem === null ? undefined : errorsOn(problem, "params");
+      },
+      after: (result) => {
+        log.info({ requestId, user: user.id, result: result.kind }, "edit submission");
+        kickOutbox();
+      },
+      notStored: (error) => ({ ack: errorsOn(notStoredText(isUnavailable(error)), "params") }),
+      log,
+      what: { requestId, user: user.id, action: "edit_submission" },
+    });
+  });
+}
+
+function editProblem(result: EditResult, deps: Deps): string | null {
+  return result.kind === "invalid" ? result.message : modalProblem(result, deps);
+}
+
+async function openEditModal(
+  client: WebClient,
+  triggerId: string,
+  requestId: string,
+  deps: Deps,
+): Promise<void> {
+  const row = deps.store.getRequest(requestId);
+  if (!row) return;
+  const view = renderEditModal(toResource(row, deps.store.decisionsFor(requestId)), deps.config.redact);
+  try {
+    await client.views.open({ trigger_id: triggerId, view });
+  } catch (error) {
+    deps.log.error({ err: error, requestId }, "could not open the edit modal");
+  }
 }
 
 type ModalErrors = { response_action: "errors"; errors: Record<string, string> };

@@ -144,3 +144,9 @@ export function formatDuration(ms: number): string {
   if (sec && !d && !h) parts.push(`${sec}s`);
   return parts.length ? parts.slice(0, 2).join(" ") : "0s";
 }
+
+/** A link that opens a message (in its thread, for a reply) in Slack. */
+export function messageUrl(channel: string, ts: string, threadTs: string | null): string {
+  const base = `https://slack.com/archives/${channel}/p${ts.replace(".", "")}`;
+  return threadTs === null ? base : `${base}?thread_ts=${threadTs}&cid=${channel}`;
+}

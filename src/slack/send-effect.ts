@@ -7,8 +7,10 @@ import type { RequestResource } from "../approvals/types.ts";
 import type { AuditEvent } from "../audit/events.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { OutboxRow, RequestRow } from "../db/schema.ts";
+import { messageUrl } from "./mrkdwn.ts";
 import {
   type RenderContext,
+  redactParams,
   renderAlreadyFinal,
   renderEscalationNotice,
   renderRefusal,
@@ -33,7 +35,47 @@ export function createEffectSender(
   deps: Deps,
   client: WebClient,
 ): (item: OutboxRow, effect: SlackEffect, row: RequestRow) => Promise<SendResult> {
+  const revisionOf = (row: RequestRow): RequestResource | null => {
+    const previous = row.revises === null ? undefined : deps.store.getRequest(row.revises);
+    return previous ? toResource(previous, deps.store.decisionsFor(previous.id)) : null;
+  };
+  const revisedBy = (row: RequestRow): RenderContext["revisedBy"] => {
+    if (row.revisedBy === null) return null;
+    const revision = deps.store.getRequest(row.revisedBy);
+    const url =
+      revision?.slackChannel && revision.slackTs
+        ? messageUrl(revision.slackChannel, revision.slackTs, revision.slackThreadTs)
+        : null;
+    return { id: row.revisedBy, url };
+  };
+  const HISTORY_WINDOW_MS = 24 * 3_600_000;
+  const history = (row: RequestRow): RenderContext["history"] => {
+    const rows = deps.store.historyFor({
+      agent: row.agent,
+      action: row.action,
+      since: row.createdAt - HISTORY_WINDOW_MS,
+      until: row.createdAt,
+      id: row.id,
+    });
+    return {
+      agent: row.agent,
+      action: row.action,
+      windowText: "24 h",
+      counts: Object.fromEntries(rows.map((r) => [r.status, r.n])),
+    };
+  };
+  const why = (resource: RequestResource): string[] | null => {
+    const policy = deps.config.policies.find((p) => p.name === resource.policy);
+    // Explained from the redacted params: a condition on a redacted key never shows its value.
+    const params = redactParams(resource.params, deps.config.redact);
+    return policy ? policy.match.explain({ ...resource, params }) : null;
+  };
   const contextFor = (row: RequestRow, resource: RequestResource): RenderContext => ({
+    why: why(resource),
+    history: history(row),
+    edits: deps.config.policies.find((p) => p.name === row.policy)?.edits ?? false,
+    revisionOf: revisionOf(row),
+    revisedBy: revisedBy(row),
     redactKeys: deps.config.redact,
     needsConfirm:
       row.approvalsRequired > 1 || resource.risk?.tier === "high" || resource.risk?.tier === "critical",
@@ -96,17 +138,37 @@ export function createEffectSender(
       case "post": {
         if (row.slackTs !== null) return skip("already posted");
         if (row.slackChannel === null) return skip("no channel");
-        const posted = await client.chat.postMessage({
+        // A revision goes into the thread of the request it revises (its root, for a chain) when both share a channel.
+        const previous = row.revises === null ? undefined : deps.store.getRequest(row.revises);
+        const threadTs =
+          previous?.slackChannel === row.slackChannel && previous.slackTs !== null
+            ? (previous.slackThreadTs ?? previous.slackTs)
+            : null;
+        const args = {
           channel: row.slackChannel,
           text: message.text,
           blocks: message.blocks,
           unfurl_links: false,
           unfurl_media: false,
           metadata: { event_type: "countersign_request", event_payload: { request_id: row.id } },
-        });
+        };
+        // Broadcast too: a new request hidden in a thread would wait unseen.
+        const posted = await client.chat.postMessage(
+          threadTs === null ? args : { ...args, thread_ts: threadTs, reply_broadcast: true },
+        );
         const channel = posted.channel ?? row.slackChannel;
         const ts = posted.ts ?? "";
-        return finish("posted", { channel, ts }, () => deps.store.setChannelMessage(row.id, channel, ts));
+        return finish(
+          "posted",
+          { channel, ts, ...(threadTs === null ? {} : { thread_ts: threadTs }) },
+          () => {
+            deps.store.setChannelMessage(row.id, channel, ts);
+            if (threadTs !== null) deps.store.setThreadTs(row.id, threadTs);
+            // The revised message links to this one now that it has an address.
+            if (previous?.slackTs != null)
+              deps.store.enqueueSlack(previous.id, "update", { kind: "update" }, now());
+          },
+        );
       }
       case "update": {
         if (row.slackTs === null || row.slackChannel === null) return skip("never posted");

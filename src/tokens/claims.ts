@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { approvedArgsHash as approvedVersion } from "../approvals/approved-version.ts";
 import type { DecisionRow, RequestRow } from "../db/schema.ts";
 
 /** The `typ` of every approval token's header (CONTRACT §6). */
@@ -25,13 +26,13 @@ export interface ApprovalClaims {
  * The args hash a token binds: the one place that decides it, so an
  * approve-with-edits (which approves other params) changes only this.
  */
-export function approvedArgsHash(row: Pick<RequestRow, "argsHash">): string {
-  return row.argsHash;
+export function approvedArgsHash(row: Pick<RequestRow, "argsHash" | "approvedArgsHash">): string {
+  return approvedVersion(row);
 }
 
 /** Claims for `row` approved at `now` by `approvers`. */
 export function approvalClaims(
-  row: Pick<RequestRow, "id" | "agent" | "action" | "argsHash" | "policy">,
+  row: Pick<RequestRow, "id" | "agent" | "action" | "argsHash" | "approvedArgsHash" | "policy">,
   approvers: readonly string[],
   now: number,
   opts: { issuer: string; tokenTtlMs: number },

@@ -51,7 +51,7 @@ export function createTokenIssuer(deps: {
      * by `approvers`, and what the audit records of it (kid, jti, exp).
      */
     issueInTx(
-      row: Pick<RequestRow, "id" | "agent" | "action" | "argsHash" | "policy">,
+      row: Pick<RequestRow, "id" | "agent" | "action" | "argsHash" | "approvedArgsHash" | "policy">,
       approvers: readonly string[],
       now: number,
     ): IssuedToken {

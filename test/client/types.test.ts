@@ -10,8 +10,8 @@ import type { ApprovalClaims as ServiceClaims } from "../../src/tokens/claims.ts
  * checked by `npm run typecheck`: when a service schema changes, this file stops compiling.
  */
 
-/** Fields the client already knows that a later issue adds to the service (CONTRACT §9). */
-type NotYetInService = "approved_params" | "approved_args_hash";
+/** Fields the client knows that the service does not have yet: none since issue 13. */
+type NotYetInService = never;
 
 describe("client types match the service's schemas", () => {
   it("the create body is exactly what the service's schema accepts", () => {

@@ -391,7 +391,7 @@ describe("policies", () => {
     ).toEqual([
       'policies[0].match["params.amount"]: unknown operator "lessthan"; use eq, in, lt, lte, gt, gte',
       'policies[0].match.risk: unknown risk tier "extreme"; use low, medium, high, critical',
-      "policies[1].priority: unknown key; expected one of: name, match, decision, route, ttl, escalate_after, approvals, token_ttl",
+      "policies[1].priority: unknown key; expected one of: name, match, decision, route, ttl, escalate_after, approvals, edits, sample, token_ttl",
       "policies[2].name: must not be empty",
       "policies[3].name: required",
       "policies[4].match: required (use {} to match everything)",

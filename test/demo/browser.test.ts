@@ -157,7 +157,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the simulator in a browser", () => {
     await refusal.waitFor();
     expect(await refusal.textContent()).toContain("Only visible to you");
     expect(await refusal.textContent()).toContain("You are not an approver for role support-lead");
-    expect(await pack.locator("button").count()).toBe(2);
+    expect(await pack.locator("button").count()).toBe(3);
 
     await page.selectOption("#persona", "U0LEAD1");
     await expect.poll(() => page.locator("#timeline .cs-ephemeral").count()).toBe(0);
@@ -195,6 +195,70 @@ describe.skipIf(!HAVE_CHROMIUM)("the simulator in a browser", () => {
     expect(got.json.decisions[0].comment).toBe("Replacement already shipped; no refund needed");
   });
 
+  it("Edit & approve → modal with the params as JSON; invalid JSON is an inline error; the edit approves the changed params", async () => {
+    await open({ height: 1000 });
+    const sent = await sendSample("medium-refund");
+    const pack = message("Refund $120 to Dana Ruiz");
+    await pack.waitFor();
+    await page.selectOption("#persona", "U0LEAD1");
+    await pack.locator('button[data-action-id="edit"]').click();
+
+    const modal = page.locator("#modal-root .cs-modal");
+    await modal.waitFor();
+    expect(await modal.locator(".cs-modal-title").textContent()).toBe("Edit & approve");
+    const editor = modal.locator("textarea");
+    expect(JSON.parse(await editor.inputValue())).toMatchObject({ amount: 120, currency: "USD" });
+    await editor.fill("{ amount: 100");
+    await modal.locator('[data-modal="submit"]').click();
+    await expect.poll(() => modal.locator(".cs-input-error").textContent()).toContain("not valid JSON");
+
+    await editor.fill(
+      JSON.stringify(
+        { amount: 100, currency: "USD", order_id: "48213", method: "original_payment" },
+        null,
+        2,
+      ),
+    );
+    await screenshot("edit-modal.png");
+    await modal.locator('[data-modal="submit"]').click();
+    await page.locator("#modal-root .cs-modal").waitFor({ state: "detached" });
+    await message("Approved with edits by @ana.alvarez").waitFor();
+    const text = await message("Approved with edits by @ana.alvarez").textContent();
+    expect(text).toContain("amount: 120 → 100");
+    expect(await message("Approved with edits by @ana.alvarez").locator("button").count()).toBe(0);
+
+    const got = await t!.api("GET", `/v1/requests/${sent.id}`);
+    expect(got.json).toMatchObject({
+      status: "approved",
+      approved_params: { amount: 100 },
+      edited_by: "U0LEAD1",
+    });
+    expect(got.json.approved_args_hash).not.toBe(got.json.args_hash);
+  });
+
+  it("Reject → Request changes with a comment → rejected / changes_requested, the message says so", async () => {
+    await open();
+    const sent = await sendSample("medium-refund");
+    const pack = message("Refund $120 to Dana Ruiz");
+    await pack.waitFor();
+    await page.selectOption("#persona", "U0LEAD2");
+    await pack.locator('button[data-action-id="reject"]').click();
+    const modal = page.locator("#modal-root .cs-modal");
+    await modal.waitFor();
+    expect(await modal.locator('input[type="radio"][value="reject"]').isChecked()).toBe(true);
+    await modal.locator('input[type="radio"][value="request_changes"]').check();
+    await modal.locator("textarea").fill("Refund $100 only; shipping is not refundable");
+    await modal.locator('[data-modal="submit"]').click();
+    await page.locator("#modal-root .cs-modal").waitFor({ state: "detached" });
+    await message("Changes requested by @ben.okafor").waitFor();
+    expect(await message("Changes requested by @ben.okafor").textContent()).toContain(
+      "shipping is not refundable",
+    );
+
+    const got = await t!.api("GET", `/v1/requests/${sent.id}`);
+    expect(got.json).toMatchObject({ status: "rejected", resolution: "changes_requested" });
+  });
+
   it("a production deploy asks to confirm Approve, like Slack's confirm dialog", async () => {
     await open();
     await page.selectOption("#persona", "U0SRE1");
@@ -227,6 +291,16 @@ describe.skipIf(!HAVE_CHROMIUM)("the simulator in a browser", () => {
     // Every Slack call re-renders the page: let the outbox finish before touching the DOM.
     await expect.poll(() => t!.demo.service.deps.store.outboxDepth()).toBe(0);
     await page.locator("#timeline .cs-thread").scrollIntoViewIfNeeded();
+    // The timeline is re-rendered as updates arrive: retry when the element was replaced mid-scroll.
+    await expect
+      .poll(() =>
+        page
+          .locator("#timeline .cs-thread")
+          .scrollIntoViewIfNeeded({ timeout: 500 })
+          .then(() => true)
+          .catch(() => false),
+      )
+      .toBe(true);
     await screenshot("escalated.png");
 
     await page.selectOption("#persona", "U0MANAGER");

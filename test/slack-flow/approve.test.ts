@@ -53,8 +53,10 @@ describe("Approve through the signed Slack listener", () => {
         approver: { slack_user_id: "U0LEAD1", name: "lead.one" },
         comment: null,
         at: new Date(decidedAt).toISOString(),
+        args_hash: api.json.args_hash,
       },
     ]);
+    expect(api.json).toMatchObject({ approved_params: null, approved_args_hash: null, revises: null });
 
     const updates = h.slack.callsTo("chat.update");
     expect(updates).toHaveLength(1);

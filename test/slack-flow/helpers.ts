@@ -69,7 +69,7 @@ export function snapshot(h: Harness, id: string) {
 export async function clickRaw(
   h: Harness,
   user: string,
-  action: "approve" | "reject",
+  action: "approve" | "reject" | "edit",
   requestId: string,
   opts: { channel?: string; ts?: string; triggerId?: string; isDm?: boolean } = {},
 ) {
@@ -141,3 +141,40 @@ export async function startHangingSlack(): Promise<{
 
 /** Lets the service's outbox run a few polls (it polls every 20 ms in the harness). */
 export const pause = (ms = 150) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An "Edit & approve" modal submission with the given text in the params input. */
+export function submitEditRaw(h: Harness, user: string, requestId: string, value: string | null) {
+  return postToApp(
+    `${h.url}/slack/events`,
+    SIGNING_SECRET,
+    viewSubmissionPayload({
+      user: { id: user, username: user.toLowerCase() },
+      callbackId: "approve_with_edits",
+      privateMetadata: requestId,
+      values: { params: { params: { type: "plain_text_input", value } } },
+    }),
+  );
+}
+
+/** A reject modal submission with the kind choice (CONTRACT §9). */
+export function submitRejectKind(
+  h: Harness,
+  user: string,
+  requestId: string,
+  kind: "reject" | "request_changes",
+  reason: string,
+) {
+  return postToApp(
+    `${h.url}/slack/events`,
+    SIGNING_SECRET,
+    viewSubmissionPayload({
+      user: { id: user, username: user.toLowerCase() },
+      callbackId: "reject",
+      privateMetadata: requestId,
+      values: {
+        kind: { kind: { type: "radio_buttons", selected_option: { value: kind } } },
+        reason: { reason: { type: "plain_text_input", value: reason } },
+      },
+    }),
+  );
+}

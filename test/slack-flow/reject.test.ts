@@ -42,7 +42,7 @@ describe("Reject through the modal", () => {
     expect(view.type).toBe("modal");
     expect(view.callback_id).toBe("reject");
     expect(view.private_metadata).toBe(id);
-    const input = view.blocks?.find((b) => b.type === "input");
+    const input = view.blocks?.find((b) => b.type === "input" && b.block_id === "reason");
     expect(input?.block_id).toBe("reason");
     expect(input?.element).toMatchObject({ type: "plain_text_input", action_id: "reason" });
 

@@ -16,6 +16,11 @@ export function makeRequest(overrides: Partial<RequestResource> = {}): RequestRe
     ],
     callback_url: null,
     args_hash: "sha256:9f2c7d6b1e0a",
+    approved_params: null,
+    approved_args_hash: null,
+    edited_by: null,
+    revises: null,
+    revised_by: null,
     agent: "support-bot",
     policy: "medium-refunds",
     role: "support-lead",
@@ -38,8 +43,15 @@ export function vote(
   decision: "approve" | "reject" = "approve",
   comment: string | null = null,
   at = "2026-11-22T10:04:05.123Z",
+  argsHash = "sha256:9f2c7d6b1e0a",
 ): DecisionView {
-  return { decision, approver: { slack_user_id: approver, name: approver.toLowerCase() }, comment, at };
+  return {
+    decision,
+    approver: { slack_user_id: approver, name: approver.toLowerCase() },
+    comment,
+    at,
+    args_hash: argsHash,
+  };
 }
 
 export function makeContext(overrides: Partial<RenderContext> = {}): RenderContext {

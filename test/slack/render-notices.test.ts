@@ -139,7 +139,7 @@ describe("renderRejectModal", () => {
       submit: { type: "plain_text", text: "Reject" },
       close: { type: "plain_text", text: "Cancel" },
     });
-    const input = view.blocks.find((b) => b.type === "input") as InputBlock;
+    const input = view.blocks.find((b) => b.type === "input" && b.block_id === "reason") as InputBlock;
     expect(input.block_id).toBe("reason");
     expect(input.label).toEqual({ type: "plain_text", text: "Reason" });
     expect(input.element).toMatchObject({

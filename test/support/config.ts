@@ -59,3 +59,9 @@ export function testConfig(yaml = TEST_CONFIG_YAML): AppConfig {
   if (!result.ok) throw new Error(`test config invalid: ${JSON.stringify(result.problems)}`);
   return result.config;
 }
+
+/** TEST_CONFIG_YAML with approve-with-edits on the routed refund policies (CONTRACT §9). */
+export const EDITS_CONFIG_YAML = TEST_CONFIG_YAML.replace(
+  "    ttl: 30m\n",
+  "    ttl: 30m\n    edits: true\n",
+).replace("    approvals: 2\n", "    approvals: 2\n    edits: true\n");

@@ -43,6 +43,8 @@ export interface CreateRequestBody {
   run_id?: string | undefined;
   on_behalf_of?: string | undefined;
   callback_url?: string | undefined;
+  /** The id of an earlier request of this agent that this one revises (CONTRACT §9). */
+  revises?: string | undefined;
   /** May shorten, never lengthen, the policy's TTL: `90s`, `30m`, `4h`, `2d`. */
   ttl?: string | undefined;
 }
@@ -52,6 +54,8 @@ export interface Decision {
   approver: { slack_user_id: string; name: string | null };
   comment: string | null;
   at: string;
+  /** The args hash this vote was cast on (after an edit, the edited version's). */
+  args_hash: string;
 }
 
 export interface Outcome {
@@ -90,8 +94,13 @@ export interface RequestResource {
   /** A compact JWS when `approved` (CONTRACT §6), else null. */
   approval_token: string | null;
   /** The params an approver edited before approving (CONTRACT §9); null unless edited. */
-  approved_params?: Record<string, unknown> | null | undefined;
-  approved_args_hash?: string | null | undefined;
+  approved_params: Record<string, unknown> | null;
+  approved_args_hash: string | null;
+  /** Slack user id of who edited the params; null unless edited. */
+  edited_by: string | null;
+  /** The request this one revises, and on a revised one its latest revision (CONTRACT §9). */
+  revises: string | null;
+  revised_by: string | null;
 }
 
 /** Body of `POST /v1/requests/:id/outcome`. */

@@ -128,6 +128,32 @@ function confirmSpec(c: Json, style: string, names: Names): VNode {
   ]);
 }
 
+/** Radio buttons: one checked input per option; sim.js submits the checked one's value. */
+function radios(el: Json, blockId: string, actionId: string, opts: BlockOptions): VNode {
+  const initial = isObject(el.initial_option) ? str(el.initial_option.value) : "";
+  const options = Array.isArray(el.options) ? el.options.filter(isObject) : [];
+  return h(
+    "div",
+    "cs-radios",
+    { role: "radiogroup" },
+    options.map((o) => {
+      const value = str(o.value);
+      const attrs: Record<string, string> = {
+        type: "radio",
+        name: `${blockId}/${actionId}`,
+        value,
+        "data-block-id": blockId,
+        "data-action-id": actionId,
+      };
+      if (value === initial) attrs.checked = "";
+      const kids: VNode[] = [h("input", null, attrs), ...textObject(o.text, opts.names)];
+      if (isObject(o.description))
+        kids.push(h("span", "cs-input-hint", null, [" — ", ...textObject(o.description, opts.names)]));
+      return h("label", "cs-radio", null, kids);
+    }),
+  );
+}
+
 function input(b: Json, opts: BlockOptions): VNode {
   const blockId = str(b.block_id);
   const el = isObject(b.element) ? b.element : {};
@@ -142,10 +168,22 @@ function input(b: Json, opts: BlockOptions): VNode {
   if (isObject(el.placeholder)) attrs.placeholder = str(el.placeholder.text);
   if (typeof el.max_length === "number") attrs.maxlength = String(el.max_length);
   const error = opts.errors?.[blockId];
+  const initial = typeof el.initial_value === "string" ? el.initial_value : undefined;
   const field =
-    el.type === "plain_text_input" && el.multiline === true
-      ? h("textarea", "cs-field-input", { ...attrs, rows: "4" })
-      : h("input", "cs-field-input", { ...attrs, type: "text" });
+    el.type === "radio_buttons"
+      ? radios(el, blockId, actionId, opts)
+      : el.type === "plain_text_input" && el.multiline === true
+        ? h(
+            "textarea",
+            "cs-field-input",
+            { ...attrs, rows: initial === undefined ? "4" : "12" },
+            initial === undefined ? [] : [initial],
+          )
+        : h("input", "cs-field-input", {
+            ...attrs,
+            type: "text",
+            ...(initial === undefined ? {} : { value: initial }),
+          });
   const kids: VNode[] = [
     h("label", "cs-input-label", { for: fieldId }, textObject(b.label, opts.names)),
     field,

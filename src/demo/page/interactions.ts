@@ -8,6 +8,7 @@ import {
   postSignedToApp,
   postToApp,
   slashCommandBody,
+  type ViewStateValue,
   viewSubmissionPayload,
 } from "../../fake-slack/slack-requests.ts";
 import type { WorkspaceChange } from "../../fake-slack/workspace.ts";
@@ -26,7 +27,7 @@ export const clickSchema = z.object({
   as: userIdSchema,
   channel: z.string().min(1).max(40),
   ts: z.string().min(1).max(40),
-  actionId: z.enum(["approve", "reject"]),
+  actionId: z.enum(["approve", "reject", "edit"]),
   value: z.string().max(2000),
   blockId: z.string().max(255).optional(),
 });
@@ -97,7 +98,7 @@ export function createInteractions(opts: {
       const message = ws.message(input.channel, input.ts);
       if (!message) return { status: 404, body: { error: "no such message" } };
       const triggerId = newTriggerId();
-      if (input.actionId === "reject") triggers.set(triggerId, input.as);
+      if (input.actionId !== "approve") triggers.set(triggerId, input.as);
       const payload = blockActionsPayload({
         user: payloadUser(input.as),
         actionId: input.actionId,
@@ -116,12 +117,22 @@ export function createInteractions(opts: {
     async submit(input) {
       const open = modals.get(input.viewId);
       if (!open || open.user !== input.as) return { status: 404, body: { error: "no such modal" } };
-      const values: Record<string, Record<string, { type: "plain_text_input"; value: string | null }>> = {};
+      // Each value is reported the way Slack reports its element: radio choices as selected_option.
+      const elementTypes = new Map<string, unknown>();
+      for (const b of (open.view.blocks as
+        | { block_id?: string; element?: { type?: unknown } }[]
+        | undefined) ?? []) {
+        if (b.block_id !== undefined) elementTypes.set(b.block_id, b.element?.type);
+      }
+      const values: Record<string, Record<string, ViewStateValue>> = {};
       for (const [block, actions] of Object.entries(input.values)) {
+        const radio = elementTypes.get(block) === "radio_buttons";
         values[block] = Object.fromEntries(
-          Object.entries(actions).map(([action, value]) => [
+          Object.entries(actions).map(([action, value]): [string, ViewStateValue] => [
             action,
-            { type: "plain_text_input" as const, value: value === "" ? null : value },
+            radio
+              ? { type: "radio_buttons", selected_option: value === "" ? null : { value } }
+              : { type: "plain_text_input", value: value === "" ? null : value },
           ]),
         );
       }

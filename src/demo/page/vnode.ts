@@ -11,7 +11,7 @@ export type VNode = string | VElement;
 
 /** Attribute names the browser side accepts too (sim.js keeps the same list). */
 export const ATTRIBUTE_NAME =
-  /^(?:data-[a-z-]+|aria-[a-z]+|href|target|rel|title|datetime|type|name|placeholder|rows|maxlength|hidden|disabled|open|selected|label|role|id|for|value|tabindex)$/;
+  /^(?:data-[a-z-]+|aria-[a-z]+|href|target|rel|title|datetime|type|name|placeholder|rows|maxlength|hidden|disabled|open|selected|checked|label|role|id|for|value|tabindex)$/;
 
 export function h(t: string, c?: string | null, a?: Record<string, string> | null, k?: VNode[]): VElement {
   const el: VElement = { t };

@@ -4,7 +4,7 @@
 // can become markup.
 
 const ATTRIBUTE_NAME =
-  /^(?:data-[a-z-]+|aria-[a-z]+|href|target|rel|title|datetime|type|name|placeholder|rows|maxlength|hidden|disabled|open|selected|label|role|id|for|value|tabindex)$/;
+  /^(?:data-[a-z-]+|aria-[a-z]+|href|target|rel|title|datetime|type|name|placeholder|rows|maxlength|hidden|disabled|open|selected|checked|label|role|id|for|value|tabindex)$/;
 
 const $ = (id) => document.getElementById(id);
 const app = $("app");
@@ -117,9 +117,16 @@ function applyTimeline(node, forceBottom) {
 function applyModal(node, key) {
   if (key === modalKey) return;
   const root = $("modal-root");
-  const typed = new Map([...root.querySelectorAll("[name]")].map((f) => [f.name, f.value]));
+  // What the person typed or chose survives a re-render (e.g. inline errors); a radio keeps its choice, not its value.
+  const fields = [...root.querySelectorAll("[name]")];
+  const typed = new Map(fields.filter((f) => f.type !== "radio").map((f) => [f.name, f.value]));
+  const chosen = new Map(fields.filter((f) => f.type === "radio" && f.checked).map((f) => [f.name, f.value]));
   root.replaceChildren(...(node ? [build(node)] : []));
-  for (const f of root.querySelectorAll("[name]")) if (typed.has(f.name)) f.value = typed.get(f.name);
+  for (const f of root.querySelectorAll("[name]")) {
+    if (f.type === "radio") {
+      if (chosen.has(f.name)) f.checked = f.value === chosen.get(f.name);
+    } else if (typed.has(f.name)) f.value = typed.get(f.name);
+  }
   if (node && modalKey === null) root.querySelector("textarea, input")?.focus();
   modalKey = key;
 }
@@ -271,6 +278,7 @@ $("modal-root").addEventListener("click", async (e) => {
   }
   const values = {};
   for (const f of modal.querySelectorAll("[data-block-id][data-action-id][name]")) {
+    if (f.type === "radio" && !f.checked) continue;
     values[f.dataset.blockId] ??= {};
     values[f.dataset.blockId][f.dataset.actionId] = f.value;
   }

@@ -1,4 +1,6 @@
 // Block Kit rendering: pure functions from a request to Slack messages and views.
+
+export { EDIT_INPUT_MAX, renderEditModal } from "./edit-modal.ts";
 export { LIMITS, measureBlocks, validateMessage, validateView } from "./limits.ts";
 export {
   renderEscalationNotice,

@@ -22,6 +22,11 @@ export const LIMITS = {
   confirmText: 300,
   confirmButton: 30,
   inputLabel: 2000,
+  /** A plain_text_input's value (and initial_value). */
+  inputValue: 3000,
+  radioOptions: 10,
+  optionText: 75,
+  optionValue: 150,
   viewTitle: 24,
   viewButton: 24,
   privateMetadata: 3000,
@@ -116,8 +121,29 @@ class Checker {
       return;
     }
     if (v.type === "button") this.button(v, path);
-    else if (v.type === "plain_text_input") this.str(v.action_id, `${path}/action_id`, LIMITS.actionId);
-    else if (typeof v.type !== "string") this.fail(`${path}/type`, "must be a string");
+    else if (v.type === "plain_text_input") {
+      this.str(v.action_id, `${path}/action_id`, LIMITS.actionId);
+      if (v.initial_value !== undefined)
+        this.str(v.initial_value, `${path}/initial_value`, LIMITS.inputValue, 0);
+    } else if (v.type === "radio_buttons") {
+      this.str(v.action_id, `${path}/action_id`, LIMITS.actionId);
+      const options = Array.isArray(v.options) ? v.options : [];
+      if (options.length < 1 || options.length > LIMITS.radioOptions)
+        this.fail(`${path}/options`, `must have 1 to ${LIMITS.radioOptions} options`);
+      options.forEach((o, i) => {
+        if (!isObject(o)) this.fail(`${path}/options/${i}`, "must be an object");
+        else {
+          this.text(o.text, `${path}/options/${i}/text`, LIMITS.optionText);
+          this.str(o.value, `${path}/options/${i}/value`, LIMITS.optionValue);
+        }
+      });
+      const initial = v.initial_option;
+      if (
+        initial !== undefined &&
+        !(isObject(initial) && options.some((o) => isObject(o) && o.value === initial.value))
+      )
+        this.fail(`${path}/initial_option`, "must be one of the options");
+    } else if (typeof v.type !== "string") this.fail(`${path}/type`, "must be a string");
   }
 
   block(b: unknown, path: string, blockIds: Set<string>): void {

@@ -4,6 +4,20 @@ import { escapeTruncate } from "../mrkdwn.ts";
 
 export const REJECT_REASON_MAX = 2000;
 
+const REJECT_OPTION = {
+  text: { type: "plain_text" as const, text: "Reject" },
+  value: "reject",
+  description: { type: "plain_text" as const, text: "Final: the agent must not do this." },
+};
+const CHANGES_OPTION = {
+  text: { type: "plain_text" as const, text: "Request changes" },
+  value: "request_changes",
+  description: {
+    type: "plain_text" as const,
+    text: "The agent may send a revised request that addresses your comment.",
+  },
+};
+
 /** The modal Reject opens; its submission rejects the request with the typed reason. */
 export function renderRejectModal(req: RequestResource): ModalView {
   const summary = escapeTruncate(req.summary, 2000);
@@ -25,6 +39,17 @@ export function renderRejectModal(req: RequestResource): ModalView {
       },
       {
         type: "input",
+        block_id: "kind",
+        label: { type: "plain_text", text: "Decision" },
+        element: {
+          type: "radio_buttons",
+          action_id: "kind",
+          initial_option: REJECT_OPTION,
+          options: [REJECT_OPTION, CHANGES_OPTION],
+        },
+      },
+      {
+        type: "input",
         block_id: "reason",
         label: { type: "plain_text", text: "Reason" },
         element: {
@@ -33,7 +58,10 @@ export function renderRejectModal(req: RequestResource): ModalView {
           multiline: true,
           min_length: 1,
           max_length: REJECT_REASON_MAX,
-          placeholder: { type: "plain_text", text: "Why is this rejected? The agent receives this reason." },
+          placeholder: {
+            type: "plain_text",
+            text: "Why is this rejected, or what should change? The agent receives this.",
+          },
         },
       },
     ],

@@ -1,6 +1,8 @@
 import type { ActionsBlock, Button, ContextBlock, HeaderBlock, KnownBlock, SectionBlock } from "@slack/types";
 import type { RequestResource } from "../../approvals/types.ts";
 import { escapeTruncate, joinAnd, slackDate, userMention } from "../mrkdwn.ts";
+import { editText, revisionText } from "./changes.ts";
+import { type ActionHistory, historyText, whyText } from "./decision-context.ts";
 import { evidenceBlock, evidenceLength, planEvidence } from "./evidence.ts";
 import { LIMITS, measureBlocks, validateMessage } from "./limits.ts";
 import { paramsLength, renderParams } from "./params.ts";
@@ -18,6 +20,16 @@ export interface RenderContext {
   nowMs?: number;
   /** Only in the escalation DM: why it came and where the channel message is. */
   escalationDm?: { channel: string; permalink: string | null; escalateAfterText: string | null };
+  /** The policy allows approve-with-edits: an "Edit & approve" button. */
+  edits?: boolean;
+  /** For a revision: the request it revises, to say what changed. */
+  revisionOf?: RequestResource | null;
+  /** On a revised request: its latest revision and a link to its message, when posted. */
+  revisedBy?: { id: string; url: string | null } | null;
+  /** The conditions of the matched policy that held, for "why a human". */
+  why?: readonly string[] | null;
+  /** The agent's recent history for the same action. */
+  history?: ActionHistory | null;
 }
 
 export interface RenderedMessage {
@@ -34,6 +46,7 @@ export const RENDER_BUDGET = 11_000;
 const CAP = {
   header: LIMITS.headerText,
   status: 2000,
+  changes: 2000,
   summary: 1500,
   reason: 1000,
   agent: 80,
@@ -116,6 +129,7 @@ function actionsBlock(req: RequestResource, ctx: RenderContext): ActionsBlock {
       deny: plain("Cancel"),
     };
   }
+  const edit: Button = { type: "button", action_id: "edit", text: plain("Edit & approve"), value: req.id };
   const reject: Button = {
     type: "button",
     action_id: "reject",
@@ -123,7 +137,8 @@ function actionsBlock(req: RequestResource, ctx: RenderContext): ActionsBlock {
     text: plain("Reject"),
     value: req.id,
   };
-  return { type: "actions", block_id: "decision", elements: [approve, reject] };
+  const elements = ctx.edits === true ? [approve, edit, reject] : [approve, reject];
+  return { type: "actions", block_id: "decision", elements };
 }
 
 function metaLine(req: RequestResource): string {
@@ -156,13 +171,29 @@ export function renderRequestMessage(req: RequestResource, ctx: RenderContext): 
   if (ctx.escalationDm) head.push(section("escalation_intro", escalationIntro(req, ctx.escalationDm)));
   const status = statusText(req, ctx.ttlText);
   if (status !== null) head.push(section("status", truncateOwn(status, CAP.status)));
+  const edited = editText(req, ctx.redactKeys);
+  if (edited !== null) head.push(section("edits", truncateOwn(edited, CAP.changes)));
+  const revision = revisionText(req, ctx.revisionOf ?? null, ctx.redactKeys);
+  if (revision !== null) head.push(section("revision", truncateOwn(revision, CAP.changes)));
   head.push(section("summary", orPlaceholder(escapeTruncate(req.summary, CAP.summary), "(no summary)")));
   head.push(fieldsBlock(req));
+  const decisionContext = [
+    ...(ctx.why ? [whyText(req.policy, ctx.why)] : []),
+    ...(ctx.history ? [historyText(ctx.history)] : []),
+  ];
+  if (decisionContext.length > 0) {
+    head.push({ type: "context", block_id: "why", elements: decisionContext.map(mrkdwn) });
+  }
   if (req.reason !== null && req.reason.trim() !== "") {
     head.push(section("reason", `*Reason*\n${escapeTruncate(req.reason, CAP.reason)}`));
   }
 
   const tail: KnownBlock[] = [context("meta", metaLine(req))];
+  if (ctx.revisedBy) {
+    const id = escapeTruncate(ctx.revisedBy.id, CAP.id);
+    const link = ctx.revisedBy.url === null ? `\`${id}\`` : `<${ctx.revisedBy.url}|${id}>`;
+    tail.push(context("revised_by", `➡️ Revised by ${link}`));
+  }
   const approved = approvers(req);
   if (pending && approved.length > 0) {
     const line = `${approved.length} of ${req.approvals_required} approvals — approved by ${joinAnd(approved.map(userMention))}`;

@@ -4,11 +4,12 @@ import { escapeMrkdwn, escapeTruncate, joinAnd, slackDate, userMention } from ".
 const COMMENT_MAX = 1200;
 const DETAIL_MAX = 600;
 
-/** Distinct approvers who approved, in the order they voted. */
+/** Distinct approvers whose approval counts (on the edited version after an edit), in the order they voted. */
 export function approvers(req: RequestResource): string[] {
+  const version = req.approved_args_hash ?? req.args_hash;
   const ids: string[] = [];
   for (const d of req.decisions) {
-    if (d.decision === "approve" && !ids.includes(d.approver.slack_user_id))
+    if (d.decision === "approve" && d.args_hash === version && !ids.includes(d.approver.slack_user_id))
       ids.push(d.approver.slack_user_id);
   }
   return ids;
@@ -37,6 +38,7 @@ export function resolutionOf(req: RequestResource): Resolution | null {
       return approvers(req).length > 0 ? "approved_by_humans" : "approved_by_policy";
     case "rejected":
       return lastRejection(req) ? "rejected_by_human" : "rejected_by_policy";
+    // changes_requested is always stored with its resolution; it is never derived.
     case "expired":
       return "approval_timeout";
     case "cancelled":
@@ -59,7 +61,8 @@ export function statusText(req: RequestResource, ttlText: string): string | null
   switch (resolution) {
     case "approved_by_humans": {
       const ids = approvers(req).map(userMention);
-      lines.push(`✅ Approved by ${ids.length ? joinAnd(ids) : "an approver"}${at(decidedAt(req))}`);
+      const edited = req.approved_args_hash === null ? "" : " with edits";
+      lines.push(`✅ Approved${edited} by ${ids.length ? joinAnd(ids) : "an approver"}${at(decidedAt(req))}`);
       break;
     }
     case "approved_by_policy":
@@ -69,6 +72,13 @@ export function statusText(req: RequestResource, ttlText: string): string | null
       const rejection = lastRejection(req);
       const who = rejection ? userMention(rejection.approver.slack_user_id) : "an approver";
       lines.push(`❌ Rejected by ${who}${at(decidedAt(req))}`);
+      if (rejection?.comment) lines.push(quote(rejection.comment));
+      break;
+    }
+    case "changes_requested": {
+      const rejection = lastRejection(req);
+      const who = rejection ? userMention(rejection.approver.slack_user_id) : "an approver";
+      lines.push(`↩️ Changes requested by ${who}${at(decidedAt(req))}`);
       if (rejection?.comment) lines.push(quote(rejection.comment));
       break;
     }
@@ -126,6 +136,10 @@ export function renderAlreadyFinal(req: RequestResource): string {
     case "rejected_by_human": {
       const r = lastRejection(req);
       return `This request was already rejected by ${r ? userMention(r.approver.slack_user_id) : "an approver"}${on(when)}.`;
+    }
+    case "changes_requested": {
+      const r = lastRejection(req);
+      return `Changes to this request were already requested by ${r ? userMention(r.approver.slack_user_id) : "an approver"}${on(when)}.`;
     }
     case "rejected_by_policy":
       return `This request was already rejected by policy \`${escapeMrkdwn(req.policy)}\`${on(req.decided_at)}.`;

@@ -1,0 +1,29 @@
+import type { DecisionRow, RequestRow } from "../db/schema.ts";
+
+/**
+ * The version of a request that approvals count on and that an approval binds:
+ * the reviewer's edited params after an approve-with-edits, else what the agent proposed.
+ * Approval tokens (CONTRACT §6) sign `approvedArgsHash(row)`.
+ */
+export function approvedArgsHash(row: Pick<RequestRow, "argsHash" | "approvedArgsHash">): string {
+  return row.approvedArgsHash ?? row.argsHash;
+}
+
+/** The params (canonical JSON text) an approval of this request covers. */
+export function approvedParamsJson(row: Pick<RequestRow, "params" | "approvedParams">): string {
+  return row.approvedParams ?? row.params;
+}
+
+/**
+ * Slack ids of the approvals that count: votes cast on the approved version only
+ * (after an edit, approvals of the agent's original no longer count). For token `approvers`.
+ */
+export function approversOfVersion(
+  row: Pick<RequestRow, "argsHash" | "approvedArgsHash">,
+  votes: readonly Pick<DecisionRow, "decision" | "approverId" | "argsHash">[],
+): string[] {
+  const version = approvedArgsHash(row);
+  return votes
+    .filter((v) => v.decision === "approve" && (v.argsHash ?? row.argsHash) === version)
+    .map((v) => v.approverId);
+}
