@@ -94,45 +94,64 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
     });
   });
 
-  app.action("reject", async ({ ack, body, client }) => {
+  /**
+   * A button that opens a modal (Reject, Edit & approve): the click is screened
+   * and stored first (a refusal or a late click is recorded and answered
+   * ephemerally), then acked; the modal, which stores nothing, opens after the
+   * ack, within the trigger_id's 3 seconds.
+   */
+  const screenThenOpen = async (
+    decision: "reject" | "edit",
+    ack: () => Promise<void>,
+    body: unknown,
+    client: WebClient,
+    open: (trigger: string, requestId: string, channel: string | null, user: string) => Promise<void>,
+  ): Promise<void> => {
     const click = clickSchema.safeParse(body);
     if (!click.success) {
       await ack();
-      return void log.warn({ issues: click.error.issues }, "ignoring a malformed reject click");
+      return void log.warn({ issues: click.error.issues }, `ignoring a malformed ${decision} click`);
     }
     const { user, actions, container, channel, trigger_id } = click.data;
     const requestId = actions[0]?.value ?? "";
     const where = container?.channel_id ?? channel?.id ?? null;
     await storeThenAck({
-      ack: () => ack(),
+      ack,
       store: (budget) =>
         screenClick(
           deps,
           {
             requestId,
             user: { id: user.id, name: user.username ?? user.name ?? null },
-            decision: "reject",
+            decision,
             comment: null,
             channel: where,
           },
           withDeadline(isMember, LOOKUP_BUDGET_MS).check,
           { budgetMs: budget.left() },
         ),
-      // Opening the modal stores nothing (its submission does), so it may follow
-      // the ack; the trigger_id stays valid for 3 s after the click.
       after: async (screened) => {
         if (screened.kind !== "allowed") {
-          log.info({ requestId, user: user.id, result: screened.kind }, "reject click refused");
+          log.info({ requestId, user: user.id, result: screened.kind }, `${decision} click refused`);
           return kickOutbox();
         }
-        if (trigger_id !== undefined)
-          await openRejectModal(client, trigger_id, requestId, deps, where, user.id);
+        if (trigger_id !== undefined) await open(trigger_id, requestId, where, user.id);
       },
       notStored: () => ({ ephemeral: { client, channel: where, user: user.id } }),
       log,
-      what: { requestId, user: user.id, action: "reject" },
+      what: { requestId, user: user.id, action: decision },
     });
-  });
+  };
+
+  app.action("reject", ({ ack, body, client }) =>
+    screenThenOpen(
+      "reject",
+      () => ack(),
+      body,
+      client,
+      (trigger, requestId, where, user) => openRejectModal(client, trigger, requestId, deps, where, user),
+    ),
+  );
 
   app.view("reject", async ({ ack, body }) => {
     const submission = submissionSchema.safeParse(body);
@@ -199,43 +218,15 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
 
   // Edit & approve (CONTRACT §9): screened like Reject (refusals recorded and answered
   // ephemerally), then the modal; its submission approves the edited params.
-  app.action("edit", async ({ ack, body, client }) => {
-    const click = clickSchema.safeParse(body);
-    if (!click.success) {
-      await ack();
-      return void log.warn({ issues: click.error.issues }, "ignoring a malformed edit click");
-    }
-    const { user, actions, container, channel, trigger_id } = click.data;
-    const requestId = actions[0]?.value ?? "";
-    const where = container?.channel_id ?? channel?.id ?? null;
-    await storeThenAck({
-      ack: () => ack(),
-      store: (budget) =>
-        screenClick(
-          deps,
-          {
-            requestId,
-            user: { id: user.id, name: user.username ?? user.name ?? null },
-            decision: "edit",
-            comment: null,
-            channel: where,
-          },
-          withDeadline(isMember, LOOKUP_BUDGET_MS).check,
-          { budgetMs: budget.left() },
-        ),
-      // The modal stores nothing (its submission does); the trigger_id stays valid for 3 s.
-      after: async (screened) => {
-        if (screened.kind !== "allowed") {
-          log.info({ requestId, user: user.id, result: screened.kind }, "edit click refused");
-          return kickOutbox();
-        }
-        if (trigger_id !== undefined) await openEditModal(client, trigger_id, requestId, deps);
-      },
-      notStored: () => ({ ephemeral: { client, channel: where, user: user.id } }),
-      log,
-      what: { requestId, user: user.id, action: "edit" },
-    });
-  });
+  app.action("edit", ({ ack, body, client }) =>
+    screenThenOpen(
+      "edit",
+      () => ack(),
+      body,
+      client,
+      (trigger, requestId) => openEditModal(client, trigger, requestId, deps),
+    ),
+  );
 
   app.view("approve_with_edits", async ({ ack, body }) => {
     const submission = submissionSchema.safeParse(body);
