@@ -1,14 +1,12 @@
-import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { type FakeSlack, startFakeSlack } from "../../src/fake-slack/slack-api.ts";
 import { blockActionsPayload, postToApp } from "../../src/fake-slack/slack-requests.ts";
 import { validateMessage } from "../../src/slack/render/index.ts";
 import { FakeClock } from "../support/clock.ts";
 import { TOKENS } from "../support/config.ts";
+import { crashChildUrl, spawnCrashChild } from "../support/crash-child.ts";
 import {
   eventually,
   type Harness,
@@ -273,11 +271,11 @@ describe("a stop or crash between the state change and the post", () => {
     const hanging = await startHangingSlack();
     cleanups.push(() => hanging.close());
     const startMs = Date.parse("2026-11-22T10:00:00.000Z");
-    const child = spawnChild(dbPath, hanging.url, startMs);
+    const child = spawnCrashChild(dbPath, hanging.url, startMs);
     cleanups.push(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     });
-    const url = await childUrl(child);
+    const url = await crashChildUrl(child);
 
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
@@ -337,42 +335,3 @@ describe("a stop or crash between the state change and the post", () => {
     expect(hasButtons(channelMessage(h, ids[0]!))).toBe(true);
   });
 });
-
-const CHILD = fileURLToPath(new URL("./crash-child.ts", import.meta.url));
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-
-type Child = ChildProcessByStdio<null, Readable, Readable>;
-
-function spawnChild(dbPath: string, apiUrl: string, clockMs: number): Child {
-  return spawn(process.execPath, ["--import", "tsx", CHILD, dbPath, apiUrl, String(clockMs)], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-}
-
-/** The child's base URL from its first stdout line; its stderr in the error when it dies first. */
-function childUrl(child: Child, timeoutMs = 15_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    const timer = setTimeout(
-      () => reject(new Error(`child did not start in time; stderr: ${err}`)),
-      timeoutMs,
-    );
-    child.stderr.on("data", (c: Buffer) => {
-      err += c.toString("utf8");
-    });
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString("utf8");
-      const line = out.split("\n")[0];
-      if (out.includes("\n") && line !== undefined) {
-        clearTimeout(timer);
-        resolve((JSON.parse(line) as { url: string }).url);
-      }
-    });
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`child exited (${code ?? signal}) before listening; stderr: ${err}`));
-    });
-  });
-}
