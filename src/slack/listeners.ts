@@ -14,7 +14,13 @@ import {
   renderRefusal,
   renderRejectModal,
 } from "./render/index.ts";
-import { LOOKUP_BUDGET_MS, notStoredText, storeThenAck, withDeadline } from "./store-then-ack.ts";
+import {
+  type Budget,
+  LOOKUP_BUDGET_MS,
+  notStoredText,
+  storeThenAck,
+  withDeadline,
+} from "./store-then-ack.ts";
 
 /** The parts of a block_actions payload we rely on, validated rather than trusted. */
 const clickSchema = z.object({
@@ -143,6 +149,45 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
     });
   };
 
+  /**
+   * A modal submission (Reject, Edit & approve), whose answer is the HTTP
+   * response itself: stored first, then answered with any problem on `block`.
+   * A user group lookup slower than Slack's 3 seconds would show the approver
+   * an error while the decision still took effect, so past a budget it counts as failed.
+   */
+  const storeThenAnswer = async <R extends { kind: string }>(submission: {
+    ack: (answer?: ModalErrors) => Promise<void>;
+    block: string;
+    action: string;
+    requestId: string;
+    user: string;
+    store: (check: MembershipCheck, budget: Budget) => Promise<R>;
+    problem: (result: R) => string | null;
+    logged?: Record<string, unknown>;
+  }): Promise<void> => {
+    const { block, action, requestId, user } = submission;
+    const lookup = withDeadline(isMember, LOOKUP_BUDGET_MS);
+    await storeThenAck({
+      ack: submission.ack,
+      store: (budget) => submission.store(lookup.check, budget),
+      answer: (result) => {
+        const problem =
+          result.kind === "refused" && lookup.timedOut()
+            ? "Slack took too long to confirm that you may decide this request. Please submit again."
+            : submission.problem(result);
+        return problem === null ? undefined : errorsOn(problem, block);
+      },
+      after: (result) => {
+        log.info({ requestId, user, result: result.kind, ...submission.logged }, action.replace("_", " "));
+        kickOutbox();
+      },
+      // A modal's answer can carry the error itself: the approver sees it on the field.
+      notStored: (error) => ({ ack: errorsOn(notStoredText(isUnavailable(error)), block) }),
+      log,
+      what: { requestId, user, action },
+    });
+  };
+
   app.action("reject", ({ ack, body, client }) =>
     screenThenOpen(
       "reject",
@@ -177,42 +222,28 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
       );
       return;
     }
-    // The answer to a submission is the HTTP response itself: a user group
-    // lookup slower than Slack's 3 seconds would show the approver an error
-    // while the rejection still took effect, so past a budget it counts as failed.
-    const lookup = withDeadline(isMember, LOOKUP_BUDGET_MS);
-    const requestId = view.private_metadata;
-    await storeThenAck({
-      ack: (answer?: ModalErrors) => ack(answer),
-      store: (budget) =>
+    await storeThenAnswer<DecisionResult>({
+      ack: (answer) => ack(answer),
+      block: "reason",
+      action: "reject_submission",
+      requestId: view.private_metadata,
+      user: user.id,
+      store: (check, budget) =>
         recordDecision(
           deps,
           {
-            requestId,
+            requestId: view.private_metadata,
             user: { id: user.id, name: user.username ?? user.name ?? null },
             decision: "reject",
             comment: reason,
             channel: null,
             changesRequested: kind === "request_changes",
           },
-          lookup.check,
+          check,
           { budgetMs: budget.left() },
         ),
-      answer: (result) => {
-        const problem =
-          result.kind === "refused" && lookup.timedOut()
-            ? "Slack took too long to confirm that you may decide this request. Please submit again."
-            : modalProblem(result, deps);
-        return problem === null ? undefined : errorsOn(problem);
-      },
-      after: (result) => {
-        log.info({ requestId, user: user.id, result: result.kind, kind }, "reject submission");
-        kickOutbox();
-      },
-      // A modal's answer can carry the error itself: the approver sees it on the reason field.
-      notStored: (error) => ({ ack: errorsOn(notStoredText(isUnavailable(error))) }),
-      log,
-      what: { requestId, user: user.id, action: "reject_submission" },
+      problem: (result) => modalProblem(result, deps),
+      logged: { kind },
     });
   });
 
@@ -236,31 +267,24 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
     }
     const { user, view } = submission.data;
     const text = view.state.values.params?.params?.value ?? "";
-    const lookup = withDeadline(isMember, LOOKUP_BUDGET_MS);
-    const requestId = view.private_metadata;
-    await storeThenAck({
-      ack: (answer?: ModalErrors) => ack(answer),
-      store: (budget) =>
+    await storeThenAnswer<EditResult>({
+      ack: (answer) => ack(answer),
+      block: "params",
+      action: "edit_submission",
+      requestId: view.private_metadata,
+      user: user.id,
+      store: (check, budget) =>
         approveWithEdits(
           deps,
-          { requestId, user: { id: user.id, name: user.username ?? user.name ?? null }, text },
-          lookup.check,
+          {
+            requestId: view.private_metadata,
+            user: { id: user.id, name: user.username ?? user.name ?? null },
+            text,
+          },
+          check,
           { budgetMs: budget.left() },
         ),
-      answer: (result) => {
-        const problem =
-          result.kind === "refused" && lookup.timedOut()
-            ? "Slack took too long to confirm that you may decide this request. Please submit again."
-            : editProblem(result, deps);
-        return problem === null ? undefined : errorsOn(problem, "params");
-      },
-      after: (result) => {
-        log.info({ requestId, user: user.id, result: result.kind }, "edit submission");
-        kickOutbox();
-      },
-      notStored: (error) => ({ ack: errorsOn(notStoredText(isUnavailable(error)), "params") }),
-      log,
-      what: { requestId, user: user.id, action: "edit_submission" },
+      problem: (result) => editProblem(result, deps),
     });
   });
 }
