@@ -1,0 +1,206 @@
+import type { FinalState } from "../approvals/transitions.ts";
+import type { AuditEvent } from "../audit/events.ts";
+import type { ChainRow } from "../audit/verify.ts";
+import type {
+  AuditRow,
+  CallbackRow,
+  DecisionRow,
+  NewRequestRow,
+  OutboxRow,
+  RequestRow,
+  SigningKeyRow,
+} from "./schema.ts";
+
+/**
+ * The one storage interface the rest of countersign sees. Two implementations:
+ * SQLite (src/db/store.ts, the embedded default) and PostgreSQL (src/db/pg/).
+ * Every method is async. Inside `tx` / `Writes.run` every call joins the
+ * running transaction (the implementation tracks it with AsyncLocalStorage);
+ * outside it each call is its own statement.
+ *
+ * Row types are the SQLite schema's inferred types; the PostgreSQL schema
+ * mirrors them column for column (times are bigint milliseconds read as numbers).
+ */
+
+export type FinalUpdate = FinalState & {
+  id: string;
+  decidedAt: number;
+  /** Set exactly when the new status is approved. */
+  approvalToken: string | null;
+};
+
+export type NewCallback = Omit<
+  CallbackRow,
+  "attempts" | "lastStatus" | "lastError" | "deliveredAt" | "failedAt"
+>;
+
+export type OutboxItem = OutboxRow & { channel: string | null };
+
+export interface Store {
+  /**
+   * Runs fn in one write transaction (SQLite: IMMEDIATE; PostgreSQL: its own
+   * connection). A throw rolls everything back. Nested calls become savepoints.
+   */
+  tx<T>(fn: () => Promise<T>): Promise<T>;
+  /** True when the database answers a trivial query. */
+  ping(): Promise<boolean>;
+
+  insertRequest(row: Required<NewRequestRow>): Promise<void>;
+  /**
+   * The request, or undefined. Inside a transaction on PostgreSQL the row is
+   * locked (FOR UPDATE) until commit, so writers on one request are serialized
+   * across replicas exactly as SQLite's single writer serializes them.
+   */
+  getRequest(id: string): Promise<RequestRow | undefined>;
+  findByIdempotencyKey(agent: string, key: string): Promise<RequestRow | undefined>;
+  decisionsFor(id: string): Promise<DecisionRow[]>;
+  insertDecision(row: Omit<DecisionRow, "id">): Promise<void>;
+  changeVote(
+    id: number,
+    decision: DecisionRow["decision"],
+    comment: string | null,
+    at: number,
+    argsHash: string,
+  ): Promise<void>;
+  /** Records an approve-with-edits on a pending request; false when it was no longer pending. */
+  setEdit(id: string, approvedParams: string | null, approvedArgsHash: string | null, editedBy: string): Promise<boolean>;
+  setRevisedBy(id: string, revisedBy: string): Promise<void>;
+  setThreadTs(id: string, threadTs: string): Promise<void>;
+  /** Moves a pending request to a final status; false when it was no longer pending. */
+  finalize(u: FinalUpdate): Promise<boolean>;
+  markEscalated(id: string, at: number, to: string): Promise<boolean>;
+  skipEscalation(id: string): Promise<boolean>;
+  clearReminder(id: string): Promise<boolean>;
+  approvedWithoutToken(limit: number): Promise<RequestRow[]>;
+  setApprovalToken(id: string, token: string): Promise<boolean>;
+  setOutcome(id: string, outcome: string): Promise<boolean>;
+  setChannelMessage(id: string, channel: string, ts: string): Promise<void>;
+  setDmMessage(id: string, channel: string, ts: string): Promise<void>;
+
+  /** Appends a chained, redacted audit event (inside the caller's transaction when there is one). */
+  audit(requestId: string | null, at: number, event: AuditEvent, actor: string | null, detail?: unknown): Promise<void>;
+  auditFor(id: string): Promise<AuditRow[]>;
+
+  listForAgent(q: {
+    agent: string;
+    status: string | null;
+    beforeAt: number;
+    beforeId: string;
+    limit: number;
+  }): Promise<RequestRow[]>;
+  historyFor(q: {
+    agent: string;
+    action: string;
+    since: number;
+    until: number;
+    id: string;
+  }): Promise<{ status: RequestRow["status"]; n: number }[]>;
+
+  enqueueSlack(requestId: string, kind: string, payload: unknown, at: number): Promise<void>;
+  /**
+   * Claims due heads of the per-request queues (id > afterId), with the
+   * request's channel: each claimed item's next_attempt_at moves to
+   * now + leaseMs, so no other worker (replica) takes it until the lease ends;
+   * a worker that dies leaves it to be taken again then. PostgreSQL: FOR
+   * UPDATE SKIP LOCKED.
+   */
+  claimSlack(now: number, leaseMs: number, limit: number, afterId?: number): Promise<OutboxItem[]>;
+  deleteSlack(id: number): Promise<void>;
+  retrySlack(id: number, nextAttemptAt: number, error: string): Promise<void>;
+  outboxDepth(): Promise<number>;
+  /** Shared per-channel pause after a 429 (so every replica honours it). */
+  pauseChannel(channel: string, until: number, pacedUntil: number): Promise<void>;
+  /** Channels paused or paced at `now`: channel → { until, pacedUntil }. */
+  channelPauses(now: number): Promise<Map<string, { until: number; pacedUntil: number }>>;
+
+  insertCallback(row: NewCallback): Promise<void>;
+  /** Claims due callbacks (same lease rule as claimSlack), skipping agents in `busy`. */
+  claimCallbacks(now: number, leaseMs: number, limit: number, busy?: readonly string[]): Promise<CallbackRow[]>;
+  callbackAttempt(a: {
+    id: string;
+    nextAttemptAt: number | null;
+    status: number | null;
+    error: string | null;
+    deliveredAt: number | null;
+    failedAt: number | null;
+  }): Promise<void>;
+  callbacksFor(id: string): Promise<CallbackRow[]>;
+  pendingCallbacks(): Promise<number>;
+
+  dueExpiries(now: number, limit: number): Promise<string[]>;
+  dueEscalations(now: number, limit: number): Promise<string[]>;
+  dueReminders(now: number, limit: number): Promise<string[]>;
+  countByStatus(): Promise<{ status: RequestRow["status"]; resolution: RequestRow["resolution"]; n: number }[]>;
+  /** Pending requests of some roles or escalated to a user, oldest first (Home tab). */
+  pendingFor(roles: string[], userId: string, limit: number): Promise<RequestRow[]>;
+
+  /**
+   * Claims the named periodic job for `tick` (e.g. the sweep's minute): true
+   * for exactly one caller per (name, tick) across every replica.
+   */
+  claimTick(name: string, tick: number): Promise<boolean>;
+}
+
+/** Writes that answer someone (an agent, a click): bounded waits, refused with StoreUnavailable. */
+export interface WriteOptions {
+  /** Overrides the default wait budget for this write (workers may wait longer than a request). */
+  budgetMs?: number;
+}
+
+export interface Writes {
+  /**
+   * Runs fn in a write transaction (SQLite: the next group commit, in its own
+   * savepoint). Resolves after COMMIT; rejects with fn's error, or with
+   * StoreUnavailable when nothing could be stored within the budget.
+   */
+  run<T>(fn: () => Promise<T>, options?: WriteOptions): Promise<T>;
+  /** Null when the last commit went through; otherwise why writes fail, and since when (performance.now()). */
+  readonly failing: { at: number; error: Error } | null;
+  /** Whether a write could be taken this instant. */
+  canWrite(): Promise<boolean>;
+  /** Rejects what is still queued (shutdown). */
+  close(): void;
+}
+
+export interface KeyStore {
+  tx<T>(fn: () => Promise<T>): Promise<T>;
+  active(): Promise<SigningKeyRow | undefined>;
+  byKid(kid: string): Promise<SigningKeyRow | undefined>;
+  all(): Promise<SigningKeyRow[]>;
+  insert(row: SigningKeyRow): Promise<void>;
+  retire(kid: string, at: number, publishUntil: number): Promise<void>;
+  reactivate(kid: string): Promise<void>;
+}
+
+export interface AuditQuery {
+  /** Events from the first one at or after this time (ms), and every later one. */
+  sinceMs?: number | null;
+  requestId?: string | null;
+}
+
+export interface AuditReader {
+  /** Audit rows in seq order, streamed (bounded memory). */
+  iterate(query?: AuditQuery): AsyncIterable<ChainRow>;
+  /** The last event: what an operator anchors outside the database. */
+  head(): Promise<{ seq: number; hash: string | null } | null>;
+}
+
+/**
+ * Cross-replica "request changed" notices (PostgreSQL: LISTEN/NOTIFY). The
+ * SQLite backend has one process, so its bus is local only.
+ */
+export interface ChangeBus {
+  publish(requestId: string): void;
+  /** Called for every id published by any replica (including this one); on reconnect with null: re-check everything. */
+  subscribe(listener: (requestId: string | null) => void): void;
+}
+
+export interface Backend {
+  dialect: "sqlite" | "postgres";
+  store: Store;
+  writes: Writes;
+  keys: KeyStore;
+  audit: AuditReader;
+  bus: ChangeBus;
+  close(): Promise<void>;
+}
