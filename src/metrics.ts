@@ -19,8 +19,8 @@ export function decidedBy(resolution: Resolution): "human" | "policy" | "timeout
 }
 
 export interface MetricsSources {
-  outboxDepth(): number;
-  pendingCallbacks(): number;
+  outboxDepth(): Promise<number>;
+  pendingCallbacks(): Promise<number>;
 }
 
 /**
@@ -89,16 +89,16 @@ export function createMetrics(sources: MetricsSources) {
     name: "countersign_slack_outbox_depth",
     help: "Slack side effects waiting to be sent",
     registers: [registry],
-    collect() {
-      this.set(sources.outboxDepth());
+    async collect() {
+      this.set(await sources.outboxDepth());
     },
   });
   new Gauge({
     name: "countersign_callbacks_pending",
     help: "Callbacks not yet delivered",
     registers: [registry],
-    collect() {
-      this.set(sources.pendingCallbacks());
+    async collect() {
+      this.set(await sources.pendingCallbacks());
     },
   });
   const apiResponses = new Counter({

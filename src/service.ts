@@ -12,12 +12,10 @@ import { type SweepReport, sweep } from "./approvals/sweep.ts";
 import { createCallbackWorker } from "./callbacks/deliver.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { AppConfig } from "./config/file.ts";
-import { auditHead } from "./db/audit.ts";
-import { createGroupCommit, type GroupCommitOptions } from "./db/group-commit.ts";
+import type { GroupCommitOptions } from "./db/group-commit.ts";
 import { acquireDatabaseLock, type DatabaseLock, DatabaseLockedError } from "./db/lock.ts";
-import { type OpenDatabase, openDatabase } from "./db/open.ts";
-import { createKeyStore } from "./db/signing-keys.ts";
-import { createStore } from "./db/store.ts";
+import type { OpenDatabase } from "./db/open.ts";
+import { openSqliteBackend } from "./db/sqlite-backend.ts";
 import { boltLogger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { createRedactor } from "./redact.ts";
@@ -63,7 +61,7 @@ export interface Service {
   port: number;
   url: string;
   /** One sweep at the clock's now; with a budget, stops after that many rows (report.more). */
-  sweepNow(budget?: number): SweepReport;
+  sweepNow(budget?: number): Promise<SweepReport>;
   kick(): void;
   stop(): Promise<void>;
 }
@@ -98,25 +96,26 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
   // Every log line, whatever logged it, goes through the redactor (CONTRACT §7).
   const log = options.log.child({}, { formatters: { log: (object) => redact(object) } });
   const clock = options.clock ?? systemClock;
-  const database = typeof options.database === "string" ? openDatabase(options.database) : options.database;
-  const store = createStore(database, { redact });
-  const events = new RequestEvents();
+  const backend = openSqliteBackend(options.database, {
+    redact,
+    ...(options.writes ? { writes: options.writes } : {}),
+  });
+  const { store, keys, writes } = backend;
+  const events = new RequestEvents(backend.bus);
   const metrics = createMetrics({ outboxDepth: store.outboxDepth, pendingCallbacks: store.pendingCallbacks });
-  metrics.seed(store.countByStatus());
-  const keys = createKeyStore(database);
+  metrics.seed(await store.countByStatus());
   const suppliedKey = options.signingKey ?? null;
   // Before anything listens: every approval from now on has a key to sign with.
-  const signingKey = ensureSigningKey(keys, {
+  const signingKey = await ensureSigningKey(keys, {
     now: clock.now(),
     retainMs: maxTokenTtlMs(config),
     supplied: suppliedKey,
   });
   if (signingKey.created) log.info({ kid: signingKey.kid }, "created the approval-token signing key");
   const tokens = createTokenIssuer({ keys, config, suppliedKey });
-  const backfilled = backfillTokens({ store, tokens }, clock.now());
+  const backfilled = await backfillTokens({ store, tokens }, clock.now());
   if (backfilled > 0)
     log.info({ count: backfilled }, "issued approval tokens for requests approved before tokens existed");
-  const writes = createGroupCommit(database.sqlite, options.writes);
   const deps: Deps = { store, writes, config, clock, events, metrics, log, tokens };
 
   let stopping = false;
@@ -234,20 +233,20 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
   if (httpServer !== null) answerClientErrors(httpServer);
   const port = listeningPort(started, options.port);
 
-  const sweepNow = (budget?: number): SweepReport => {
-    const report = sweep(deps, clock.now(), budget);
+  const sweepNow = async (budget?: number): Promise<SweepReport> => {
+    const report = await sweep(deps, clock.now(), budget);
     if (report.expired + report.escalated + report.reminded > 0) {
       log.info(report, "sweep");
       kick();
     }
     return report;
   };
-  sweepNow();
+  await sweepNow();
   outbox.start();
   callbacks.start();
-  const logAuditHead = (why: string) =>
-    log.info({ audit_head: auditHead(database.sqlite) }, `audit chain head (${why})`);
-  logAuditHead("start-up");
+  const logAuditHead = async (why: string) =>
+    log.info({ audit_head: await backend.audit.head() }, `audit chain head (${why})`);
+  await logAuditHead("start-up");
   // Once a day, so the head can be anchored outside the database (README: "Audit log").
   const headTask = cron.schedule("0 0 * * *", () => logAuditHead("daily"), { name: "audit-head" });
   let task: ScheduledTask | null = null;
@@ -259,7 +258,7 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
           // Slices of SWEEP_SLICE rows with the event loop handed back in
           // between, so a large backlog never stalls the API or Slack acks.
           for (;;) {
-            if (stopping || !sweepNow(SWEEP_SLICE).more) break;
+            if (stopping || !(await sweepNow(SWEEP_SLICE)).more) break;
             await new Promise((resolve) => setImmediate(resolve));
           }
         } catch (error) {
@@ -299,9 +298,8 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
       const settleMs = SHUTDOWN_GRACE_MS + 2_000;
       await Promise.all([outbox.stop(settleMs), callbacks.stop(settleMs)]);
       clearTimeout(abortTimer);
-      logAuditHead("shutdown");
-      writes.close();
-      database.sqlite.close();
+      await logAuditHead("shutdown");
+      await backend.close();
       lock?.release();
     },
   };

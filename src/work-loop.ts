@@ -5,6 +5,8 @@ export interface WorkLoopOptions {
   pollMs: number;
   /** Kicks closer together than this share one pass, so a burst of writes costs one scan. */
   minGapMs?: number;
+  /** Called when a pass throws (the loop goes on at the next kick or poll). */
+  onError?: (error: unknown) => void;
 }
 
 /**
@@ -12,18 +14,36 @@ export interface WorkLoopOptions {
  * soon (coalescing bursts), a poll timer catches retries that fell due, and
  * nothing runs once stopped.
  */
-export function createWorkLoop(pass: () => void, options: WorkLoopOptions) {
+export function createWorkLoop(pass: () => void | Promise<void>, options: WorkLoopOptions) {
   const minGapMs = options.minGapMs ?? 5;
   let scheduled = false;
   let stopped = true;
   let lastPass = Number.NEGATIVE_INFINITY;
   let poll: NodeJS.Timeout | null = null;
+  // One pass at a time: a kick during a pass runs another right after it.
+  let running = false;
+  let again = false;
 
-  function run(): void {
+  async function run(): Promise<void> {
     scheduled = false;
     if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
     lastPass = performance.now();
-    pass();
+    try {
+      await pass();
+    } catch (error) {
+      options.onError?.(error);
+    } finally {
+      running = false;
+    }
+    if (again) {
+      again = false;
+      kick();
+    }
     if (poll === null && !stopped) {
       poll = setTimeout(() => {
         poll = null;
@@ -37,8 +57,8 @@ export function createWorkLoop(pass: () => void, options: WorkLoopOptions) {
     if (stopped || scheduled) return;
     scheduled = true;
     const wait = minGapMs - (performance.now() - lastPass);
-    if (wait > 0) setTimeout(run, wait);
-    else setImmediate(run);
+    if (wait > 0) setTimeout(() => void run(), wait);
+    else setImmediate(() => void run());
   }
 
   return {

@@ -97,7 +97,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     for (const [key, value] of url.searchParams) query[key] = value;
     const parsed = listQuerySchema.safeParse(query);
     if (!parsed.success) throw new ApiError("invalid_request", "query is invalid", issuesOf(parsed.error));
-    sendJson(res, 200, listRequests(deps, agentId, parsed.data));
+    sendJson(res, 200, await listRequests(deps, agentId, parsed.data));
   };
 
   const get: Handler = async (_req, res, { id: agentId }, id, url) => {
@@ -114,7 +114,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     }
     const requestId = validId(id);
     let result: GetResult;
-    if (waitSeconds === 0) result = getRequest(deps, agentId, requestId);
+    if (waitSeconds === 0) result = await getRequest(deps, agentId, requestId);
     else {
       const closed = new AbortController();
       const onClose = () => closed.abort();
@@ -159,7 +159,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
   };
 
   const events: Handler = async (_req, res, { id: agentId }, id) => {
-    const result = listEvents(deps, agentId, validId(id));
+    const result = await listEvents(deps, agentId, validId(id));
     switch (result.kind) {
       case "found":
         return sendJson(res, 200, result.events);
@@ -234,8 +234,8 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     return "404";
   };
 
-  const health = (_req: IncomingMessage, res: ServerResponse) => {
-    const problem = healthProblem(deps);
+  const health = async (_req: IncomingMessage, res: ServerResponse) => {
+    const problem = await healthProblem(deps);
     if (problem === null) return sendJson(res, 200, { ok: true });
     sendJson(
       res,
@@ -278,7 +278,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
   /** A document anyone may read (no auth); other methods get the same 405 as under /v1. */
   const publicDocument =
     (path: string, cacheControl: string, body: () => unknown) =>
-    (req: IncomingMessage, res: ServerResponse) => {
+    async (req: IncomingMessage, res: ServerResponse) => {
       const method = req.method ?? "GET";
       if (method !== "GET" && method !== "HEAD") {
         res.setHeader("allow", "GET, HEAD");
@@ -286,7 +286,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
         return;
       }
       try {
-        sendJson(res, 200, body(), { "cache-control": cacheControl });
+        sendJson(res, 200, await body(), { "cache-control": cacheControl });
       } catch (error) {
         deps.log.error({ err: error, path }, "could not build a public document");
         sendError(res, new ApiError("internal_error", "internal error; see the server log"));
@@ -317,7 +317,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     { path: "/v1", method: all, handler: (req, res) => void dispatch(req, res) },
     { path: "/v1/*rest", method: all, handler: (req, res) => void dispatch(req, res) },
     { path: "/", method: ["GET"], handler: index },
-    { path: "/healthz", method: ["GET"], handler: health },
+    { path: "/healthz", method: ["GET"], handler: (req, res) => void health(req, res) },
     { path: "/metrics", method: ["GET"], handler: metrics },
   ];
 }
@@ -334,14 +334,14 @@ const WRITE_FAILURE_MEMORY_MS = 60_000;
  * Null when the database answers reads and can take writes; otherwise why
  * not. Never waits: a foreign write lock is probed without a busy timeout.
  */
-function healthProblem(deps: Deps): string | null {
+async function healthProblem(deps: Deps): Promise<string | null> {
   try {
-    if (!deps.store.ping()) return "database did not answer";
+    if (!(await deps.store.ping())) return "database did not answer";
   } catch (error) {
     deps.log.error({ err: error }, "health check: database did not answer");
     return "database did not answer";
   }
-  if (!deps.writes.canWrite()) return "database is locked by another process; writes fail";
+  if (!(await deps.writes.canWrite())) return "database is locked by another process; writes fail";
   const failing = deps.writes.failing;
   if (failing !== null && performance.now() - failing.at < WRITE_FAILURE_MEMORY_MS) {
     return `writes fail: ${failing.error.message}`;

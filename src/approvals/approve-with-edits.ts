@@ -1,4 +1,4 @@
-import type { WriteOptions } from "../db/group-commit.ts";
+import type { WriteOptions } from "../db/backend.ts";
 import { approvedArgsHash, approvedParamsJson } from "./approved-version.ts";
 import type { MembershipCheck } from "./authority.ts";
 import type { Deps } from "./deps.ts";
@@ -42,11 +42,11 @@ export async function approveWithEdits(
   const now = clock.now();
   const actor = `slack:${input.user.id}`;
   // Through the group commit like every click: committed before the modal is answered.
-  const step = await deps.writes.run((): Step | { kind: "invalid"; message: string } => {
-    const row = store.getRequest(input.requestId);
+  const step = await deps.writes.run(async (): Promise<Step | { kind: "invalid"; message: string }> => {
+    const row = await store.getRequest(input.requestId);
     if (!row) return { kind: "not_found" };
-    const votes = store.decisionsFor(row.id);
-    const stop = refuseInTx(deps, row, votes, { ...input, channel: null, decision: "edit" }, refusal, now);
+    const votes = await store.decisionsFor(row.id);
+    const stop = await refuseInTx(deps, row, votes, { ...input, channel: null, decision: "edit" }, refusal, now);
     if (stop !== null) return stop;
     const current = JSON.parse(approvedParamsJson(row)) as Record<string, unknown>;
     const edit = parseEditedParams(input.text, current, config.redact);
@@ -61,11 +61,11 @@ export async function approveWithEdits(
     }
     // Editing back to what the agent proposed is no edit at all.
     const reverted = hash === row.argsHash;
-    if (!store.setEdit(row.id, reverted ? null : edit.canonical, reverted ? null : hash, input.user.id)) {
+    if (!(await store.setEdit(row.id, reverted ? null : edit.canonical, reverted ? null : hash, input.user.id))) {
       return { kind: "already_final", expiredNow: false };
     }
     const original = JSON.parse(row.params) as unknown;
-    store.audit(row.id, now, "edited", actor, {
+    await store.audit(row.id, now, "edited", actor, {
       name: input.user.name,
       args_hash: row.argsHash,
       previous_args_hash: previous,
@@ -73,18 +73,19 @@ export async function approveWithEdits(
       // Key names only: values may be secrets, and the hashes already pin them.
       changed: diffParams(original, edit.params).map((c) => c.path),
     });
-    castVoteInTx(deps, row.id, votes, { user: input.user, decision: "approve", comment: null }, hash, now);
-    store.audit(row.id, now, "vote_approve", actor, {
+    await castVoteInTx(deps, row.id, votes, { user: input.user, decision: "approve", comment: null }, hash, now);
+    await store.audit(row.id, now, "vote_approve", actor, {
       name: input.user.name,
       comment: null,
       args_hash: hash,
     });
     if (approvalsOn(row, votes, hash, input.user.id) + 1 >= row.approvalsRequired) {
       // Re-read: whoever signs the approval must see the edited version.
-      finalizeInTx(deps, store.getRequest(row.id) ?? row, { resolution: "approved_by_humans", actor }, now);
+      const edited = (await store.getRequest(row.id)) ?? row;
+      await finalizeInTx(deps, edited, { resolution: "approved_by_humans", actor }, now);
       return { kind: "recorded", final: true };
     }
-    queueSlack(deps, row.id, { kind: "update" }, now);
+    await queueSlack(deps, row.id, { kind: "update" }, now);
     return { kind: "recorded", final: false };
   }, write);
   if (step.kind === "invalid") return step;

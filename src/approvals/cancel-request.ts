@@ -16,10 +16,10 @@ export async function cancelRequest(
   reason: string | null,
 ): Promise<CancelResult> {
   const { store } = deps;
-  const row = store.getRequest(id);
+  const row = await store.getRequest(id);
   if (!row || row.agent !== agentId) return { kind: "not_found" };
   const now = deps.clock.now();
-  const done = await deps.writes.run(() =>
+  const done = await deps.writes.run(async () =>
     finalizeInTx(
       deps,
       row,
@@ -31,9 +31,9 @@ export async function cancelRequest(
       now,
     ),
   );
-  if (done) afterFinal(deps, id);
-  const after = store.getRequest(id);
+  if (done) await afterFinal(deps, id);
+  const after = await store.getRequest(id);
   if (!after) return { kind: "not_found" };
-  const resource = toResource(after, store.decisionsFor(id));
+  const resource = toResource(after, await store.decisionsFor(id));
   return done ? { kind: "cancelled", resource } : { kind: "conflict", resource };
 }

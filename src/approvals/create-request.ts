@@ -46,14 +46,14 @@ export async function createRequest(
   const idempotencyKey = idempotency?.key ?? null;
   // Only a request that may be replayed needs its body fingerprint.
   const bodyHash = idempotency === null ? "" : argsHash(idempotency.sent);
-  const replay = (): CreateResult | null => {
+  const replay = async (): Promise<CreateResult | null> => {
     if (idempotencyKey === null) return null;
-    const earlier = store.findByIdempotencyKey(agent.id, idempotencyKey);
+    const earlier = await store.findByIdempotencyKey(agent.id, idempotencyKey);
     if (!earlier) return null;
     if (earlier.bodyHash !== bodyHash) return { kind: "idempotency_conflict" };
-    return { kind: "replayed", resource: toResource(earlier, store.decisionsFor(earlier.id)) };
+    return { kind: "replayed", resource: toResource(earlier, await store.decisionsFor(earlier.id)) };
   };
-  const earlier = replay();
+  const earlier = await replay();
   if (earlier !== null) return earlier;
   if (body.callback_url !== undefined) {
     if (agent.callback_secret === null) {
@@ -70,7 +70,7 @@ export async function createRequest(
     }
   }
   if (body.revises !== undefined) {
-    const revised = store.getRequest(body.revises);
+    const revised = await store.getRequest(body.revises);
     // Another agent's request is answered exactly like a missing one: agents never learn of each other's ids.
     if (!revised || revised.agent !== agent.id) {
       return { kind: "invalid_revises", message: `revises: no request ${body.revises} of this agent` };
@@ -160,35 +160,36 @@ export async function createRequest(
     approvalToken: null,
   };
   // Group commit: stored with the other creates of this event-loop turn; answered after the COMMIT.
-  const stored = await deps.writes.run((): CreateResult | null => {
+  const stored = await deps.writes.run(async (): Promise<CreateResult | null> => {
     // Checked again inside the transaction: the same key may be in this very batch.
-    const again = replay();
+    const again = await replay();
     if (again !== null) return again;
     // Signed in the transaction that stores the approval, so the two commit together.
-    const issued = status === "approved" ? deps.tokens.issueInTx(row, [], now) : null;
+    const issued = status === "approved" ? await deps.tokens.issueInTx(row, [], now) : null;
     row.approvalToken = issued?.token ?? null;
-    store.insertRequest(row);
-    store.audit(id, now, "created", `agent:${agent.id}`, {
+    await store.insertRequest(row);
+    await store.audit(id, now, "created", `agent:${agent.id}`, {
       action: body.action,
       args_hash: hash,
       policy: policy.name,
     });
     if (body.revises !== undefined) {
-      store.setRevisedBy(body.revises, id);
+      await store.setRevisedBy(body.revises, id);
       // The revised message gains its link; for a routed revision once that is posted (see send-effect).
-      const revised = store.getRequest(body.revises);
-      if (revised?.slackTs != null) queueSlack(deps, body.revises, { kind: "update" }, now);
+      const revised = await store.getRequest(body.revises);
+      if (revised?.slackTs != null) await queueSlack(deps, body.revises, { kind: "update" }, now);
     }
-    if (sampledOut) store.audit(id, now, "sampled_out", null, { policy: policy.name, sample: policy.sample });
+    if (sampledOut)
+      await store.audit(id, now, "sampled_out", null, { policy: policy.name, sample: policy.sample });
     if (routed) {
-      store.audit(id, now, "routed", null, { policy: policy.name, role: policy.route });
-      queueSlack(deps, id, { kind: "post" }, now);
+      await store.audit(id, now, "routed", null, { policy: policy.name, role: policy.route });
+      await queueSlack(deps, id, { kind: "post" }, now);
     } else {
-      store.audit(id, now, status === "approved" ? "approved" : "rejected", `policy:${policy.name}`, {
+      await store.audit(id, now, status === "approved" ? "approved" : "rejected", `policy:${policy.name}`, {
         resolution,
         ...(issued === null ? {} : { token: issued.audit }),
       });
-      if (body.callback_url !== undefined) queueCallbackInTx(deps, id, now);
+      if (body.callback_url !== undefined) await queueCallbackInTx(deps, id, now);
     }
     return null;
   });

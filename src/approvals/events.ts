@@ -1,3 +1,5 @@
+import type { ChangeBus } from "../db/backend.ts";
+
 export type WakeReason = "changed" | "timeout" | "aborted";
 
 /**
@@ -7,7 +9,26 @@ export type WakeReason = "changed" | "timeout" | "aborted";
 export class RequestEvents {
   private readonly waiters = new Map<string, Set<() => void>>();
 
+  /**
+   * With a bus (several replicas on PostgreSQL), a change is published to
+   * every replica, this one included, and waiters wake when it comes back.
+   */
+  constructor(private readonly bus: ChangeBus | null = null) {
+    bus?.subscribe((id) => (id === null ? this.wakeAll() : this.wake(id)));
+  }
+
+  /** After a commit: the request changed. */
   notify(id: string): void {
+    this.wake(id);
+    this.bus?.publish(id);
+  }
+
+  /** Wakes every waiter (a replica lost its notices for a while: each re-reads its request). */
+  wakeAll(): void {
+    for (const id of [...this.waiters.keys()]) this.wake(id);
+  }
+
+  private wake(id: string): void {
     const set = this.waiters.get(id);
     if (!set) return;
     this.waiters.delete(id);

@@ -13,8 +13,8 @@ export function queueSlack(
   requestId: string,
   effect: SlackEffect,
   now: number,
-): void {
-  deps.store.enqueueSlack(requestId, effect.kind, effect, now);
+): Promise<void> {
+  return deps.store.enqueueSlack(requestId, effect.kind, effect, now);
 }
 
 /**
@@ -22,28 +22,28 @@ export function queueSlack(
  * with a conditional update, audits it, queues the Slack update and the
  * callback. Returns false (and changes nothing) when it was no longer pending.
  */
-export function finalizeInTx(
+export async function finalizeInTx(
   deps: Pick<Deps, "store" | "config" | "tokens">,
   row: RequestRow,
   change: { resolution: Resolution; actor: string | null; detail?: unknown },
   now: number,
-): boolean {
+): Promise<boolean> {
   const { store } = deps;
   const state = finalState(change.resolution);
   // Signed here, in the approving transaction: an approved request never lacks its token.
   const issued =
     state.status === "approved"
-      ? deps.tokens.issueInTx(row, approversOfVersion(row, store.decisionsFor(row.id)), now)
+      ? await deps.tokens.issueInTx(row, approversOfVersion(row, await store.decisionsFor(row.id)), now)
       : null;
   const approvalToken = issued?.token ?? null;
-  if (!store.finalize({ id: row.id, ...state, decidedAt: now, approvalToken })) return false;
-  store.audit(row.id, now, state.status, change.actor, {
+  if (!(await store.finalize({ id: row.id, ...state, decidedAt: now, approvalToken }))) return false;
+  await store.audit(row.id, now, state.status, change.actor, {
     resolution: change.resolution,
     ...asObject(change.detail),
     ...(issued === null ? {} : { token: issued.audit }),
   });
-  if (row.role !== null) queueSlack(deps, row.id, { kind: "update" }, now);
-  if (row.callbackUrl !== null) queueCallbackInTx(deps, row.id, now);
+  if (row.role !== null) await queueSlack(deps, row.id, { kind: "update" }, now);
+  if (row.callbackUrl !== null) await queueCallbackInTx(deps, row.id, now);
   return true;
 }
 
@@ -52,16 +52,20 @@ function asObject(detail: unknown): Record<string, unknown> {
 }
 
 /** The `request.decided` delivery, with the resource as it stands after the change. */
-export function queueCallbackInTx(deps: Pick<Deps, "store">, requestId: string, now: number): void {
-  const row = deps.store.getRequest(requestId);
+export async function queueCallbackInTx(
+  deps: Pick<Deps, "store">,
+  requestId: string,
+  now: number,
+): Promise<void> {
+  const row = await deps.store.getRequest(requestId);
   if (!row || row.callbackUrl === null) return;
   const id = `msg_${randomUUID().replaceAll("-", "")}`;
   const body = JSON.stringify({
     type: "request.decided",
     timestamp: new Date(now).toISOString(),
-    data: toResource(row, deps.store.decisionsFor(requestId)),
+    data: toResource(row, await deps.store.decisionsFor(requestId)),
   });
-  deps.store.insertCallback({
+  await deps.store.insertCallback({
     id,
     requestId,
     agent: row.agent,
@@ -70,16 +74,17 @@ export function queueCallbackInTx(deps: Pick<Deps, "store">, requestId: string, 
     createdAt: now,
     nextAttemptAt: now,
   });
-  deps.store.audit(requestId, now, "callback_queued", null, { webhook_id: id });
+  await deps.store.audit(requestId, now, "callback_queued", null, { webhook_id: id });
 }
 
 /** After commit: wake long-polls and count the transition. */
-export function afterFinal(
+export async function afterFinal(
   deps: Pick<Deps, "events" | "metrics" | "store">,
   requestId: string,
   // The row as committed, when the caller has already read it.
-  row: RequestRow | undefined = deps.store.getRequest(requestId),
-): void {
+  committed?: RequestRow,
+): Promise<void> {
+  const row = committed ?? (await deps.store.getRequest(requestId));
   if (row?.resolution && row.decidedAt !== null) {
     deps.metrics.finalized(row.status, row.resolution, row.createdAt, row.decidedAt);
   }

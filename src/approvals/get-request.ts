@@ -6,16 +6,20 @@ import type { RequestResource } from "./types.ts";
 export type GetResult = { kind: "found"; resource: RequestResource } | { kind: "not_found" };
 
 /** An agent sees only its own requests: another agent's id is simply not found. */
-function ownRow(deps: Pick<Deps, "store">, agentId: string, id: string): RequestRow | undefined {
-  const row = deps.store.getRequest(id);
+async function ownRow(
+  deps: Pick<Deps, "store">,
+  agentId: string,
+  id: string,
+): Promise<RequestRow | undefined> {
+  const row = await deps.store.getRequest(id);
   return row?.agent === agentId ? row : undefined;
 }
 
 /** One of the agent's own requests, as the API shows it. */
-export function getRequest(deps: Pick<Deps, "store">, agentId: string, id: string): GetResult {
-  const row = ownRow(deps, agentId, id);
+export async function getRequest(deps: Pick<Deps, "store">, agentId: string, id: string): Promise<GetResult> {
+  const row = await ownRow(deps, agentId, id);
   return row
-    ? { kind: "found", resource: toResource(row, deps.store.decisionsFor(row.id)) }
+    ? { kind: "found", resource: toResource(row, await deps.store.decisionsFor(row.id)) }
     : { kind: "not_found" };
 }
 
@@ -30,16 +34,16 @@ export async function waitForDecision(
   waitMs: number,
   signal: AbortSignal,
 ): Promise<GetResult> {
-  let row = ownRow(deps, agentId, id);
+  let row = await ownRow(deps, agentId, id);
   const deadline = deps.clock.now() + waitMs;
   // Any change wakes the wait (a first vote of two, an escalation); keep waiting until the status is final.
   while (row?.status === "pending" && !signal.aborted) {
     const left = deadline - deps.clock.now();
     if (left <= 0) break;
     if ((await deps.events.wait(row.id, left, signal)) !== "changed") break;
-    row = ownRow(deps, agentId, id);
+    row = await ownRow(deps, agentId, id);
   }
   return row
-    ? { kind: "found", resource: toResource(row, deps.store.decisionsFor(row.id)) }
+    ? { kind: "found", resource: toResource(row, await deps.store.decisionsFor(row.id)) }
     : { kind: "not_found" };
 }

@@ -14,10 +14,14 @@ export interface RequestEvent {
 export type ListEventsResult = { kind: "found"; events: RequestEvent[] } | { kind: "not_found" };
 
 /** The audit events of one of the agent's own requests, in order (details were redacted when written). */
-export function listEvents(deps: Pick<Deps, "store">, agentId: string, id: string): ListEventsResult {
-  const row = deps.store.getRequest(id);
+export async function listEvents(
+  deps: Pick<Deps, "store">,
+  agentId: string,
+  id: string,
+): Promise<ListEventsResult> {
+  const row = await deps.store.getRequest(id);
   if (row?.agent !== agentId) return { kind: "not_found" };
-  return { kind: "found", events: deps.store.auditFor(id).map(toEvent) };
+  return { kind: "found", events: (await deps.store.auditFor(id)).map(toEvent) };
 }
 
 function toEvent(r: AuditRow): RequestEvent {

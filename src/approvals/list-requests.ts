@@ -49,13 +49,13 @@ export interface RequestPage {
 }
 
 /** The agent's own requests, newest first, a page at a time. */
-export function listRequests(
+export async function listRequests(
   deps: Pick<Deps, "store">,
   agentId: string,
   query: { status?: Status | undefined; limit: number; cursor?: { at: number; id: string } | undefined },
-): RequestPage {
+): Promise<RequestPage> {
   // One row more than asked tells whether another page exists.
-  const rows = deps.store.listForAgent({
+  const rows = await deps.store.listForAgent({
     agent: agentId,
     status: query.status ?? null,
     beforeAt: query.cursor?.at ?? Number.MAX_SAFE_INTEGER,
@@ -65,7 +65,7 @@ export function listRequests(
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
   return {
-    data: page.map((row) => toResource(row, deps.store.decisionsFor(row.id))),
+    data: await Promise.all(page.map(async (row) => toResource(row, await deps.store.decisionsFor(row.id)))),
     next_cursor: rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null,
   };
 }

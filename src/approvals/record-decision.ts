@@ -1,4 +1,4 @@
-import type { WriteOptions } from "../db/group-commit.ts";
+import type { WriteOptions } from "../db/backend.ts";
 import type { DecisionRow, RequestRow } from "../db/schema.ts";
 import { approvedArgsHash } from "./approved-version.ts";
 import { authorityOf, type MembershipCheck } from "./authority.ts";
@@ -45,31 +45,31 @@ export async function recordDecision(
   const now = clock.now();
   const actor = `slack:${input.user.id}`;
   // Group commit: resolves only once the vote (or the refusal's audit row) is committed.
-  const step = await deps.writes.run((): Step => {
-    const row = store.getRequest(input.requestId);
+  const step = await deps.writes.run(async (): Promise<Step> => {
+    const row = await store.getRequest(input.requestId);
     if (!row) return { kind: "not_found" };
-    const votes = store.decisionsFor(row.id);
-    const stop = refuseInTx(deps, row, votes, input, refusal, now);
+    const votes = await store.decisionsFor(row.id);
+    const stop = await refuseInTx(deps, row, votes, input, refusal, now);
     if (stop !== null) return stop;
     const version = approvedArgsHash(row);
-    castVoteInTx(deps, row.id, votes, input, version, now);
-    store.audit(row.id, now, `vote_${input.decision}`, actor, {
+    await castVoteInTx(deps, row.id, votes, input, version, now);
+    await store.audit(row.id, now, `vote_${input.decision}`, actor, {
       name: input.user.name,
       comment: input.comment,
     });
     if (input.decision === "reject") {
       if (input.changesRequested === true) {
-        store.audit(row.id, now, "changes_requested", actor, { comment: input.comment });
+        await store.audit(row.id, now, "changes_requested", actor, { comment: input.comment });
       }
       const resolution = input.changesRequested === true ? "changes_requested" : "rejected_by_human";
-      finalizeInTx(deps, row, { resolution, actor }, now);
+      await finalizeInTx(deps, row, { resolution, actor }, now);
       return { kind: "recorded", final: true };
     }
     if (approvalsOn(row, votes, version, input.user.id) + 1 >= row.approvalsRequired) {
-      finalizeInTx(deps, row, { resolution: "approved_by_humans", actor }, now);
+      await finalizeInTx(deps, row, { resolution: "approved_by_humans", actor }, now);
       return { kind: "recorded", final: true };
     }
-    queueSlack(deps, row.id, { kind: "update" }, now);
+    await queueSlack(deps, row.id, { kind: "update" }, now);
     return { kind: "recorded", final: false };
   }, write);
 
@@ -77,18 +77,18 @@ export async function recordDecision(
 }
 
 /** Inserts the user's vote, or moves their earlier vote to this decision and version. */
-export function castVoteInTx(
+export async function castVoteInTx(
   deps: Pick<Deps, "store">,
   requestId: string,
   votes: DecisionRow[],
   input: Pick<DecisionInput, "user" | "decision" | "comment">,
   version: string,
   now: number,
-): void {
+): Promise<void> {
   const mine = votes.find((v) => v.approverId === input.user.id);
-  if (mine) deps.store.changeVote(mine.id, input.decision, input.comment, now, version);
+  if (mine) await deps.store.changeVote(mine.id, input.decision, input.comment, now, version);
   else {
-    deps.store.insertDecision({
+    await deps.store.insertDecision({
       requestId,
       approverId: input.user.id,
       approverName: input.user.name,
@@ -125,10 +125,10 @@ export async function screenClick(
   const refusal = await refusalFor(deps, input, isMember);
   if (refusal === "not_found") return { kind: "not_found" };
   const now = deps.clock.now();
-  const step = await deps.writes.run((): Step | null => {
-    const row = deps.store.getRequest(input.requestId);
+  const step = await deps.writes.run(async (): Promise<Step | null> => {
+    const row = await deps.store.getRequest(input.requestId);
     if (!row) return { kind: "not_found" };
-    return refuseInTx(deps, row, deps.store.decisionsFor(row.id), input, refusal, now);
+    return refuseInTx(deps, row, await deps.store.decisionsFor(row.id), input, refusal, now);
   }, write);
   return step === null ? { kind: "allowed" } : finish(deps, input.requestId, step);
 }
@@ -139,7 +139,7 @@ export async function refusalFor(
   input: Pick<DecisionInput, "requestId" | "user">,
   isMember: MembershipCheck,
 ): Promise<RefusalReason | null | "not_found"> {
-  const row = deps.store.getRequest(input.requestId);
+  const row = await deps.store.getRequest(input.requestId);
   if (!row) return "not_found";
   if (row.status !== "pending") return null;
   const role = row.role === null ? undefined : deps.config.roles[row.role];
@@ -157,18 +157,18 @@ export async function refusalFor(
 }
 
 /** Inside the transaction: a late click or a refusal is audited and answered ephemerally. */
-export function refuseInTx(
+export async function refuseInTx(
   deps: Deps,
   row: RequestRow,
   votes: DecisionRow[],
   input: Pick<DecisionInput, "user" | "channel"> & { decision: ClickKind },
   refusal: RefusalReason | null,
   now: number,
-): Step | null {
+): Promise<Step | null> {
   const actor = `slack:${input.user.id}`;
-  const ephemeral = (message: EphemeralMessage) => {
+  const ephemeral = async (message: EphemeralMessage) => {
     if (input.channel !== null) {
-      queueSlack(
+      await queueSlack(
         deps,
         row.id,
         { kind: "ephemeral", channel: input.channel, user: input.user.id, message },
@@ -179,7 +179,7 @@ export function refuseInTx(
   // The TTL passed but the sweep has not run yet: fail closed exactly as it would.
   const expiredNow =
     expiryDue(row, now) &&
-    finalizeInTx(
+    (await finalizeInTx(
       deps,
       row,
       {
@@ -188,11 +188,11 @@ export function refuseInTx(
         detail: { ttl_ms: row.ttlMs },
       },
       now,
-    );
+    ));
   if (row.status !== "pending" || expiredNow) {
     const status = expiredNow ? "expired" : row.status;
-    deps.store.audit(row.id, now, "late_click", actor, { decision: input.decision, status });
-    ephemeral({ type: "already_final" });
+    await deps.store.audit(row.id, now, "late_click", actor, { decision: input.decision, status });
+    await ephemeral({ type: "already_final" });
     return { kind: "already_final", expiredNow };
   }
   // A vote on an edited-away version no longer counts, so approving the current one is not a repeat.
@@ -200,29 +200,21 @@ export function refuseInTx(
   const votedThis = mine?.decision === "approve" && (mine.argsHash ?? row.argsHash) === approvedArgsHash(row);
   const reason = refusal ?? (input.decision === "approve" && votedThis ? "already_voted" : null);
   if (reason === null) return null;
-  deps.store.audit(row.id, now, "refused_click", actor, { decision: input.decision, reason });
-  ephemeral({ type: "refused", reason });
+  await deps.store.audit(row.id, now, "refused_click", actor, { decision: input.decision, reason });
+  await ephemeral({ type: "refused", reason });
   return { kind: "refused", reason };
 }
 
-export function finish(deps: Deps, requestId: string, step: Step): DecisionResult {
+export async function finish(deps: Deps, requestId: string, step: Step): Promise<DecisionResult> {
   const { store } = deps;
   if (step.kind === "not_found") return step;
   if (step.kind === "refused") deps.metrics.refusedClick(step.reason);
-  const row = store.getRequest(requestId);
+  const row = await store.getRequest(requestId);
   if (!row) return { kind: "not_found" };
   const final = step.kind === "recorded" ? step.final : step.kind === "already_final" && step.expiredNow;
-  if (final) afterFinal(deps, requestId, row);
+  if (final) await afterFinal(deps, requestId, row);
   else if (step.kind === "recorded") deps.events.notify(requestId);
-  // Built only when a caller reads it: the Approve listener never does.
-  let resource: RequestResource | undefined;
-  return {
-    ...step,
-    get resource() {
-      resource ??= toResource(row, store.decisionsFor(row.id));
-      return resource;
-    },
-  };
+  return { ...step, resource: toResource(row, await store.decisionsFor(row.id)) };
 }
 
 export type Step =

@@ -18,19 +18,19 @@ export async function reportOutcome(
   body: OutcomeBody,
 ): Promise<OutcomeResult> {
   const { store } = deps;
-  const row = store.getRequest(id);
+  const row = await store.getRequest(id);
   if (!row || row.agent !== agentId) return { kind: "not_found" };
   const now = deps.clock.now();
   const outcome: Outcome = { status: body.status, detail: body.detail ?? null, at: iso(now) };
-  const stored = await deps.writes.run(() => {
-    if (!store.setOutcome(id, JSON.stringify(outcome))) return false;
-    store.audit(id, now, "outcome", `agent:${agentId}`, outcome);
-    if (row.role !== null) queueSlack(deps, id, { kind: "update" }, now);
+  const stored = await deps.writes.run(async () => {
+    if (!(await store.setOutcome(id, JSON.stringify(outcome)))) return false;
+    await store.audit(id, now, "outcome", `agent:${agentId}`, outcome);
+    if (row.role !== null) await queueSlack(deps, id, { kind: "update" }, now);
     return true;
   });
-  const after = store.getRequest(id);
+  const after = await store.getRequest(id);
   if (!after) return { kind: "not_found" };
-  const resource = toResource(after, store.decisionsFor(id));
+  const resource = toResource(after, await store.decisionsFor(id));
   if (stored) {
     deps.events.notify(id);
     return { kind: "recorded", resource };

@@ -19,10 +19,14 @@ const BATCH = 500;
  * escalations, then reminders. Due rows come from partial indexes, and each
  * row is handled in its own transaction so one bad row never blocks the rest.
  */
-export function sweep(deps: Deps, now: number, budget = Number.POSITIVE_INFINITY): SweepReport {
+export async function sweep(
+  deps: Deps,
+  now: number,
+  budget = Number.POSITIVE_INFINITY,
+): Promise<SweepReport> {
   const report: SweepReport = { expired: 0, escalated: 0, reminded: 0, failed: 0, more: false };
   try {
-    return sweepInto(deps, report, now, budget);
+    return await sweepInto(deps, report, now, budget);
   } catch (error) {
     if (!isUnavailable(error)) throw error;
     report.failed += 1;
@@ -32,7 +36,7 @@ export function sweep(deps: Deps, now: number, budget = Number.POSITIVE_INFINITY
   }
 }
 
-function sweepInto(deps: Deps, report: SweepReport, now: number, budget: number): SweepReport {
+async function sweepInto(deps: Deps, report: SweepReport, now: number, budget: number): Promise<SweepReport> {
   const spent = () => report.expired + report.escalated + report.reminded + report.failed;
   // A budget lets the caller hand the event loop back between slices of a large backlog.
   const left = () => {
@@ -40,7 +44,7 @@ function sweepInto(deps: Deps, report: SweepReport, now: number, budget: number)
     report.more = true;
     return false;
   };
-  drain(
+  await drain(
     deps,
     report,
     (limit) => deps.store.dueExpiries(now, limit),
@@ -49,7 +53,7 @@ function sweepInto(deps: Deps, report: SweepReport, now: number, budget: number)
     left,
   );
   if (!left()) return report;
-  drain(
+  await drain(
     deps,
     report,
     (limit) => deps.store.dueEscalations(now, limit),
@@ -58,7 +62,7 @@ function sweepInto(deps: Deps, report: SweepReport, now: number, budget: number)
     left,
   );
   if (!left()) return report;
-  drain(
+  await drain(
     deps,
     report,
     (limit) => deps.store.dueReminders(now, limit),
@@ -69,24 +73,24 @@ function sweepInto(deps: Deps, report: SweepReport, now: number, budget: number)
   return report;
 }
 
-function drain(
+async function drain(
   deps: Deps,
   report: SweepReport,
-  due: (limit: number) => string[],
-  handle: (id: string) => boolean,
+  due: (limit: number) => Promise<string[]>,
+  handle: (id: string) => Promise<boolean>,
   counter: "expired" | "escalated" | "reminded",
   left: () => boolean,
-): void {
+): Promise<void> {
   // Rows left due after their turn (failed, or skipped because they are past
   // their ttl) are not looked at again in this pass.
   const skipped = new Set<string>();
   for (;;) {
-    const ids = due(BATCH + skipped.size).filter((id) => !skipped.has(id));
+    const ids = (await due(BATCH + skipped.size)).filter((id) => !skipped.has(id));
     if (ids.length === 0) return;
     for (const id of ids) {
       if (!left()) return;
       try {
-        if (handle(id)) report[counter] += 1;
+        if (await handle(id)) report[counter] += 1;
         else skipped.add(id);
       } catch (error) {
         // The database takes no writes (another process holds the lock, the
@@ -104,10 +108,10 @@ function drain(
   }
 }
 
-function expire(deps: Deps, id: string, now: number): boolean {
+async function expire(deps: Deps, id: string, now: number): Promise<boolean> {
   const { store } = deps;
-  const done = store.tx(() => {
-    const row = store.getRequest(id);
+  const done = await store.tx(async () => {
+    const row = await store.getRequest(id);
     if (!row || !expiryDue(row, now)) return false;
     return finalizeInTx(
       deps,
@@ -120,27 +124,27 @@ function expire(deps: Deps, id: string, now: number): boolean {
       now,
     );
   });
-  if (done) afterFinal(deps, id);
+  if (done) await afterFinal(deps, id);
   return done;
 }
 
-function escalate(deps: Deps, id: string, now: number): boolean {
+async function escalate(deps: Deps, id: string, now: number): Promise<boolean> {
   const { store } = deps;
-  const done = store.tx(() => {
-    const row = store.getRequest(id);
+  const done = await store.tx(async () => {
+    const row = await store.getRequest(id);
     // Fail closed: a request past its ttl (whose expiry failed) is never handed to a manager.
     if (!row || !escalationDue(row, now)) return false;
     const manager = row.role === null ? null : (deps.config.roles[row.role]?.escalate_to ?? null);
     if (manager === null) {
-      store.skipEscalation(id);
-      store.audit(id, now, "escalation_skipped", "system:sweep", { reason: "role has no escalate_to" });
+      await store.skipEscalation(id);
+      await store.audit(id, now, "escalation_skipped", "system:sweep", { reason: "role has no escalate_to" });
       return false;
     }
-    if (!store.markEscalated(id, now, manager)) return false;
-    store.audit(id, now, "escalated", "system:sweep", { manager });
-    queueSlack(deps, id, { kind: "escalation_dm", manager }, now);
-    queueSlack(deps, id, { kind: "escalation_notice", manager }, now);
-    queueSlack(deps, id, { kind: "update" }, now);
+    if (!(await store.markEscalated(id, now, manager))) return false;
+    await store.audit(id, now, "escalated", "system:sweep", { manager });
+    await queueSlack(deps, id, { kind: "escalation_dm", manager }, now);
+    await queueSlack(deps, id, { kind: "escalation_notice", manager }, now);
+    await queueSlack(deps, id, { kind: "update" }, now);
     return true;
   });
   if (done) {
@@ -150,14 +154,14 @@ function escalate(deps: Deps, id: string, now: number): boolean {
   return done;
 }
 
-function remind(deps: Deps, id: string, now: number): boolean {
+async function remind(deps: Deps, id: string, now: number): Promise<boolean> {
   const { store } = deps;
-  const done = store.tx(() => {
-    const row = store.getRequest(id);
+  const done = await store.tx(async () => {
+    const row = await store.getRequest(id);
     if (!row || !reminderDue(row, now)) return false;
-    if (!store.clearReminder(id)) return false;
-    store.audit(id, now, "reminded", "system:sweep");
-    queueSlack(deps, id, { kind: "reminder" }, now);
+    if (!(await store.clearReminder(id))) return false;
+    await store.audit(id, now, "reminded", "system:sweep");
+    await queueSlack(deps, id, { kind: "reminder" }, now);
     return true;
   });
   if (done) deps.metrics.reminded();

@@ -28,6 +28,9 @@ export interface CallbackWorkerOptions {
  * every attempt is audited; a 2xx ends it, a 410 stops it, anything else is
  * retried with exponential backoff and jitter for CALLBACK_RETRY_WINDOW_MS.
  */
+/** How long a claimed callback is one replica's: longer than an attempt (connect + timeout). */
+const CALLBACK_LEASE_MS = 120_000;
+
 export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions = {}) {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const pollMs = options.pollMs ?? 1_000;
@@ -38,18 +41,24 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
   const post = options.post ?? postCallback;
   const inFlight = new Map<string, Promise<void>>();
   const agentLoad = new Map<string, number>();
-  const loop = createWorkLoop(pump, { pollMs });
+  const loop = createWorkLoop(pump, {
+    pollMs,
+    onError: (error) => deps.log.error({ err: error }, "callback pass failed; retrying at the next poll"),
+  });
   const kick = loop.kick;
 
-  function pump(): void {
+  async function pump(): Promise<void> {
     const free = concurrency - inFlight.size;
     if (free > 0) {
       // Agents at their limit are left out of the query, so their backlog cannot crowd out the others.
       const busy = [...agentLoad].filter(([, n]) => n >= perAgent).map(([agent]) => agent);
-      const due = deps.store.dueCallbacks(deps.clock.now(), free + inFlight.size, busy);
+      const now = deps.clock.now();
+      const due = await deps.store.dueCallbacks(now, free + inFlight.size, busy);
       for (const row of due) {
         if (inFlight.size >= concurrency) break;
         if (inFlight.has(row.id) || (agentLoad.get(row.agent) ?? 0) >= perAgent) continue;
+        // Exactly one replica delivers it; a replica that dies leaves it to the others after the lease.
+        if (!(await deps.store.leaseCallback(row.id, now, CALLBACK_LEASE_MS))) continue;
         agentLoad.set(row.agent, (agentLoad.get(row.agent) ?? 0) + 1);
         const run = attempt(row)
           .catch((error: unknown) =>
@@ -109,8 +118,8 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
     const expired = !delivered && !gone && now - row.createdAt + backoff > CALLBACK_RETRY_WINDOW_MS;
     const result = delivered ? "delivered" : gone ? "gone" : expired ? "gave_up" : "retry";
     const nextAttemptAt = result === "retry" ? now + backoff : null;
-    deps.store.tx(() => {
-      deps.store.callbackAttempt({
+    await deps.store.tx(async () => {
+      await deps.store.callbackAttempt({
         id: row.id,
         nextAttemptAt,
         status,
@@ -118,7 +127,7 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
         deliveredAt: delivered ? now : null,
         failedAt: gone || expired ? now : null,
       });
-      deps.store.audit(row.requestId, now, delivered ? "callback_delivered" : "callback_failed", null, {
+      await deps.store.audit(row.requestId, now, delivered ? "callback_delivered" : "callback_failed", null, {
         webhook_id: row.id,
         attempt: row.attempts + 1,
         status,

@@ -3,7 +3,10 @@ import { canonicalJson } from "../approvals/hash.ts";
 import { chainHash, GENESIS_HASH } from "../audit/chain.ts";
 import type { AuditEvent } from "../audit/events.ts";
 import type { ChainRow } from "../audit/verify.ts";
+import type { AuditQuery, AuditReader } from "./backend.ts";
 import type { OpenDatabase } from "./open.ts";
+
+export type { AuditQuery };
 
 /**
  * Appends to the hash-chained audit log. The head is read with one indexed
@@ -47,11 +50,6 @@ export function createAuditAppender({ sqlite }: OpenDatabase, redact: <T>(value:
 const SELECT =
   "SELECT id AS seq, request_id AS requestId, at, event, actor, detail, prev_hash AS prevHash, hash FROM audit_log";
 
-export interface AuditQuery {
-  /** Events from the first one at or after this time (ms), and every later one. */
-  sinceMs?: number | null;
-  requestId?: string | null;
-}
 
 /**
  * Streams audit rows in seq order without loading the table (better-sqlite3's
@@ -128,4 +126,14 @@ export function auditHead(sqlite: Database.Database): { seq: number; hash: strin
     | { id: number; hash: string | null }
     | undefined;
   return row === undefined ? null : { seq: row.id, hash: row.hash };
+}
+
+/** The SQLite AuditReader: a paused better-sqlite3 iterator behind an async one. */
+export function createSqliteAuditReader(sqlite: Database.Database): AuditReader {
+  return {
+    async *iterate(query: AuditQuery = {}) {
+      yield* iterateAudit(sqlite, query);
+    },
+    head: async () => auditHead(sqlite),
+  };
 }

@@ -97,14 +97,16 @@ export interface Store {
   }): Promise<{ status: RequestRow["status"]; n: number }[]>;
 
   enqueueSlack(requestId: string, kind: string, payload: unknown, at: number): Promise<void>;
+  /** Due heads of the per-request queues (id > afterId), with the request's channel; read only. */
+  dueSlack(now: number, limit: number, afterId?: number): Promise<OutboxItem[]>;
   /**
-   * Claims due heads of the per-request queues (id > afterId), with the
-   * request's channel: each claimed item's next_attempt_at moves to
-   * now + leaseMs, so no other worker (replica) takes it until the lease ends;
-   * a worker that dies leaves it to be taken again then. PostgreSQL: FOR
-   * UPDATE SKIP LOCKED.
+   * Claims one due item for this worker: true for exactly one caller across
+   * replicas. Its next_attempt_at moves to now + leaseMs, so no other replica
+   * takes it until the lease ends; a replica that dies leaves it to be taken
+   * again then (PostgreSQL: a conditional UPDATE over FOR UPDATE SKIP LOCKED).
+   * SQLite has one worker process (db/lock.ts), whose in-flight set is the lease.
    */
-  claimSlack(now: number, leaseMs: number, limit: number, afterId?: number): Promise<OutboxItem[]>;
+  leaseSlack(id: number, now: number, leaseMs: number): Promise<boolean>;
   deleteSlack(id: number): Promise<void>;
   retrySlack(id: number, nextAttemptAt: number, error: string): Promise<void>;
   outboxDepth(): Promise<number>;
@@ -114,8 +116,10 @@ export interface Store {
   channelPauses(now: number): Promise<Map<string, { until: number; pacedUntil: number }>>;
 
   insertCallback(row: NewCallback): Promise<void>;
-  /** Claims due callbacks (same lease rule as claimSlack), skipping agents in `busy`. */
-  claimCallbacks(now: number, leaseMs: number, limit: number, busy?: readonly string[]): Promise<CallbackRow[]>;
+  /** Due undelivered callbacks, skipping agents in `busy`; read only. */
+  dueCallbacks(now: number, limit: number, busy?: readonly string[]): Promise<CallbackRow[]>;
+  /** Claims one due callback (same lease rule as leaseSlack). */
+  leaseCallback(id: string, now: number, leaseMs: number): Promise<boolean>;
   callbackAttempt(a: {
     id: string;
     nextAttemptAt: number | null;

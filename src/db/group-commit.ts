@@ -1,5 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type Database from "better-sqlite3";
+import type { WriteOptions, Writes } from "./backend.ts";
+import type { SqliteTransactions } from "./sqlite-tx.ts";
 
 /**
  * The database cannot store anything right now (another process holds the
@@ -25,13 +27,10 @@ export interface GroupCommitOptions {
   maxBackoffMs?: number;
 }
 
-export interface WriteOptions {
-  /** Overrides the default wait budget for this write (workers may wait longer than a request). */
-  budgetMs?: number;
-}
+export type { WriteOptions } from "./backend.ts";
 
 type Job = {
-  fn: () => unknown;
+  fn: () => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   deadline: number;
@@ -78,7 +77,10 @@ const toUnavailable = (error: unknown): StoreUnavailable => {
  * free. A write that cannot be stored within its budget is refused with
  * StoreUnavailable and nothing of it is stored.
  */
-export function createGroupCommit(sqlite: Database.Database, options: GroupCommitOptions = {}) {
+export function createGroupCommit(
+  { sqlite, txs }: { sqlite: Database.Database; txs: SqliteTransactions },
+  options: GroupCommitOptions = {},
+): Writes {
   const budgetMs = options.budgetMs ?? 2_000;
   const backoffMs = options.backoffMs ?? 20;
   const maxBackoffMs = options.maxBackoffMs ?? 250;
@@ -107,25 +109,33 @@ export function createGroupCommit(sqlite: Database.Database, options: GroupCommi
     const batch = queue;
     queue = [];
     if (batch.length === 0) return;
+    void txs.exclusive(() => commit(batch)).catch((error: unknown) => {
+      for (const job of batch) job.reject(error);
+    });
+  }
+
+  async function commit(batch: Job[]): Promise<void> {
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
-      sqlite
-        .transaction(() => {
-          outcomes.length = 0;
-          for (const job of batch) {
-            try {
-              // Nested: better-sqlite3 makes this a SAVEPOINT, rolled back alone when fn throws.
-              outcomes.push({ ok: true, value: sqlite.transaction(job.fn)() });
-            } catch (error) {
-              // SQLite rolls the whole transaction back on some errors (SQLITE_FULL,
-              // SQLITE_IOERR): then nothing of the batch is stored, and the rest must
-              // not run outside it (autocommit) either.
-              if (!sqlite.inTransaction) throw error;
-              outcomes.push({ ok: false, error });
-            }
+      sqlite.exec("BEGIN IMMEDIATE");
+      try {
+        for (const job of batch) {
+          try {
+            // Its own SAVEPOINT, rolled back alone when fn throws.
+            outcomes.push({ ok: true, value: await txs.savepoint(job.fn) });
+          } catch (error) {
+            // SQLite rolls the whole transaction back on some errors (SQLITE_FULL,
+            // SQLITE_IOERR): then nothing of the batch is stored, and the rest must
+            // not run outside it (autocommit) either.
+            if (!sqlite.inTransaction) throw error;
+            outcomes.push({ ok: false, error });
           }
-        })
-        .immediate();
+        }
+        sqlite.exec("COMMIT");
+      } catch (error) {
+        if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
+        throw error;
+      }
     } catch (error) {
       // BEGIN or COMMIT failed: nothing of this batch is stored.
       const refused = toUnavailable(error);
@@ -133,7 +143,7 @@ export function createGroupCommit(sqlite: Database.Database, options: GroupCommi
       if (!isBusy(sqliteCode(error))) {
         // One write rolled the batch back (it filled the disk, say): the others
         // are tried again on their own, so its failure is not theirs.
-        if (batch.length > 1) one(batch);
+        if (batch.length > 1) await one(batch);
         else batch[0]?.reject(refused);
         return;
       }
@@ -162,10 +172,18 @@ export function createGroupCommit(sqlite: Database.Database, options: GroupCommi
   }
 
   /** Each job in its own transaction: after a batch failed for a reason other than a lock. */
-  function one(jobs: Job[]): void {
+  async function one(jobs: Job[]): Promise<void> {
     for (const job of jobs) {
       try {
-        job.resolve(sqlite.transaction(job.fn).immediate());
+        sqlite.exec("BEGIN IMMEDIATE");
+        try {
+          const value = await txs.savepoint(job.fn);
+          sqlite.exec("COMMIT");
+          job.resolve(value);
+        } catch (error) {
+          if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
+          throw error;
+        }
       } catch (error) {
         const unavailable = isUnavailable(error);
         if (unavailable) failing = { at: performance.now(), error: toUnavailable(error) };
@@ -177,12 +195,12 @@ export function createGroupCommit(sqlite: Database.Database, options: GroupCommi
 
   return {
     /**
-     * Runs fn (synchronous; it may use store.tx, which nests as a savepoint)
-     * in the next group commit. Resolves with its result after the COMMIT;
+     * Runs fn (it may use store.tx, which nests as a savepoint) in the next
+     * group commit. Resolves with its result after the COMMIT;
      * rejects with fn's own error, or with StoreUnavailable when nothing
      * could be stored within the budget.
      */
-    run<T>(fn: () => T, writeOptions: WriteOptions = {}): Promise<T> {
+    run<T>(fn: () => Promise<T>, writeOptions: WriteOptions = {}): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({
           fn,
@@ -202,8 +220,8 @@ export function createGroupCommit(sqlite: Database.Database, options: GroupCommi
      * Whether a write lock could be taken this instant (no waiting); false while
      * another process holds it. Taking it clears a failure that was only a lock.
      */
-    canWrite(): boolean {
-      if (sqlite.inTransaction) return true;
+    async canWrite(): Promise<boolean> {
+      if (sqlite.inTransaction || txs.busy) return true;
       const busyTimeout = sqlite.pragma("busy_timeout", { simple: true }) as number;
       sqlite.pragma("busy_timeout = 0");
       try {
@@ -227,4 +245,4 @@ export function createGroupCommit(sqlite: Database.Database, options: GroupCommi
   };
 }
 
-export type GroupCommit = ReturnType<typeof createGroupCommit>;
+export type GroupCommit = Writes;

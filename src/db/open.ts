@@ -6,12 +6,15 @@ import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3"
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { auditNeedsChaining, chainExistingEvents } from "./audit.ts";
 import * as schema from "./schema.ts";
+import { createSqliteTransactions, type SqliteTransactions } from "./sqlite-tx.ts";
 
 export type Db = BetterSQLite3Database<typeof schema>;
 
 export interface OpenDatabase {
   sqlite: Database.Database;
   db: Db;
+  /** The connection's transactions (shared by the store, the key store and group commit). */
+  txs: SqliteTransactions;
 }
 
 /** The longest a single statement blocks the event loop waiting for another process's lock. */
@@ -41,5 +44,5 @@ export function openDatabase(path: string): OpenDatabase {
   migrate(db, { migrationsFolder });
   // Events stored before the audit chain existed are chained once, right after the migration that added it.
   if (upgradeChain) chainExistingEvents(sqlite);
-  return { sqlite, db };
+  return { sqlite, db, txs: createSqliteTransactions(sqlite) };
 }

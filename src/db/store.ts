@@ -1,16 +1,13 @@
 import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
-import type { FinalState } from "../approvals/transitions.ts";
 import { createAuditAppender } from "./audit.ts";
+import type { FinalUpdate, NewCallback, Store } from "./backend.ts";
 import type { OpenDatabase } from "./open.ts";
+
+export type { FinalUpdate, NewCallback };
 import {
   auditLog,
-  type CallbackRow,
   callbacks,
-  type DecisionRow,
   decisions,
-  type NewRequestRow,
-  type OutboxRow,
-  type RequestRow,
   requests,
   slackOutbox,
 } from "./schema.ts";
@@ -29,17 +26,6 @@ function placeholdersFor<T extends Record<string, unknown>>(
 const { id: _decisionId, ...decisionColumns } = getTableColumns(decisions);
 const { id: _outboxId, ...outboxColumns } = getTableColumns(slackOutbox);
 
-export type FinalUpdate = FinalState & {
-  id: string;
-  decidedAt: number;
-  /** Set exactly when the new status is approved. */
-  approvalToken: string | null;
-};
-
-export type NewCallback = Omit<
-  CallbackRow,
-  "attempts" | "lastStatus" | "lastError" | "deliveredAt" | "failedAt"
->;
 
 /**
  * Every SQL statement countersign runs, prepared once. Verbs compose these
@@ -318,131 +304,139 @@ export function createStore(
       .prepare(),
   };
 
-  return {
-    /** Runs fn in one IMMEDIATE transaction; a throw rolls everything back. */
-    tx<T>(fn: () => T): T {
-      return sqlite.transaction(fn).immediate();
-    },
-    ping(): boolean {
-      return sqlite.prepare("SELECT 1 AS ok").get() !== undefined;
-    },
-    insertRequest: (row: Required<NewRequestRow>) => void s.insertRequest.run(row),
-    getRequest: (id: string): RequestRow | undefined => s.getRequest.get({ id }),
-    findByIdempotencyKey: (agent: string, key: string): RequestRow | undefined =>
-      s.byIdempotencyKey.get({ agent, key }),
-    decisionsFor: (id: string): DecisionRow[] => s.decisionsFor.all({ id }),
-    insertDecision: (row: Omit<DecisionRow, "id">) => void s.insertDecision.run(row),
-    changeVote: (
-      id: number,
-      decision: DecisionRow["decision"],
-      comment: string | null,
-      at: number,
-      argsHash: string,
-    ) => void s.changeVote.run({ id, decision, comment, at, argsHash }),
-    /** Records an approve-with-edits on a pending request; false when it was no longer pending. */
-    setEdit: (id: string, approvedParams: string | null, approvedArgsHash: string | null, editedBy: string) =>
-      s.setEdit.run({ id, approvedParams, approvedArgsHash, editedBy }).changes === 1,
-    /** Marks `id` as revised by `revisedBy` (the latest revision wins). */
-    setRevisedBy: (id: string, revisedBy: string) => void s.setRevisedBy.run({ id, revisedBy }),
-    setThreadTs: (id: string, threadTs: string) => void s.setThreadTs.run({ id, threadTs }),
-    /** Moves a pending request to a final status; false when it was no longer pending. */
-    finalize: (u: FinalUpdate): boolean => s.finalize.run(u).changes === 1,
-    markEscalated: (id: string, at: number, to: string): boolean =>
-      s.markEscalated.run({ id, at, to }).changes === 1,
-    /** The escalation fell due but there is nobody to escalate to: it is dropped, nobody is recorded. */
-    skipEscalation: (id: string): boolean => s.skipEscalation.run({ id }).changes === 1,
-    clearReminder: (id: string): boolean => s.clearReminder.run({ id }).changes === 1,
-    /** Approved requests stored before approval tokens existed (see tokens/backfill.ts). */
-    approvedWithoutToken: (limit: number): RequestRow[] => s.approvedWithoutToken.all({ limit }),
-    setApprovalToken: (id: string, token: string): boolean =>
-      s.setApprovalToken.run({ id, token }).changes === 1,
-    setOutcome: (id: string, outcome: string): boolean => s.setOutcome.run({ id, outcome }).changes === 1,
-    setChannelMessage: (id: string, channel: string, ts: string) =>
-      void s.setChannelMessage.run({ id, channel, ts }),
-    setDmMessage: (id: string, channel: string, ts: string) => void s.setDmMessage.run({ id, channel, ts }),
-    /** Appends a chained, redacted audit event (inside the caller's transaction when there is one). */
-    audit: appendAudit,
-    auditFor: (id: string) => s.auditFor.all({ id }),
-    /** One agent's requests created before (beforeAt, beforeId), newest first, optionally of one status. */
-    listForAgent: (q: {
-      agent: string;
-      status: string | null;
-      beforeAt: number;
-      beforeId: string;
-      limit: number;
-    }): RequestRow[] => {
-      const { status, ...rest } = q;
-      if (status === null) return s.listForAgent.all(rest);
-      if (status === "pending") return s.listPendingForAgent.all(rest);
-      return s.listForAgentByStatus.all({ ...rest, status });
-    },
-    /** How the agent's other requests for this action created in [since, until] ended, by status. */
-    historyFor: (q: { agent: string; action: string; since: number; until: number; id: string }) =>
-      s.historyFor.all(q),
-    /** The query plan of historyFor, so a test can prove it reads the index. */
+  const { txs } = database;
+  const read = <T>(fn: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(fn());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+  const write = txs.write;
+  // One process writes a SQLite file (db/lock.ts): per-channel pauses and job
+  // ticks are that process's own state.
+  const pauses = new Map<string, { until: number; pacedUntil: number }>();
+  const ticks = new Map<string, number>();
+
+  const store: Store = {
+    tx: txs.tx,
+    ping: () => read(() => sqlite.prepare("SELECT 1 AS ok").get() !== undefined),
+    insertRequest: (row) => write(() => void s.insertRequest.run(row)),
+    getRequest: (id) => read(() => s.getRequest.get({ id })),
+    findByIdempotencyKey: (agent, key) => read(() => s.byIdempotencyKey.get({ agent, key })),
+    decisionsFor: (id) => read(() => s.decisionsFor.all({ id })),
+    insertDecision: (row) => write(() => void s.insertDecision.run(row)),
+    changeVote: (id, decision, comment, at, argsHash) =>
+      write(() => void s.changeVote.run({ id, decision, comment, at, argsHash })),
+    setEdit: (id, approvedParams, approvedArgsHash, editedBy) =>
+      write(() => s.setEdit.run({ id, approvedParams, approvedArgsHash, editedBy }).changes === 1),
+    setRevisedBy: (id, revisedBy) => write(() => void s.setRevisedBy.run({ id, revisedBy })),
+    setThreadTs: (id, threadTs) => write(() => void s.setThreadTs.run({ id, threadTs })),
+    finalize: (u) => write(() => s.finalize.run(u).changes === 1),
+    markEscalated: (id, at, to) => write(() => s.markEscalated.run({ id, at, to }).changes === 1),
+    skipEscalation: (id) => write(() => s.skipEscalation.run({ id }).changes === 1),
+    clearReminder: (id) => write(() => s.clearReminder.run({ id }).changes === 1),
+    approvedWithoutToken: (limit) => read(() => s.approvedWithoutToken.all({ limit })),
+    setApprovalToken: (id, token) => write(() => s.setApprovalToken.run({ id, token }).changes === 1),
+    setOutcome: (id, outcome) => write(() => s.setOutcome.run({ id, outcome }).changes === 1),
+    setChannelMessage: (id, channel, ts) => write(() => void s.setChannelMessage.run({ id, channel, ts })),
+    setDmMessage: (id, channel, ts) => write(() => void s.setDmMessage.run({ id, channel, ts })),
+    audit: (requestId, at, event, actor, detail) =>
+      write(() => appendAudit(requestId, at, event, actor, detail)),
+    auditFor: (id) => read(() => s.auditFor.all({ id })),
+    listForAgent: (q) =>
+      read(() => {
+        const { status, ...rest } = q;
+        if (status === null) return s.listForAgent.all(rest);
+        if (status === "pending") return s.listPendingForAgent.all(rest);
+        return s.listForAgentByStatus.all({ ...rest, status });
+      }),
+    historyFor: (q) => read(() => s.historyFor.all(q)),
+    enqueueSlack: (requestId, kind, payload, at) =>
+      write(
+        () =>
+          void s.enqueueSlack.run({
+            requestId,
+            kind,
+            payload: JSON.stringify(payload),
+            createdAt: at,
+            attempts: 0,
+            nextAttemptAt: at,
+            lastError: null,
+          }),
+      ),
+    dueSlack: (now, limit, afterId = 0) => read(() => s.dueSlack.all({ now, limit, afterId })),
+    leaseSlack: async () => true,
+    deleteSlack: (id) => write(() => void s.deleteSlack.run({ id })),
+    retrySlack: (id, nextAttemptAt, error) => write(() => void s.retrySlack.run({ id, nextAttemptAt, error })),
+    outboxDepth: () => read(() => s.outboxDepth.get()?.n ?? 0),
+    pauseChannel: (channel, until, pacedUntil) =>
+      read(() => {
+        const was = pauses.get(channel);
+        pauses.set(channel, {
+          until: Math.max(until, was?.until ?? 0),
+          pacedUntil: Math.max(pacedUntil, was?.pacedUntil ?? 0),
+        });
+      }),
+    channelPauses: (now) =>
+      read(() => {
+        for (const [channel, p] of pauses) if (p.until <= now && p.pacedUntil <= now) pauses.delete(channel);
+        return new Map(pauses);
+      }),
+    insertCallback: (row) =>
+      write(
+        () =>
+          void s.insertCallback.run({
+            ...row,
+            attempts: 0,
+            lastStatus: null,
+            lastError: null,
+            deliveredAt: null,
+            failedAt: null,
+          }),
+      ),
+    dueCallbacks: (now, limit, busy = []) =>
+      read(() => s.dueCallbacks.all({ now, limit, busy: JSON.stringify(busy) })),
+    leaseCallback: async () => true,
+    callbackAttempt: (a) => write(() => void s.callbackAttempt.run(a)),
+    callbacksFor: (id) => read(() => s.callbacksFor.all({ id })),
+    pendingCallbacks: () => read(() => s.pendingCallbacks.get()?.n ?? 0),
+    dueExpiries: (now, limit) => read(() => s.dueExpiries.all({ now, limit }).map((r) => r.id)),
+    dueEscalations: (now, limit) => read(() => s.dueEscalations.all({ now, limit }).map((r) => r.id)),
+    dueReminders: (now, limit) => read(() => s.dueReminders.all({ now, limit }).map((r) => r.id)),
+    countByStatus: () => read(() => s.countByStatus.all()),
+    pendingFor: (roles, userId, limit) =>
+      read(() =>
+        db
+          .select()
+          .from(requests)
+          .where(
+            and(
+              pending,
+              roles.length > 0
+                ? or(inArray(requests.role, roles), eq(requests.escalatedTo, userId))
+                : eq(requests.escalatedTo, userId),
+            ),
+          )
+          .orderBy(asc(requests.createdAt))
+          .limit(limit)
+          .all(),
+      ),
+    claimTick: (name, tick) =>
+      read(() => {
+        if ((ticks.get(name) ?? Number.NEGATIVE_INFINITY) >= tick) return false;
+        ticks.set(name, tick);
+        return true;
+      }),
+  };
+  return Object.assign(store, {
+    /** The query plan of historyFor, so a test can prove it reads the index (SQLite only). */
     explainHistory: (): { detail: string }[] =>
       sqlite.prepare(`EXPLAIN QUERY PLAN ${s.historyFor.getQuery().sql}`).all("a", "b", 0, 1, "x") as {
         detail: string;
       }[],
-    enqueueSlack: (requestId: string, kind: string, payload: unknown, at: number) =>
-      void s.enqueueSlack.run({
-        requestId,
-        kind,
-        payload: JSON.stringify(payload),
-        createdAt: at,
-        attempts: 0,
-        nextAttemptAt: at,
-        lastError: null,
-      }),
-    /** Heads of the per-request queues that are due, with the request's channel. */
-    dueSlack: (now: number, limit: number, afterId = 0): (OutboxRow & { channel: string | null })[] =>
-      s.dueSlack.all({ now, limit, afterId }),
-    deleteSlack: (id: number) => void s.deleteSlack.run({ id }),
-    retrySlack: (id: number, nextAttemptAt: number, error: string) =>
-      void s.retrySlack.run({ id, nextAttemptAt, error }),
-    outboxDepth: (): number => s.outboxDepth.get()?.n ?? 0,
-    insertCallback: (row: NewCallback) =>
-      void s.insertCallback.run({
-        ...row,
-        attempts: 0,
-        lastStatus: null,
-        lastError: null,
-        deliveredAt: null,
-        failedAt: null,
-      }),
-    dueCallbacks: (now: number, limit: number, busyAgents: readonly string[] = []): CallbackRow[] =>
-      s.dueCallbacks.all({ now, limit, busy: JSON.stringify(busyAgents) }),
-    callbackAttempt: (a: {
-      id: string;
-      nextAttemptAt: number | null;
-      status: number | null;
-      error: string | null;
-      deliveredAt: number | null;
-      failedAt: number | null;
-    }) => void s.callbackAttempt.run(a),
-    callbacksFor: (id: string): CallbackRow[] => s.callbacksFor.all({ id }),
-    pendingCallbacks: (): number => s.pendingCallbacks.get()?.n ?? 0,
-    dueExpiries: (now: number, limit: number) => s.dueExpiries.all({ now, limit }).map((r) => r.id),
-    dueEscalations: (now: number, limit: number) => s.dueEscalations.all({ now, limit }).map((r) => r.id),
-    dueReminders: (now: number, limit: number) => s.dueReminders.all({ now, limit }).map((r) => r.id),
-    countByStatus: () => s.countByStatus.all(),
-    /** Pending requests of some roles or escalated to a user, oldest first (Home tab; not a hot path). */
-    pendingFor: (roles: string[], userId: string, limit: number): RequestRow[] =>
-      db
-        .select()
-        .from(requests)
-        .where(
-          and(
-            pending,
-            roles.length > 0
-              ? or(inArray(requests.role, roles), eq(requests.escalatedTo, userId))
-              : eq(requests.escalatedTo, userId),
-          ),
-        )
-        .orderBy(asc(requests.createdAt))
-        .limit(limit)
-        .all(),
-  };
+  });
 }
 
-export type Store = ReturnType<typeof createStore>;
+export type SqliteStore = ReturnType<typeof createStore>;
+export type { Store };

@@ -88,7 +88,7 @@ export function registerHome(app: App, deps: Deps, isMember: MembershipCheck): v
   app.command("/countersign", async ({ command, ack }) => {
     const arg = command.text.trim();
     if (arg.startsWith("req_")) {
-      const row = deps.store.getRequest(arg);
+      const row = await deps.store.getRequest(arg);
       const role = row?.role ?? null;
       const allowed =
         row !== undefined &&

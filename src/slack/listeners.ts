@@ -162,7 +162,7 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
     requestId: string;
     user: string;
     store: (check: MembershipCheck, budget: Budget) => Promise<R>;
-    problem: (result: R) => string | null;
+    problem: (result: R) => Promise<string | null>;
     logged?: Record<string, unknown>;
   }): Promise<void> => {
     const { block, action, requestId, user } = submission;
@@ -170,11 +170,11 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
     await storeThenAck({
       ack: submission.ack,
       store: (budget) => submission.store(lookup.check, budget),
-      answer: (result) => {
+      answer: async (result) => {
         const problem =
           result.kind === "refused" && lookup.timedOut()
             ? "Slack took too long to confirm that you may decide this request. Please submit again."
-            : submission.problem(result);
+            : await submission.problem(result);
         return problem === null ? undefined : errorsOn(problem, block);
       },
       after: (result) => {
@@ -289,7 +289,7 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
   });
 }
 
-function editProblem(result: EditResult, deps: Deps): string | null {
+async function editProblem(result: EditResult, deps: Deps): Promise<string | null> {
   return result.kind === "invalid" ? result.message : modalProblem(result, deps);
 }
 
@@ -299,9 +299,9 @@ async function openEditModal(
   requestId: string,
   deps: Deps,
 ): Promise<void> {
-  const row = deps.store.getRequest(requestId);
+  const row = await deps.store.getRequest(requestId);
   if (!row) return;
-  const view = renderEditModal(toResource(row, deps.store.decisionsFor(requestId)), deps.config.redact);
+  const view = renderEditModal(toResource(row, await deps.store.decisionsFor(requestId)), deps.config.redact);
   try {
     await client.views.open({ trigger_id: triggerId, view });
   } catch (error) {
@@ -316,7 +316,7 @@ const errorsOn = (problem: string, block = "reason"): ModalErrors => ({
 });
 
 /** A rejection that could not be recorded is explained inside the modal itself. */
-function modalProblem(result: DecisionResult, deps: Deps): string | null {
+async function modalProblem(result: DecisionResult, deps: Deps): Promise<string | null> {
   switch (result.kind) {
     case "recorded":
       return null;
@@ -325,7 +325,7 @@ function modalProblem(result: DecisionResult, deps: Deps): string | null {
     case "already_final":
       return renderAlreadyFinal(result.resource);
     case "refused": {
-      const row = deps.store.getRequest(result.resource.id);
+      const row = await deps.store.getRequest(result.resource.id);
       return renderRefusal(result.reason, result.resource, row && approversNow(deps.config, row));
     }
   }
@@ -339,9 +339,9 @@ async function openRejectModal(
   channel: string | null,
   user: string,
 ): Promise<void> {
-  const row = deps.store.getRequest(requestId);
+  const row = await deps.store.getRequest(requestId);
   if (!row) return;
-  const view = renderRejectModal(toResource(row, deps.store.decisionsFor(requestId)));
+  const view = renderRejectModal(toResource(row, await deps.store.decisionsFor(requestId)));
   try {
     await client.views.open({ trigger_id: triggerId, view });
   } catch (error) {

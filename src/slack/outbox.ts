@@ -18,6 +18,14 @@ const MAX_BACKOFF_MS = 5 * 60_000;
 const PACED_GAP_MS = 1_000;
 /** …for this long after the pause ends. */
 const PACED_FOR_MS = 60_000;
+/**
+ * How long a claimed item is this replica's (PostgreSQL, several replicas):
+ * longer than any one item's Slack calls; a replica that dies mid-call leaves
+ * its items to the others after this.
+ */
+export const OUTBOX_LEASE_MS = 120_000;
+/** How often a replica re-reads the channel pauses other replicas stored after a 429. */
+const SHARED_PAUSES_MS = 250;
 
 /**
  * Drains the slack_outbox table: the head item of each request's queue, one
@@ -31,7 +39,10 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
   const inFlight = new Map<number, Promise<void>>();
   const busyChannels = new Set<string>();
   const pausedUntil = new Map<string, number>();
-  const loop = createWorkLoop(pump, { pollMs });
+  const loop = createWorkLoop(pump, {
+    pollMs,
+    onError: (error) => deps.log.error({ err: error }, "outbox pass failed; retrying at the next poll"),
+  });
   const kick = loop.kick;
 
   const channelOf = (item: OutboxRow, effect: SlackEffect, row: RequestRow | undefined): string | null => {
@@ -51,10 +62,22 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
     kick();
   };
 
-  function pump(): void {
+  let sharedPausesAt = Number.NEGATIVE_INFINITY;
+  /** Pauses other replicas stored (a 429 they got), merged into this one's. */
+  async function readSharedPauses(now: number): Promise<void> {
+    if (now - sharedPausesAt < SHARED_PAUSES_MS) return;
+    sharedPausesAt = now;
+    for (const [channel, p] of await deps.store.channelPauses(now)) {
+      if (p.until > (pausedUntil.get(channel) ?? 0)) pause(channel, p.until, false);
+      if (p.pacedUntil > (pacedUntil.get(channel) ?? 0)) pacedUntil.set(channel, p.pacedUntil);
+    }
+  }
+
+  async function pump(): Promise<void> {
     const now = deps.clock.now();
     const free = concurrency - inFlight.size;
     if (free > 0) {
+      await readSharedPauses(now);
       // The periodic scan looks far past items held back by busy or
       // rate-limited channels; the frequent ones only a little.
       const periodic = now - lastFullScan >= pollMs;
@@ -62,7 +85,7 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
       const after = fullScan ? 0 : cursor;
       if (periodic) lastFullScan = now;
       fullScan = false;
-      const due = deps.store.dueSlack(now, (periodic ? 500 : 64) + inFlight.size, after);
+      const due = await deps.store.dueSlack(now, (periodic ? 500 : 64) + inFlight.size, after);
       cursor = Math.max(after, due.at(-1)?.id ?? 0);
       let started = 0;
       for (const item of due) {
@@ -74,21 +97,24 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
           if (busyChannels.has(target) || (pausedUntil.get(target) ?? 0) > now) continue;
         }
         const parsed = slackEffectSchema.safeParse(parseJsonOrNull(item.payload));
-        const row = deps.store.getRequest(item.requestId);
+        const row = await deps.store.getRequest(item.requestId);
         if (!parsed.success || !row) {
           deps.log.error({ item: item.id, requestId: item.requestId }, "dropping an unreadable outbox item");
-          deps.store.tx(() => {
-            deps.store.audit(item.requestId, now, "slack_dropped", null, {
+          await deps.store.tx(async () => {
+            await deps.store.audit(item.requestId, now, "slack_dropped", null, {
               kind: item.kind,
               reason: "unreadable",
             });
-            deps.store.deleteSlack(item.id);
+            await deps.store.deleteSlack(item.id);
           });
           continue;
         }
         const channel = channelOf(item, parsed.data, row);
         if (channel !== null && (busyChannels.has(channel) || (pausedUntil.get(channel) ?? 0) > now))
           continue;
+        if (inFlight.has(item.id) || inFlight.size >= concurrency) continue;
+        // Exactly one replica sends it: the others skip it until this one's lease ends.
+        if (!(await deps.store.leaseSlack(item.id, now, OUTBOX_LEASE_MS))) continue;
         if (channel !== null) busyChannels.add(channel);
         started += 1;
         const run = send(item, parsed.data, row)
@@ -110,13 +136,19 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
   /** Channels that answered 429 lately, until when: they get one call per PACED_GAP_MS. */
   const pacedUntil = new Map<string, number>();
 
-  function pause(channel: string, until: number): void {
+  function pause(channel: string, until: number, share = true): void {
     pausedUntil.set(channel, until);
+    if (share) {
+      // Every replica holds back on this channel, not only the one that got the 429.
+      deps.store
+        .pauseChannel(channel, until, pacedUntil.get(channel) ?? until)
+        .catch((error: unknown) => deps.log.warn({ err: error, channel }, "could not share a channel pause"));
+    }
     // Resume the moment the pause ends rather than at the next poll.
     setTimeout(rescan, Math.max(0, until - deps.clock.now())).unref();
   }
 
-  function settle(item: OutboxRow, result: SendResult, channel: string | null): void {
+  async function settle(item: OutboxRow, result: SendResult, channel: string | null): Promise<void> {
     const now = deps.clock.now();
     if (result.done) {
       // After a 429, keep to Slack's ~1 message per second on that channel
@@ -128,10 +160,10 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
       pacedUntil.set(channel, result.retryAt + PACED_FOR_MS);
       pause(channel, result.retryAt);
     }
-    deps.store.retrySlack(item.id, result.retryAt, result.error);
+    await deps.store.retrySlack(item.id, result.retryAt, result.error);
   }
 
-  function failure(error: unknown, now: number, item: OutboxRow): SendResult {
+  async function failure(error: unknown, now: number, item: OutboxRow): Promise<SendResult> {
     const failed = classifySlackError(error);
     if (failed.kind === "rate_limited") {
       deps.metrics.slackCall(item.kind, "rate_limited");
@@ -143,12 +175,12 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
         { requestId: item.requestId, kind: item.kind, error: failed.error },
         "Slack refused this call for good; dropping it",
       );
-      deps.store.tx(() => {
-        deps.store.audit(item.requestId, now, "slack_dropped", null, {
+      await deps.store.tx(async () => {
+        await deps.store.audit(item.requestId, now, "slack_dropped", null, {
           kind: item.kind,
           error: failed.error,
         });
-        deps.store.deleteSlack(item.id);
+        await deps.store.deleteSlack(item.id);
       });
       return { done: true };
     }

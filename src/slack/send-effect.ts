@@ -35,13 +35,13 @@ export function createEffectSender(
   deps: Deps,
   client: WebClient,
 ): (item: OutboxRow, effect: SlackEffect, row: RequestRow) => Promise<SendResult> {
-  const revisionOf = (row: RequestRow): RequestResource | null => {
-    const previous = row.revises === null ? undefined : deps.store.getRequest(row.revises);
-    return previous ? toResource(previous, deps.store.decisionsFor(previous.id)) : null;
+  const revisionOf = async (row: RequestRow): Promise<RequestResource | null> => {
+    const previous = row.revises === null ? undefined : await deps.store.getRequest(row.revises);
+    return previous ? toResource(previous, await deps.store.decisionsFor(previous.id)) : null;
   };
-  const revisedBy = (row: RequestRow): RenderContext["revisedBy"] => {
+  const revisedBy = async (row: RequestRow): Promise<RenderContext["revisedBy"]> => {
     if (row.revisedBy === null) return null;
-    const revision = deps.store.getRequest(row.revisedBy);
+    const revision = await deps.store.getRequest(row.revisedBy);
     const url =
       revision?.slackChannel && revision.slackTs
         ? messageUrl(revision.slackChannel, revision.slackTs, revision.slackThreadTs)
@@ -49,8 +49,8 @@ export function createEffectSender(
     return { id: row.revisedBy, url };
   };
   const HISTORY_WINDOW_MS = 24 * 3_600_000;
-  const history = (row: RequestRow): RenderContext["history"] => {
-    const rows = deps.store.historyFor({
+  const history = async (row: RequestRow): Promise<RenderContext["history"]> => {
+    const rows = await deps.store.historyFor({
       agent: row.agent,
       action: row.action,
       since: row.createdAt - HISTORY_WINDOW_MS,
@@ -70,12 +70,12 @@ export function createEffectSender(
     const params = redactParams(resource.params, deps.config.redact);
     return policy ? policy.match.explain({ ...resource, params }) : null;
   };
-  const contextFor = (row: RequestRow, resource: RequestResource): RenderContext => ({
+  const contextFor = async (row: RequestRow, resource: RequestResource): Promise<RenderContext> => ({
     why: why(resource),
-    history: history(row),
+    history: await history(row),
     edits: deps.config.policies.find((p) => p.name === row.policy)?.edits ?? false,
-    revisionOf: revisionOf(row),
-    revisedBy: revisedBy(row),
+    revisionOf: await revisionOf(row),
+    revisedBy: await revisedBy(row),
     redactKeys: deps.config.redact,
     needsConfirm:
       row.approvalsRequired > 1 || resource.risk?.tier === "high" || resource.risk?.tier === "critical",
@@ -111,25 +111,26 @@ export function createEffectSender(
 
   /** Performs one item's Slack calls; returns done once its effects are stored. */
   return async function send(item: OutboxRow, effect: SlackEffect, row: RequestRow): Promise<SendResult> {
-    const resource = toResource(row, deps.store.decisionsFor(row.id));
-    const message = renderRequestMessage(resource, contextFor(row, resource));
+    const resource = toResource(row, await deps.store.decisionsFor(row.id));
+    const context = await contextFor(row, resource);
+    const message = renderRequestMessage(resource, context);
     const now = () => deps.clock.now();
     // What Slack did must be stored, or the item is sent again: through the
     // group commit, waiting out a foreign write lock for up to a minute.
-    const store = (fn: () => void) => deps.writes.run(fn, { budgetMs: BOOKKEEPING_BUDGET_MS });
-    const finish = async (event: AuditEvent, detail: unknown, extra?: () => void) => {
+    const store = (fn: () => Promise<void>) => deps.writes.run(fn, { budgetMs: BOOKKEEPING_BUDGET_MS });
+    const finish = async (event: AuditEvent, detail: unknown, extra?: () => Promise<void>) => {
       deps.metrics.slackCall(item.kind, "ok");
-      await store(() => {
-        extra?.();
-        deps.store.audit(row.id, now(), event, null, detail);
-        deps.store.deleteSlack(item.id);
+      await store(async () => {
+        await extra?.();
+        await deps.store.audit(row.id, now(), event, null, detail);
+        await deps.store.deleteSlack(item.id);
       });
       return { done: true } as const;
     };
     const skip = async (reason: string) => {
-      await store(() => {
-        deps.store.audit(row.id, now(), "slack_skipped", null, { kind: item.kind, reason });
-        deps.store.deleteSlack(item.id);
+      await store(async () => {
+        await deps.store.audit(row.id, now(), "slack_skipped", null, { kind: item.kind, reason });
+        await deps.store.deleteSlack(item.id);
       });
       return { done: true } as const;
     };
@@ -139,7 +140,7 @@ export function createEffectSender(
         if (row.slackTs !== null) return skip("already posted");
         if (row.slackChannel === null) return skip("no channel");
         // A revision goes into the thread of the request it revises (its root, for a chain) when both share a channel.
-        const previous = row.revises === null ? undefined : deps.store.getRequest(row.revises);
+        const previous = row.revises === null ? undefined : await deps.store.getRequest(row.revises);
         const threadTs =
           previous?.slackChannel === row.slackChannel && previous.slackTs !== null
             ? (previous.slackThreadTs ?? previous.slackTs)
@@ -161,12 +162,12 @@ export function createEffectSender(
         return finish(
           "posted",
           { channel, ts, ...(threadTs === null ? {} : { thread_ts: threadTs }) },
-          () => {
-            deps.store.setChannelMessage(row.id, channel, ts);
-            if (threadTs !== null) deps.store.setThreadTs(row.id, threadTs);
+          async () => {
+            await deps.store.setChannelMessage(row.id, channel, ts);
+            if (threadTs !== null) await deps.store.setThreadTs(row.id, threadTs);
             // The revised message links to this one now that it has an address.
             if (previous?.slackTs != null)
-              deps.store.enqueueSlack(previous.id, "update", { kind: "update" }, now());
+              await deps.store.enqueueSlack(previous.id, "update", { kind: "update" }, now());
           },
         );
       }
@@ -179,7 +180,7 @@ export function createEffectSender(
           blocks: message.blocks,
         });
         if (row.dmChannel !== null && row.dmTs !== null) {
-          const dmCtx = { ...contextFor(row, resource), escalationDm: await escalationDm(row) };
+          const dmCtx = { ...context, escalationDm: await escalationDm(row) };
           const dmMessage = renderRequestMessage(resource, dmCtx);
           await client.chat.update({
             channel: row.dmChannel,
@@ -195,7 +196,7 @@ export function createEffectSender(
         const opened = await client.conversations.open({ users: effect.manager });
         const dm = opened.channel?.id;
         if (!dm) throw new Error("conversations.open returned no channel");
-        const dmCtx = { ...contextFor(row, resource), escalationDm: await escalationDm(row) };
+        const dmCtx = { ...context, escalationDm: await escalationDm(row) };
         const dmMessage = renderRequestMessage(resource, dmCtx);
         const posted = await client.chat.postMessage({
           channel: dm,

@@ -29,7 +29,7 @@ import { isUnavailable } from "../db/group-commit.ts";
 export async function storeThenAck<T, A>(interaction: {
   ack: (answer?: A) => Promise<void>;
   store: (budget: Budget) => Promise<T>;
-  answer?: (stored: T) => A | undefined;
+  answer?: (stored: T) => A | undefined | Promise<A | undefined>;
   after?: (stored: T) => void | Promise<void>;
   notStored: (error: unknown) => { ack: A } | { ephemeral: EphemeralTarget };
   log: Logger;
@@ -62,7 +62,7 @@ export async function storeThenAck<T, A>(interaction: {
       cause: error,
     });
   }
-  await interaction.ack(interaction.answer?.(stored));
+  await interaction.ack(await interaction.answer?.(stored));
   await interaction.after?.(stored);
 }
 

@@ -22,7 +22,7 @@ export function createUsergroupDirectory(client: WebClient, clock: Clock, option
 
   const fetchMembers = (group: string): Promise<Set<string>> => {
     const running = inFlight.get(group);
-    if (running) return running;
+    if (running !== undefined) return running;
     const call = client.usergroups.users
       .list({ usergroup: group })
       .then((result) => {

@@ -1,4 +1,4 @@
-import type { Store } from "../db/store.ts";
+import type { Store } from "../db/backend.ts";
 import { approverIds } from "./claims.ts";
 import type { TokenIssuer } from "./issuer.ts";
 
@@ -9,21 +9,21 @@ import type { TokenIssuer } from "./issuer.ts";
  * its own transaction, each token audited as `token_issued`; a no-op (one
  * index lookup) once done.
  */
-export function backfillTokens(
+export async function backfillTokens(
   deps: { store: Store; tokens: TokenIssuer },
   now: number,
   batch = 500,
-): number {
+): Promise<number> {
   const { store, tokens } = deps;
   let done = 0;
   for (;;) {
-    const n = store.tx(() => {
-      const rows = store.approvedWithoutToken(batch);
+    const n = await store.tx(async () => {
+      const rows = await store.approvedWithoutToken(batch);
       for (const row of rows) {
-        const approvers = approverIds(store.decisionsFor(row.id));
-        const issued = tokens.issueInTx(row, approvers, row.decidedAt ?? row.createdAt);
-        if (store.setApprovalToken(row.id, issued.token)) {
-          store.audit(row.id, now, "token_issued", "system:upgrade", issued.audit);
+        const approvers = approverIds(await store.decisionsFor(row.id));
+        const issued = await tokens.issueInTx(row, approvers, row.decidedAt ?? row.createdAt);
+        if (await store.setApprovalToken(row.id, issued.token)) {
+          await store.audit(row.id, now, "token_issued", "system:upgrade", issued.audit);
         }
       }
       return rows.length;

@@ -1,7 +1,7 @@
 import { createSigner } from "fast-jwt";
 import { type AppConfig, DEFAULT_TOKEN_TTL_MS } from "../config/file.ts";
 import type { RequestRow } from "../db/schema.ts";
-import type { KeyStore } from "../db/signing-keys.ts";
+import type { KeyStore } from "../db/backend.ts";
 import { type ApprovalClaims, approvalClaims, TOKEN_TYPE } from "./claims.ts";
 import { describeKey, type Jwks, publishedKeys } from "./keys.ts";
 
@@ -50,12 +50,12 @@ export function createTokenIssuer(deps: {
      * Inside the approving transaction: the token for `row` approved at `now`
      * by `approvers`, and what the audit records of it (kid, jti, exp).
      */
-    issueInTx(
+    async issueInTx(
       row: Pick<RequestRow, "id" | "agent" | "action" | "argsHash" | "approvedArgsHash" | "policy">,
       approvers: readonly string[],
       now: number,
-    ): IssuedToken {
-      const active = keys.active();
+    ): Promise<IssuedToken> {
+      const active = await keys.active();
       if (!active) throw new Error("no active signing key (ensureSigningKey runs at start-up)");
       const claims = approvalClaims(row, approvers, now, {
         issuer: config.issuer,
@@ -65,7 +65,7 @@ export function createTokenIssuer(deps: {
       return { token, audit: { kid: active.kid, jti: claims.jti, exp: claims.exp } };
     },
     /** The public keys a verifier needs at `now`. */
-    jwks(now: number): Jwks {
+    jwks(now: number): Promise<Jwks> {
       return publishedKeys(keys, { now, retainMs });
     },
   };

@@ -70,21 +70,21 @@ export interface KeyOptions {
 export function ensureSigningKey(
   keys: KeyStore,
   opts: KeyOptions & { supplied: string | null },
-): { kid: string; created: boolean } {
-  return keys.tx(() => {
-    const active = keys.active();
+): Promise<{ kid: string; created: boolean }> {
+  return keys.tx(async () => {
+    const active = await keys.active();
     if (opts.supplied !== null) {
       const { kid, x } = describeKey(opts.supplied);
       if (active?.kid === kid) return { kid, created: false };
-      if (active) keys.retire(active.kid, opts.now, opts.now + opts.retainMs);
-      if (keys.byKid(kid)) keys.reactivate(kid);
-      else keys.insert(newRow(kid, x, null, opts.now));
+      if (active) await keys.retire(active.kid, opts.now, opts.now + opts.retainMs);
+      if (await keys.byKid(kid)) await keys.reactivate(kid);
+      else await keys.insert(newRow(kid, x, null, opts.now));
       return { kid, created: false };
     }
     // A key that lived only in the environment cannot sign once the variable is gone.
     if (active && active.privateKey !== null) return { kid: active.kid, created: false };
-    if (active) keys.retire(active.kid, opts.now, opts.now + opts.retainMs);
-    return { kid: storeNewKey(keys, generateSigningKey(), opts.now), created: true };
+    if (active) await keys.retire(active.kid, opts.now, opts.now + opts.retainMs);
+    return { kid: await storeNewKey(keys, generateSigningKey(), opts.now), created: true };
   });
 }
 
@@ -97,22 +97,22 @@ export function ensureSigningKey(
 export function rotateSigningKey(
   keys: KeyStore,
   opts: KeyOptions & { privateKeyPem?: string },
-): { kid: string; retired: string | null } {
+): Promise<{ kid: string; retired: string | null }> {
   const pem = opts.privateKeyPem ?? generateSigningKey();
   const { kid } = describeKey(pem);
-  return keys.tx(() => {
-    const active = keys.active();
+  return keys.tx(async () => {
+    const active = await keys.active();
     if (active?.kid === kid) return { kid, retired: null };
-    if (active) keys.retire(active.kid, opts.now, opts.now + opts.retainMs);
-    if (keys.byKid(kid)) throw new Error(`key ${kid} was used before; rotate to a new key`);
-    storeNewKey(keys, pem, opts.now);
+    if (active) await keys.retire(active.kid, opts.now, opts.now + opts.retainMs);
+    if (await keys.byKid(kid)) throw new Error(`key ${kid} was used before; rotate to a new key`);
+    await storeNewKey(keys, pem, opts.now);
     return { kid, retired: active?.kid ?? null };
   });
 }
 
-function storeNewKey(keys: KeyStore, pem: string, now: number): string {
+async function storeNewKey(keys: KeyStore, pem: string, now: number): Promise<string> {
   const { kid, x } = describeKey(pem);
-  keys.insert(newRow(kid, x, pem, now));
+  await keys.insert(newRow(kid, x, pem, now));
   return kid;
 }
 
@@ -130,9 +130,8 @@ const newRow = (kid: string, x: string, privateKey: string | null, now: number):
  * valid. `retainMs` (today's longest token_ttl) also covers a key retired under
  * a configuration with shorter TTLs.
  */
-export function publishedKeys(keys: KeyStore, opts: KeyOptions): Jwks {
-  const rows = keys
-    .all()
+export async function publishedKeys(keys: KeyStore, opts: KeyOptions): Promise<Jwks> {
+  const rows = (await keys.all())
     .filter(
       (row) =>
         row.retiredAt === null || opts.now < Math.max(row.publishUntil ?? 0, row.retiredAt + opts.retainMs),

@@ -14,7 +14,7 @@ import { rotateSigningKey } from "./keys.ts";
 export function rotateKeys(
   database: OpenDatabase,
   opts: { config: Pick<AppConfig, "policies">; now: number; privateKeyPem?: string },
-): { kid: string; retired: string | null } {
+): Promise<{ kid: string; retired: string | null }> {
   return rotateSigningKey(createKeyStore(database), {
     now: opts.now,
     retainMs: maxTokenTtlMs(opts.config),

@@ -16,7 +16,7 @@ import { cliEnv } from "../settings.ts";
  * has expired. Safe while the service runs (it reads the active key per approval).
  * Audited as `key_rotated`.
  */
-export function keysRotate(io: CliIo, options: { key?: string }, now: number): ExitCode {
+export async function keysRotate(io: CliIo, options: { key?: string }, now: number): Promise<ExitCode> {
   const env = cliEnv(io.env);
   if (env.signingKey !== null) {
     throw new UsageError(
@@ -40,14 +40,14 @@ export function keysRotate(io: CliIo, options: { key?: string }, now: number): E
   try {
     const retainMs = maxTokenTtlMs(config);
     const store = createStore(database, { redact: createRedactor(config.redact) });
-    const result = store.tx(() => {
-      const rotated = rotateSigningKey(createKeyStore(database), {
+    const result = await store.tx(async () => {
+      const rotated = await rotateSigningKey(createKeyStore(database), {
         now,
         retainMs,
         ...(privateKeyPem === undefined ? {} : { privateKeyPem }),
       });
       if (rotated.retired !== null || rotated.kid) {
-        store.audit(null, now, "key_rotated", "cli:keys-rotate", {
+        await store.audit(null, now, "key_rotated", "cli:keys-rotate", {
           kid: rotated.kid,
           retired: rotated.retired,
         });

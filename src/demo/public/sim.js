@@ -243,7 +243,7 @@ function confirmFirst(button) {
     const answer = e.target.closest("[data-confirm-answer]")?.dataset.confirmAnswer;
     if (!answer && e.target !== backdrop) return;
     backdrop.remove();
-    if (answer === "yes") clickButton(button);
+    if (answer === "yes") void clickButton(button);
   });
 }
 
@@ -262,7 +262,7 @@ $("timeline").addEventListener("click", (e) => {
   const button = e.target.closest("button[data-action-id]");
   if (!button || button.disabled) return;
   if (button.dataset.confirm) confirmFirst(button);
-  else clickButton(button);
+  else void clickButton(button);
 });
 
 $("modal-root").addEventListener("click", async (e) => {
@@ -393,7 +393,7 @@ function showResult(answer) {
     link.addEventListener("click", (e) => {
       if (e.ctrlKey || e.metaKey || e.shiftKey) return;
       e.preventDefault();
-      fetchAgain(link.href, r.id, answer);
+      void fetchAgain(link.href, r.id, answer);
     });
     parts.push(summary, link);
   }
