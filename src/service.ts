@@ -255,6 +255,9 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
       options.sweepCron,
       async () => {
         try {
+          // Replicas sharing one database fire together: the first to claim
+          // this tick (its wall-clock second, as cron fires by) sweeps it.
+          if (!(await store.claimTick("sweep", Math.floor(systemClock.now() / 1000)))) return;
           // Slices of SWEEP_SLICE rows with the event loop handed back in
           // between, so a large backlog never stalls the API or Slack acks.
           for (;;) {

@@ -8,6 +8,8 @@ import { z } from "zod";
  *   SLACK_BOT_TOKEN → slackBotToken, SLACK_SIGNING_SECRET → slackSigningSecret,
  *   SLACK_APP_TOKEN → slackAppToken, SLACK_API_URL → slackApiUrl (always ends in "/"),
  *   PORT → port, DATABASE_PATH → databasePath, COUNTERSIGN_CONFIG → configPath,
+ *   DATABASE_URL → databaseUrl (postgres://…; selects PostgreSQL), DATABASE_POOL_SIZE → databasePoolSize,
+ *   DATABASE_CONNECT_TIMEOUT → databaseConnectTimeoutMs (seconds in the environment),
  *   SWEEP_CRON → sweepCron, LOG_LEVEL → logLevel,
  *   COUNTERSIGN_SIGNING_KEY → signingKey (PKCS#8 PEM of an Ed25519 key, given inline or as a file path).
  * Unset optional settings are null, never undefined.
@@ -20,6 +22,8 @@ export const ENV_DEFAULTS = {
   SLACK_API_URL: "https://slack.com/api/",
   PORT: 3000,
   DATABASE_PATH: "./data/countersign.db",
+  DATABASE_POOL_SIZE: 10,
+  DATABASE_CONNECT_TIMEOUT: 30,
   COUNTERSIGN_CONFIG: "./countersign.yml",
   SWEEP_CRON: "*/10 * * * * *",
   LOG_LEVEL: "info",
@@ -32,6 +36,9 @@ const ENV_KEYS = [
   "SLACK_API_URL",
   "PORT",
   "DATABASE_PATH",
+  "DATABASE_URL",
+  "DATABASE_POOL_SIZE",
+  "DATABASE_CONNECT_TIMEOUT",
   "COUNTERSIGN_CONFIG",
   "SWEEP_CRON",
   "LOG_LEVEL",
@@ -122,6 +129,25 @@ export function portSetting(fallback: number) {
     .default(fallback);
 }
 
+function isPostgresUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === "postgres:" || url.protocol === "postgresql:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
+function wholeNumber(min: number, max: number, fallback: number) {
+  return z
+    .string()
+    .refine((s) => /^[0-9]{1,7}$/.test(s) && Number(s) >= min && Number(s) <= max, {
+      error: (iss) => `must be a whole number from ${min} to ${max}${got(iss.input)}`,
+    })
+    .transform(Number)
+    .default(fallback);
+}
+
 export function logLevelSetting(fallback: LogLevel) {
   return z
     .enum(LOG_LEVELS, { error: (iss) => `must be one of ${LOG_LEVELS.join(", ")}${got(iss.input)}` })
@@ -159,6 +185,15 @@ function envSchema(requireSlack: boolean) {
         .default(ENV_DEFAULTS.SLACK_API_URL),
       PORT: portSetting(ENV_DEFAULTS.PORT),
       DATABASE_PATH: z.string().default(ENV_DEFAULTS.DATABASE_PATH),
+      DATABASE_URL: z
+        .string()
+        .refine(isPostgresUrl, {
+          // Never echoed: the URL usually carries a password.
+          error: "must be a postgres:// or postgresql:// URL, e.g. postgres://user:pass@host:5432/countersign",
+        })
+        .optional(),
+      DATABASE_POOL_SIZE: wholeNumber(1, 1000, ENV_DEFAULTS.DATABASE_POOL_SIZE),
+      DATABASE_CONNECT_TIMEOUT: wholeNumber(0, 3600, ENV_DEFAULTS.DATABASE_CONNECT_TIMEOUT),
       COUNTERSIGN_CONFIG: z.string().default(ENV_DEFAULTS.COUNTERSIGN_CONFIG),
       SWEEP_CRON: z
         .string()
@@ -185,6 +220,9 @@ function envSchema(requireSlack: boolean) {
       slackApiUrl: e.SLACK_API_URL,
       port: e.PORT,
       databasePath: e.DATABASE_PATH,
+      databaseUrl: e.DATABASE_URL ?? null,
+      databasePoolSize: e.DATABASE_POOL_SIZE,
+      databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT * 1000,
       configPath: e.COUNTERSIGN_CONFIG,
       sweepCron: e.SWEEP_CRON,
       logLevel: e.LOG_LEVEL,
