@@ -105,9 +105,12 @@ export interface Store {
    * takes it until the lease ends; a replica that dies leaves it to be taken
    * again then (PostgreSQL: a conditional UPDATE over FOR UPDATE SKIP LOCKED).
    * SQLite has one worker process (db/lock.ts), whose in-flight set is the lease.
+   * Either way the item's `attempts` counts this claim, so a later claim knows
+   * an earlier one may have reached Slack.
    */
   leaseSlack(id: number, now: number, leaseMs: number): Promise<boolean>;
   deleteSlack(id: number): Promise<void>;
+  /** Reschedules a claimed item (ends its lease); attempts is not counted again. */
   retrySlack(id: number, nextAttemptAt: number, error: string): Promise<void>;
   outboxDepth(): Promise<number>;
   /** Shared per-channel pause after a 429 (so every replica honours it). */

@@ -165,10 +165,15 @@ export function createStore(
       .delete(slackOutbox)
       .where(eq(slackOutbox.id, p("id")))
       .prepare(),
+    // attempts counts claims (leaseSlack): a retry only reschedules.
+    leaseSlack: db
+      .update(slackOutbox)
+      .set({ attempts: sql`${slackOutbox.attempts} + 1` })
+      .where(eq(slackOutbox.id, p("id")))
+      .prepare(),
     retrySlack: db
       .update(slackOutbox)
       .set({
-        attempts: sql`${slackOutbox.attempts} + 1`,
         nextAttemptAt: sql`${p("nextAttemptAt")}`,
         lastError: sql`${p("error")}`,
       })
@@ -366,7 +371,8 @@ export function createStore(
           }),
       ),
     dueSlack: (now, limit, afterId = 0) => read(() => s.dueSlack.all({ now, limit, afterId })),
-    leaseSlack: async () => true,
+    // One worker process: its in-flight set is the lease; the count tells a retry from a first try.
+    leaseSlack: (id) => write(() => s.leaseSlack.run({ id }).changes === 1),
     deleteSlack: (id) => write(() => void s.deleteSlack.run({ id })),
     retrySlack: (id, nextAttemptAt, error) => write(() => void s.retrySlack.run({ id, nextAttemptAt, error })),
     outboxDepth: () => read(() => s.outboxDepth.get()?.n ?? 0),

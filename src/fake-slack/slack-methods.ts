@@ -164,6 +164,29 @@ function postEphemeral(ctx: MethodContext, args: Record<string, unknown>): ApiRe
   return { ok: true, message_ts: e.message_ts };
 }
 
+/**
+ * Messages of a channel, newest first, from `oldest` on (exclusive, as Slack), at most `limit`.
+ * Metadata only with `include_all_metadata`, as Slack. Thread replies are listed
+ * too (Slack lists the broadcast ones; countersign broadcasts every reply it looks for).
+ */
+function conversationsHistory(ctx: MethodContext, args: Record<string, unknown>): ApiResponse {
+  const channel = ctx.ws.resolveChannel(str(args.channel) ?? "");
+  if (channel === null) return fail("channel_not_found");
+  const oldest = Number(str(args.oldest) ?? "0");
+  const limit = Math.min(1000, Math.max(1, Number(str(args.limit) ?? "100") || 100));
+  const metadata = args.include_all_metadata === true || str(args.include_all_metadata) === "true";
+  const messages = ctx.ws
+    .messages(channel)
+    .filter((m) => Number(m.ts) > oldest)
+    .reverse()
+    .slice(0, limit)
+    .map((m) => {
+      const { metadata: _hidden, ...rest } = toSlackMessage(m);
+      return metadata ? toSlackMessage(m) : rest;
+    });
+  return { ok: true, messages, has_more: false };
+}
+
 function conversationsOpen(ctx: MethodContext, args: Record<string, unknown>): ApiResponse {
   const users = (str(args.users) ?? "").split(",").filter((u) => u !== "");
   if (users.length === 0) return fail("users_list_not_supplied");
@@ -281,6 +304,7 @@ const METHODS: Record<string, (ctx: MethodContext, args: Record<string, unknown>
   "chat.getPermalink": getPermalink,
   "chat.postEphemeral": postEphemeral,
   "conversations.open": conversationsOpen,
+  "conversations.history": conversationsHistory,
   "views.open": viewsOpen,
   "views.publish": viewsPublish,
   "users.info": usersInfo,

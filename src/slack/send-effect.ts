@@ -18,6 +18,9 @@ import {
   renderRequestMessage,
 } from "./render/index.ts";
 
+/** Message metadata that names the request a post is for (finds a post whose recording was lost). */
+const POST_METADATA_TYPE = "countersign_request";
+
 /** How long recording a finished Slack call may wait for a foreign write lock. */
 const BOOKKEEPING_BUDGET_MS = 60_000;
 
@@ -109,6 +112,45 @@ export function createEffectSender(
     };
   };
 
+  /**
+   * Before a retried post: an earlier claim (this process before a kill -9,
+   * or a replica that died) may have posted it after all, between Slack's
+   * answer and the commit. Its metadata names the request, so it is found in
+   * the channel's recent history and adopted instead of posted twice. Without
+   * the history scopes (or in a channel the bot never joined) the lookup fails
+   * and the post goes out: at least once rather than lost.
+   */
+  const findPosted = async (
+    item: OutboxRow,
+    channel: string,
+    requestId: string,
+    kind: "post" | "escalation_dm",
+  ): Promise<{ channel: string; ts: string } | null> => {
+    if (item.attempts === 0) return null;
+    try {
+      const history = await client.conversations.history({ channel, limit: 200, include_all_metadata: true });
+      for (const m of history.messages ?? []) {
+        const metadata = m.metadata as { event_type?: string; event_payload?: Record<string, unknown> } | undefined;
+        const payload = metadata?.event_payload;
+        if (
+          metadata?.event_type === POST_METADATA_TYPE &&
+          payload?.request_id === requestId &&
+          (payload.kind ?? "post") === kind &&
+          m.ts !== undefined
+        ) {
+          deps.log.info({ requestId, channel, ts: m.ts, kind }, "found the message an earlier attempt posted");
+          return { channel, ts: m.ts };
+        }
+      }
+    } catch (error) {
+      deps.log.warn(
+        { err: error, requestId, channel, kind },
+        "could not look for a message an earlier attempt may have posted (conversations.history); posting",
+      );
+    }
+    return null;
+  };
+
   /** Performs one item's Slack calls; returns done once its effects are stored. */
   return async function send(item: OutboxRow, effect: SlackEffect, row: RequestRow): Promise<SendResult> {
     const resource = toResource(row, await deps.store.decisionsFor(row.id));
@@ -145,18 +187,21 @@ export function createEffectSender(
           previous?.slackChannel === row.slackChannel && previous.slackTs !== null
             ? (previous.slackThreadTs ?? previous.slackTs)
             : null;
+        const earlier = await findPosted(item, row.slackChannel, row.id, "post");
         const args = {
           channel: row.slackChannel,
           text: message.text,
           blocks: message.blocks,
           unfurl_links: false,
           unfurl_media: false,
-          metadata: { event_type: "countersign_request", event_payload: { request_id: row.id } },
+          metadata: { event_type: POST_METADATA_TYPE, event_payload: { request_id: row.id } },
         };
         // Broadcast too: a new request hidden in a thread would wait unseen.
-        const posted = await client.chat.postMessage(
-          threadTs === null ? args : { ...args, thread_ts: threadTs, reply_broadcast: true },
-        );
+        const posted =
+          earlier ??
+          (await client.chat.postMessage(
+            threadTs === null ? args : { ...args, thread_ts: threadTs, reply_broadcast: true },
+          ));
         const channel = posted.channel ?? row.slackChannel;
         const ts = posted.ts ?? "";
         return finish(
@@ -196,15 +241,22 @@ export function createEffectSender(
         const opened = await client.conversations.open({ users: effect.manager });
         const dm = opened.channel?.id;
         if (!dm) throw new Error("conversations.open returned no channel");
+        const earlier = await findPosted(item, dm, row.id, "escalation_dm");
         const dmCtx = { ...context, escalationDm: await escalationDm(row) };
         const dmMessage = renderRequestMessage(resource, dmCtx);
-        const posted = await client.chat.postMessage({
-          channel: dm,
-          text: dmMessage.text,
-          blocks: dmMessage.blocks,
-          unfurl_links: false,
-          unfurl_media: false,
-        });
+        const posted =
+          earlier ??
+          (await client.chat.postMessage({
+            channel: dm,
+            text: dmMessage.text,
+            blocks: dmMessage.blocks,
+            unfurl_links: false,
+            unfurl_media: false,
+            metadata: {
+              event_type: POST_METADATA_TYPE,
+              event_payload: { request_id: row.id, kind: "escalation_dm" },
+            },
+          }));
         const ts = posted.ts ?? "";
         return finish("escalation_dm_sent", { manager: effect.manager, channel: dm, ts }, () =>
           deps.store.setDmMessage(row.id, dm, ts),
