@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     database: env.databasePath,
     log,
     sweepCron: env.sweepCron,
+    leaseMs: env.workLeaseMs,
     signingKey: env.signingKey,
   });
   log.info(

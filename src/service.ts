@@ -47,6 +47,8 @@ export interface ServiceOptions {
   sweepCron: string | null;
   outbox?: OutboxOptions;
   callbacks?: { timeoutMs?: number; pollMs?: number };
+  /** How long a replica's claim on a queued Slack call or callback lasts (WORK_LEASE_SECONDS). */
+  leaseMs?: number;
   /** How long writes wait for a foreign write lock before they are refused. */
   writes?: GroupCommitOptions;
   /** Bind address; all interfaces when unset. */
@@ -134,8 +136,10 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
     rejectRateLimitedCalls: true,
     timeout: 15_000,
   });
-  const outbox = createSlackOutbox(deps, outboxClient, options.outbox);
+  const lease = options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs };
+  const outbox = createSlackOutbox(deps, outboxClient, { ...lease, ...options.outbox });
   const callbacks = createCallbackWorker(deps, {
+    ...lease,
     signal: abortInFlight.signal,
     policy: { allowPrivate: config.callbacks.allow_private_targets },
     ...options.callbacks,

@@ -20,6 +20,8 @@ export interface CallbackWorkerOptions {
   /** Aborts attempts in flight (shutdown); they are retried after the next start. */
   signal?: AbortSignal;
   post?: PostCallback;
+  /** How long a claimed callback is this replica's (default CALLBACK_LEASE_MS). */
+  leaseMs?: number;
 }
 
 /**
@@ -37,6 +39,7 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
   const connectTimeoutMs = options.connectTimeoutMs ?? 3_000;
   const concurrency = options.concurrency ?? 8;
   const perAgent = options.perAgent ?? 2;
+  const leaseMs = options.leaseMs ?? CALLBACK_LEASE_MS;
   const policy = options.policy ?? { allowPrivate: false };
   const post = options.post ?? postCallback;
   const inFlight = new Map<string, Promise<void>>();
@@ -58,7 +61,7 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
         if (inFlight.size >= concurrency) break;
         if (inFlight.has(row.id) || (agentLoad.get(row.agent) ?? 0) >= perAgent) continue;
         // Exactly one replica delivers it; a replica that dies leaves it to the others after the lease.
-        if (!(await deps.store.leaseCallback(row.id, now, CALLBACK_LEASE_MS))) continue;
+        if (!(await deps.store.leaseCallback(row.id, now, leaseMs))) continue;
         agentLoad.set(row.agent, (agentLoad.get(row.agent) ?? 0) + 1);
         const run = attempt(row)
           .catch((error: unknown) =>

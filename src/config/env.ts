@@ -10,6 +10,7 @@ import { z } from "zod";
  *   PORT → port, DATABASE_PATH → databasePath, COUNTERSIGN_CONFIG → configPath,
  *   DATABASE_URL → databaseUrl (postgres://…; selects PostgreSQL), DATABASE_POOL_SIZE → databasePoolSize,
  *   DATABASE_CONNECT_TIMEOUT → databaseConnectTimeoutMs (seconds in the environment),
+ *   WORK_LEASE_SECONDS → workLeaseMs (how long a replica's claim on a queued Slack call or callback lasts),
  *   SWEEP_CRON → sweepCron, LOG_LEVEL → logLevel,
  *   COUNTERSIGN_SIGNING_KEY → signingKey (PKCS#8 PEM of an Ed25519 key, given inline or as a file path).
  * Unset optional settings are null, never undefined.
@@ -24,6 +25,7 @@ export const ENV_DEFAULTS = {
   DATABASE_PATH: "./data/countersign.db",
   DATABASE_POOL_SIZE: 10,
   DATABASE_CONNECT_TIMEOUT: 30,
+  WORK_LEASE_SECONDS: 120,
   COUNTERSIGN_CONFIG: "./countersign.yml",
   SWEEP_CRON: "*/10 * * * * *",
   LOG_LEVEL: "info",
@@ -39,6 +41,7 @@ const ENV_KEYS = [
   "DATABASE_URL",
   "DATABASE_POOL_SIZE",
   "DATABASE_CONNECT_TIMEOUT",
+  "WORK_LEASE_SECONDS",
   "COUNTERSIGN_CONFIG",
   "SWEEP_CRON",
   "LOG_LEVEL",
@@ -194,6 +197,7 @@ function envSchema(requireSlack: boolean) {
         .optional(),
       DATABASE_POOL_SIZE: wholeNumber(1, 1000, ENV_DEFAULTS.DATABASE_POOL_SIZE),
       DATABASE_CONNECT_TIMEOUT: wholeNumber(0, 3600, ENV_DEFAULTS.DATABASE_CONNECT_TIMEOUT),
+      WORK_LEASE_SECONDS: wholeNumber(1, 86_400, ENV_DEFAULTS.WORK_LEASE_SECONDS),
       COUNTERSIGN_CONFIG: z.string().default(ENV_DEFAULTS.COUNTERSIGN_CONFIG),
       SWEEP_CRON: z
         .string()
@@ -223,6 +227,7 @@ function envSchema(requireSlack: boolean) {
       databaseUrl: e.DATABASE_URL ?? null,
       databasePoolSize: e.DATABASE_POOL_SIZE,
       databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT * 1000,
+      workLeaseMs: e.WORK_LEASE_SECONDS * 1000,
       configPath: e.COUNTERSIGN_CONFIG,
       sweepCron: e.SWEEP_CRON,
       logLevel: e.LOG_LEVEL,

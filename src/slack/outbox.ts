@@ -11,6 +11,8 @@ export interface OutboxOptions {
   concurrency?: number;
   /** How often to look for retries that fell due. */
   pollMs?: number;
+  /** How long a claimed item is this replica's (default OUTBOX_LEASE_MS). */
+  leaseMs?: number;
 }
 
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -36,6 +38,7 @@ const SHARED_PAUSES_MS = 250;
 export function createSlackOutbox(deps: Deps, client: WebClient, options: OutboxOptions = {}) {
   const concurrency = options.concurrency ?? 8;
   const pollMs = options.pollMs ?? 500;
+  const leaseMs = options.leaseMs ?? OUTBOX_LEASE_MS;
   const inFlight = new Map<number, Promise<void>>();
   const busyChannels = new Set<string>();
   const pausedUntil = new Map<string, number>();
@@ -114,7 +117,7 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
           continue;
         if (inFlight.has(item.id) || inFlight.size >= concurrency) continue;
         // Exactly one replica sends it: the others skip it until this one's lease ends.
-        if (!(await deps.store.leaseSlack(item.id, now, OUTBOX_LEASE_MS))) continue;
+        if (!(await deps.store.leaseSlack(item.id, now, leaseMs))) continue;
         if (channel !== null) busyChannels.add(channel);
         started += 1;
         const run = send(item, parsed.data, row)
