@@ -261,7 +261,9 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
         try {
           // Replicas sharing one database fire together: the first to claim
           // this tick (its wall-clock second, as cron fires by) sweeps it.
-          if (!(await store.claimTick("sweep", Math.floor(systemClock.now() / 1000)))) return;
+          const tick = Math.floor(systemClock.now() / 1000);
+          if (!(await store.claimTick("sweep", tick))) return;
+          log.debug({ tick }, "sweep tick claimed");
           // Slices of SWEEP_SLICE rows with the event loop handed back in
           // between, so a large backlog never stalls the API or Slack acks.
           for (;;) {
