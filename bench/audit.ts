@@ -108,21 +108,24 @@ async function intakeRounds(dir: string, rounds: number, perRound: number): Prom
       const insert = database.sqlite.prepare(
         "INSERT INTO audit_log (request_id, at, event, actor, detail) VALUES (?, ?, ?, ?, ?)",
       );
-      store = { ...store, audit: (r, at, e, a, d) => void insert.run(r, at, e, a, detailText(d)) };
+      store = { ...store, audit: async (r, at, e, a, d) => void insert.run(r, at, e, a, detailText(d)) };
     } else if (variant === "before") {
       const insert = database.db
         .insert(auditLog)
         .values({ requestId: p("r"), at: p("at"), event: p("e"), actor: p("a"), detail: p("d") })
         .prepare();
-      store = { ...store, audit: (r, at, e, a, d) => void insert.run({ r, at, e, a, d: detailText(d) }) };
+      store = {
+        ...store,
+        audit: async (r, at, e, a, d) => void insert.run({ r, at, e, a, d: detailText(d) }),
+      };
     }
     const deps: Deps = {
       store,
-      writes: createGroupCommit(database.sqlite),
+      writes: createGroupCommit(database),
       config,
       clock: systemClock,
       events: new RequestEvents(),
-      metrics: createMetrics({ outboxDepth: () => 0, pendingCallbacks: () => 0 }),
+      metrics: createMetrics({ outboxDepth: async () => 0, pendingCallbacks: async () => 0 }),
       log: pino({ level: "silent" }),
       // Requests are routed to humans here: nothing is signed.
       tokens: createTokenIssuer({ keys: createKeyStore(database), config, suppliedKey: null }),

@@ -69,7 +69,7 @@ export async function seedClickable(
         ...(i < clickable ? { slack_ts: stamps[i] ?? null } : {}),
       })),
     );
-    const row = createStore(database).getRequest(seedId(0));
+    const row = await createStore(database).getRequest(seedId(0));
     if (!row) throw new Error("seeded row missing");
     const message = renderRequestMessage(toResource(row, []), {
       redactKeys: [],

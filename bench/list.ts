@@ -15,7 +15,7 @@ import { createStore } from "../src/db/store.ts";
 import { type BenchContext, pick, workDir } from "./lib/context.ts";
 import { pendingRow, range, seedId, seedRows } from "./lib/fixtures.ts";
 import { info, type Metric, ratioAtLeast } from "./lib/report.ts";
-import { median, timeMs } from "./lib/stats.ts";
+import { median, timesMsAsync } from "./lib/stats.ts";
 
 const B = "list";
 const AGENTS = 10;
@@ -54,15 +54,14 @@ export async function listBench(ctx: BenchContext): Promise<Metric[]> {
     // Baseline: the 20 newest of agent 0, one GET each.
     const ids = times(PAGE, (k) => seedId(newest - k * AGENTS));
     const byId = median(
-      times(REPEAT, () =>
-        timeMs(() => {
-          for (const id of ids) if (getRequest(deps, agent, id).kind !== "found") throw new Error("missing");
-        }),
-      ),
+      await timesMsAsync(REPEAT, async () => {
+        for (const id of ids)
+          if ((await getRequest(deps, agent, id)).kind !== "found") throw new Error("missing");
+      }),
     );
     emit(info(B, `baseline: ${PAGE} × GET /v1/requests/:id`, byId, "ms", `median of ${REPEAT}`));
 
-    const pages: [string, () => void][] = [
+    const pages: [string, () => Promise<unknown>][] = [
       ["first page", () => listRequests(deps, agent, { limit: PAGE })],
       [
         "a page from the middle (cursor)",
@@ -71,13 +70,13 @@ export async function listBench(ctx: BenchContext): Promise<Metric[]> {
       ["first page, status=approved", () => listRequests(deps, agent, { limit: PAGE, status: "approved" })],
       ["first page, status=pending", () => listRequests(deps, agent, { limit: PAGE, status: "pending" })],
     ];
-    const check = listRequests(deps, agent, { limit: PAGE });
+    const check = await listRequests(deps, agent, { limit: PAGE });
     if (check.data.length !== PAGE || check.data[0]?.id !== ids[0])
       throw new Error("list returned the wrong page");
     if (check.next_cursor !== encodeCursor(base + newest - (PAGE - 1) * AGENTS, ids[PAGE - 1]!))
       throw new Error("unexpected next_cursor");
     for (const [name, run] of pages) {
-      const ms = median(times(REPEAT, () => timeMs(run)));
+      const ms = median(await timesMsAsync(REPEAT, run));
       // Throughput ratio: pages per second over 20-GET batches per second.
       emit(
         ratioAtLeast(
@@ -93,7 +92,7 @@ export async function listBench(ctx: BenchContext): Promise<Metric[]> {
     }
     // A status no row has: nothing stops the walk but the end of the agent's history.
     const none = median(
-      times(20, () => timeMs(() => listRequests(deps, agent, { limit: PAGE, status: "cancelled" }))),
+      await timesMsAsync(20, () => listRequests(deps, agent, { limit: PAGE, status: "cancelled" })),
     );
     emit(
       info(

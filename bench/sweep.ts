@@ -18,7 +18,7 @@ import { createTokenIssuer } from "../src/tokens/issuer.ts";
 import { type BenchContext, pick, workDir } from "./lib/context.ts";
 import { pendingRow, range, type SeedRow, SUPPORT_CONFIG, seedRows } from "./lib/fixtures.ts";
 import { atMost, info, type Metric } from "./lib/report.ts";
-import { median, timeMs } from "./lib/stats.ts";
+import { median, timeMsAsync, timesMsAsync } from "./lib/stats.ts";
 
 const B = "sweep";
 const REPEAT = 15;
@@ -49,12 +49,12 @@ function sweepRow(i: number, dueRows: number, base: number): SeedRow {
   };
 }
 
-function findDue(store: Store, now: number): number {
+async function findDue(store: Store, now: number): Promise<number> {
   const all = Number.MAX_SAFE_INTEGER;
   return (
-    store.dueExpiries(now, all).length +
-    store.dueEscalations(now, all).length +
-    store.dueReminders(now, all).length
+    (await store.dueExpiries(now, all)).length +
+    (await store.dueEscalations(now, all)).length +
+    (await store.dueReminders(now, all)).length
   );
 }
 
@@ -95,7 +95,7 @@ export async function sweepBench(ctx: BenchContext): Promise<Metric[]> {
       const store = createStore(database);
       const deps = {
         store,
-        writes: createGroupCommit(database.sqlite),
+        writes: createGroupCommit(database),
         config: parsed.config,
         clock: { now: () => base },
         events: new RequestEvents(),
@@ -111,11 +111,11 @@ export async function sweepBench(ctx: BenchContext): Promise<Metric[]> {
 
       for (const due of [fewDue, manyDue]) {
         const now = base + due - 1;
-        const first = timeMs(() => {
-          const n = findDue(store, now);
+        const first = await timeMsAsync(async () => {
+          const n = await findDue(store, now);
           if (n !== due) throw new Error(`expected ${due} due, found ${n}`);
         });
-        const times = Array.from({ length: REPEAT }, () => timeMs(() => findDue(store, now)));
+        const times = await timesMsAsync(REPEAT, () => findDue(store, now));
         const ms = median(times);
         found.set(`${stored}/${due}`, ms);
         const name = `find due set: ${k(stored)} stored, ${k(due)} due`;
@@ -133,8 +133,8 @@ export async function sweepBench(ctx: BenchContext): Promise<Metric[]> {
         [manyDue, base + dueRows - 1],
       ] as const) {
         let handled = 0;
-        const ms = timeMs(() => {
-          const report = sweep(deps, now);
+        const ms = await timeMsAsync(async () => {
+          const report = await sweep(deps, now);
           handled = report.expired + report.escalated + report.reminded;
         });
         if (handled !== due) throw new Error(`sweep handled ${handled}, expected ${due}`);

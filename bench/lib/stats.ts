@@ -18,4 +18,18 @@ export function timeMs(fn: () => void): number {
   return performance.now() - started;
 }
 
+/** Milliseconds until fn's promise settles, measured with the monotonic clock. */
+export async function timeMsAsync(fn: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return performance.now() - started;
+}
+
+/** n timings of fn, one after another (never overlapping). */
+export async function timesMsAsync(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i += 1) out.push(await timeMsAsync(fn));
+  return out;
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

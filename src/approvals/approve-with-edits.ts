@@ -46,7 +46,14 @@ export async function approveWithEdits(
     const row = await store.getRequest(input.requestId);
     if (!row) return { kind: "not_found" };
     const votes = await store.decisionsFor(row.id);
-    const stop = await refuseInTx(deps, row, votes, { ...input, channel: null, decision: "edit" }, refusal, now);
+    const stop = await refuseInTx(
+      deps,
+      row,
+      votes,
+      { ...input, channel: null, decision: "edit" },
+      refusal,
+      now,
+    );
     if (stop !== null) return stop;
     const current = JSON.parse(approvedParamsJson(row)) as Record<string, unknown>;
     const edit = parseEditedParams(input.text, current, config.redact);
@@ -61,7 +68,9 @@ export async function approveWithEdits(
     }
     // Editing back to what the agent proposed is no edit at all.
     const reverted = hash === row.argsHash;
-    if (!(await store.setEdit(row.id, reverted ? null : edit.canonical, reverted ? null : hash, input.user.id))) {
+    if (
+      !(await store.setEdit(row.id, reverted ? null : edit.canonical, reverted ? null : hash, input.user.id))
+    ) {
       return { kind: "already_final", expiredNow: false };
     }
     const original = JSON.parse(row.params) as unknown;
@@ -73,7 +82,14 @@ export async function approveWithEdits(
       // Key names only: values may be secrets, and the hashes already pin them.
       changed: diffParams(original, edit.params).map((c) => c.path),
     });
-    await castVoteInTx(deps, row.id, votes, { user: input.user, decision: "approve", comment: null }, hash, now);
+    await castVoteInTx(
+      deps,
+      row.id,
+      votes,
+      { user: input.user, decision: "approve", comment: null },
+      hash,
+      now,
+    );
     await store.audit(row.id, now, "vote_approve", actor, {
       name: input.user.name,
       comment: null,

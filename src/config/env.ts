@@ -192,7 +192,8 @@ function envSchema(requireSlack: boolean) {
         .string()
         .refine(isPostgresUrl, {
           // Never echoed: the URL usually carries a password.
-          error: "must be a postgres:// or postgresql:// URL, e.g. postgres://user:pass@host:5432/countersign",
+          error:
+            "must be a postgres:// or postgresql:// URL, e.g. postgres://user:pass@host:5432/countersign",
         })
         .optional(),
       DATABASE_POOL_SIZE: wholeNumber(1, 1000, ENV_DEFAULTS.DATABASE_POOL_SIZE),

@@ -50,7 +50,6 @@ export function createAuditAppender({ sqlite }: OpenDatabase, redact: <T>(value:
 const SELECT =
   "SELECT id AS seq, request_id AS requestId, at, event, actor, detail, prev_hash AS prevHash, hash FROM audit_log";
 
-
 /**
  * Streams audit rows in seq order without loading the table (better-sqlite3's
  * iterator: one row at a time). `sinceMs` starts at the first event at or after

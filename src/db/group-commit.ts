@@ -49,7 +49,15 @@ export function sqliteCode(error: unknown): string | null {
 }
 
 /** Node's network errors: the database server cannot be reached. */
-const NETWORK = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "EAI_AGAIN"]);
+const NETWORK = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "EAI_AGAIN",
+]);
 
 /**
  * PostgreSQL (and the network under it) cannot take the statement now:
@@ -59,7 +67,8 @@ const NETWORK = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EN
  */
 export function isConnectionError(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  if (typeof code === "string" && (NETWORK.has(code) || /^(08|53)[0-9A-Z]{3}$|^57P0[123]$/.test(code))) return true;
+  if (typeof code === "string" && (NETWORK.has(code) || /^(08|53)[0-9A-Z]{3}$|^57P0[123]$/.test(code)))
+    return true;
   return (
     typeof message === "string" &&
     /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
@@ -130,9 +139,11 @@ export function createGroupCommit(
     const batch = queue;
     queue = [];
     if (batch.length === 0) return;
-    void txs.exclusive(() => commit(batch)).catch((error: unknown) => {
-      for (const job of batch) job.reject(error);
-    });
+    void txs
+      .exclusive(() => commit(batch))
+      .catch((error: unknown) => {
+        for (const job of batch) job.reject(error);
+      });
   }
 
   async function commit(batch: Job[]): Promise<void> {

@@ -27,7 +27,12 @@ export function createKeyStore(database: OpenDatabase): KeyStore {
     insert: (row) => txs.write(() => void db.insert(signingKeys).values(row).run()),
     retire: (kid, at, publishUntil) =>
       txs.write(
-        () => void db.update(signingKeys).set({ retiredAt: at, publishUntil }).where(eq(signingKeys.kid, kid)).run(),
+        () =>
+          void db
+            .update(signingKeys)
+            .set({ retiredAt: at, publishUntil })
+            .where(eq(signingKeys.kid, kid))
+            .run(),
       ),
     reactivate: (kid) =>
       txs.write(

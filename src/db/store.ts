@@ -4,13 +4,8 @@ import type { FinalUpdate, NewCallback, Store } from "./backend.ts";
 import type { OpenDatabase } from "./open.ts";
 
 export type { FinalUpdate, NewCallback };
-import {
-  auditLog,
-  callbacks,
-  decisions,
-  requests,
-  slackOutbox,
-} from "./schema.ts";
+
+import { auditLog, callbacks, decisions, requests, slackOutbox } from "./schema.ts";
 
 const p = sql.placeholder;
 
@@ -25,7 +20,6 @@ function placeholdersFor<T extends Record<string, unknown>>(
 
 const { id: _decisionId, ...decisionColumns } = getTableColumns(decisions);
 const { id: _outboxId, ...outboxColumns } = getTableColumns(slackOutbox);
-
 
 /**
  * Every SQL statement countersign runs, prepared once. Verbs compose these
@@ -374,7 +368,8 @@ export function createStore(
     // One worker process: its in-flight set is the lease; the count tells a retry from a first try.
     leaseSlack: (id) => write(() => s.leaseSlack.run({ id }).changes === 1),
     deleteSlack: (id) => write(() => void s.deleteSlack.run({ id })),
-    retrySlack: (id, nextAttemptAt, error) => write(() => void s.retrySlack.run({ id, nextAttemptAt, error })),
+    retrySlack: (id, nextAttemptAt, error) =>
+      write(() => void s.retrySlack.run({ id, nextAttemptAt, error })),
     outboxDepth: () => read(() => s.outboxDepth.get()?.n ?? 0),
     pauseChannel: (channel, until, pacedUntil) =>
       read(() => {

@@ -130,7 +130,9 @@ export function createEffectSender(
     try {
       const history = await client.conversations.history({ channel, limit: 200, include_all_metadata: true });
       for (const m of history.messages ?? []) {
-        const metadata = m.metadata as { event_type?: string; event_payload?: Record<string, unknown> } | undefined;
+        const metadata = m.metadata as
+          | { event_type?: string; event_payload?: Record<string, unknown> }
+          | undefined;
         const payload = metadata?.event_payload;
         if (
           metadata?.event_type === POST_METADATA_TYPE &&
@@ -138,7 +140,10 @@ export function createEffectSender(
           (payload.kind ?? "post") === kind &&
           m.ts !== undefined
         ) {
-          deps.log.info({ requestId, channel, ts: m.ts, kind }, "found the message an earlier attempt posted");
+          deps.log.info(
+            { requestId, channel, ts: m.ts, kind },
+            "found the message an earlier attempt posted",
+          );
           return { channel, ts: m.ts };
         }
       }

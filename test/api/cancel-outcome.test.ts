@@ -37,7 +37,7 @@ describe("POST /v1/requests/:id/cancel", () => {
       reason: "customer withdrew",
     });
     expect(res.status).toBe(200);
-    const audit = h.service.deps.store.auditFor(created.json.id).find((a) => a.event === "cancelled");
+    const audit = (await h.service.deps.store.auditFor(created.json.id)).find((a) => a.event === "cancelled");
     expect(JSON.parse(audit?.detail ?? "{}")).toMatchObject({ reason: "customer withdrew" });
   });
 
@@ -58,7 +58,7 @@ describe("POST /v1/requests/:id/cancel", () => {
     const res = await h.api("POST", `/v1/requests/${created.json.id}/cancel`, { why: "x" });
     expect(issuePaths(res)).toEqual(["why"]);
     expect(h.counts()).toEqual(before);
-    expect(h.service.deps.store.getRequest(created.json.id)?.status).toBe("pending");
+    expect((await h.service.deps.store.getRequest(created.json.id))?.status).toBe("pending");
   });
 
   it("cancelled → second cancel → 409 conflict, nothing stored", async () => {
@@ -87,7 +87,7 @@ describe("POST /v1/requests/:id/cancel", () => {
   it("expired → cancel → 409 conflict", async () => {
     const created = await h.create({ ...REFUND, ttl: "90s" });
     h.clock.advance(90_000);
-    h.service.sweepNow();
+    await h.service.sweepNow();
     const before = await h.baseline();
     const res = await h.api("POST", `/v1/requests/${created.json.id}/cancel`, {});
     expectError(res, 409, "conflict");
@@ -124,9 +124,11 @@ describe("POST /v1/requests/:id/outcome", () => {
 
   it("approved by a human click → outcome → 200", async () => {
     const created = await h.create(REFUND);
-    await eventually(() => h.service.deps.store.getRequest(created.json.id)?.slackTs);
+    await eventually(async () => (await h.service.deps.store.getRequest(created.json.id))?.slackTs);
     expect(await h.click("U0LEAD1", "approve", created.json.id)).toBe(200);
-    await eventually(() => h.service.deps.store.getRequest(created.json.id)?.status === "approved");
+    await eventually(
+      async () => (await h.service.deps.store.getRequest(created.json.id))?.status === "approved",
+    );
     const res = await h.api("POST", `/v1/requests/${created.json.id}/outcome`, { status: "succeeded" });
     expect(res.status).toBe(200);
     expect(res.json.outcome.status).toBe("succeeded");

@@ -216,10 +216,10 @@ describe("ttl", () => {
   it("a shortened ttl is what the sweep enforces: 90s request expires after 90s, not 30m", async () => {
     const res = await h.create({ ...REFUND, ttl: "90s" });
     h.clock.advance(89_999);
-    h.service.sweepNow();
+    await h.service.sweepNow();
     expect((await h.api("GET", `/v1/requests/${res.json.id}`)).json.status).toBe("pending");
     h.clock.advance(1);
-    h.service.sweepNow();
+    await h.service.sweepNow();
     const after = await h.api("GET", `/v1/requests/${res.json.id}`);
     expect(after.json).toMatchObject({ status: "expired", resolution: "approval_timeout" });
   });

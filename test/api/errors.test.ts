@@ -58,7 +58,7 @@ describe("401 unauthorized", () => {
       const res = await refused(() => h.api(method, path, body, { token: "wrong-token-wrong-token-000" }));
       expectError(res, 401, "unauthorized");
     }
-    expect(h.service.deps.store.getRequest(id)?.status).toBe("pending");
+    expect((await h.service.deps.store.getRequest(id))?.status).toBe("pending");
   });
 
   it("an unauthenticated body is never parsed: broken JSON without a token → 401, not 400", async () => {

@@ -79,7 +79,7 @@ describe("GET /v1/requests/:id/events", () => {
     await h.api("POST", `/v1/requests/${b}/cancel`, {});
     for (const minutes of [8, 8, 16]) {
       h.clock.advance(minutes * 60_000);
-      h.service.sweepNow();
+      await h.service.sweepNow();
       await h.settle();
     }
     const kinds = (await eventsOf(a)).map((e) => e.event);

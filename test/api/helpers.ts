@@ -48,7 +48,7 @@ export async function startApi(options: Omit<HarnessOptions, "dbPath"> = {}): Pr
       // until none is due (an attempt in flight is still due): then no row changes by itself.
       const { store } = h.service.deps;
       const deadline = Date.now() + 3000;
-      while (store.outboxDepth() > 0 || store.dueCallbacks(h.clock.now(), 1).length > 0) {
+      while ((await store.outboxDepth()) > 0 || (await store.dueCallbacks(h.clock.now(), 1)).length > 0) {
         if (Date.now() > deadline) throw new Error("background queues did not go quiet");
         h.service.kick();
         await new Promise((r) => setTimeout(r, 10));

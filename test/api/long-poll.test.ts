@@ -40,7 +40,7 @@ describe("GET /v1/requests/:id?wait=N", () => {
 
   it("pending + ?wait=5, then an approver clicks Approve → answers approved well before 5 s", async () => {
     const created = await h.create(REFUND);
-    await eventually(() => h.service.deps.store.getRequest(created.json.id)?.slackTs);
+    await eventually(async () => (await h.service.deps.store.getRequest(created.json.id))?.slackTs);
     const started = Date.now();
     let answeredAt = 0;
     const poll = h.api("GET", `/v1/requests/${created.json.id}?wait=5`).then((r) => {
@@ -59,7 +59,7 @@ describe("GET /v1/requests/:id?wait=N", () => {
 
   it("pending + ?wait=5 while two of two finance approvals arrive → still waits after the first, answers after the second", async () => {
     const created = await h.create({ ...REFUND, params: { amount: 500 } });
-    await eventually(() => h.service.deps.store.getRequest(created.json.id)?.slackTs);
+    await eventually(async () => (await h.service.deps.store.getRequest(created.json.id))?.slackTs);
     let answered = false;
     const poll = h.api("GET", `/v1/requests/${created.json.id}?wait=5`).then((r) => {
       answered = true;
@@ -67,7 +67,7 @@ describe("GET /v1/requests/:id?wait=N", () => {
     });
     await polling();
     expect(await h.click("U0FIN1", "approve", created.json.id)).toBe(200);
-    await eventually(() => h.service.deps.store.decisionsFor(created.json.id).length === 1);
+    await eventually(async () => (await h.service.deps.store.decisionsFor(created.json.id)).length === 1);
     await new Promise((r) => setTimeout(r, 100));
     expect(answered).toBe(false);
     expect(await h.click("U0FIN2", "approve", created.json.id)).toBe(200);

@@ -13,9 +13,9 @@ describe("read verbs", () => {
     h = await startHarness();
     const { id } = (await h.create(REFUND)).json;
     const { deps } = h.service;
-    expect(getRequest(deps, "support-bot", id)).toMatchObject({ kind: "found", resource: { id } });
-    expect(getRequest(deps, "deploy-bot", id)).toEqual({ kind: "not_found" });
-    expect(getRequest(deps, "support-bot", "req_missing")).toEqual({ kind: "not_found" });
+    expect(await getRequest(deps, "support-bot", id)).toMatchObject({ kind: "found", resource: { id } });
+    expect(await getRequest(deps, "deploy-bot", id)).toEqual({ kind: "not_found" });
+    expect(await getRequest(deps, "support-bot", "req_missing")).toEqual({ kind: "not_found" });
   });
 
   it("waitForDecision: pending + approve click → answers approved before its wait is over", async () => {

@@ -2,4 +2,4 @@
 import { seedEvents } from "./helpers.ts";
 
 const [path, count, from] = process.argv.slice(2);
-seedEvents(path as string, Number(count), Number(from));
+await seedEvents(path as string, Number(count), Number(from));

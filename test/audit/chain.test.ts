@@ -64,9 +64,9 @@ describe("chain content", () => {
 });
 
 describe("audit verify on the database", () => {
-  it("untouched chain → ok, every event counted, head is the last event's hash", () => {
+  it("untouched chain → ok, every event counted, head is the last event's hash", async () => {
     const path = dbFile();
-    seedEvents(path, 20);
+    await seedEvents(path, 20);
     const result = verifyDb(path);
     const sqlite = new Database(path, { readonly: true });
     const head = auditHead(sqlite);
@@ -74,39 +74,39 @@ describe("audit verify on the database", () => {
     expect(result).toMatchObject({ ok: true, count: 20, head: { seq: 20, hash: head?.hash } });
   });
 
-  it("an event's detail changed with UPDATE → edited, that event named", () => {
+  it("an event's detail changed with UPDATE → edited, that event named", async () => {
     const path = dbFile();
-    seedEvents(path, 20);
+    await seedEvents(path, 20);
     tamper(path, `UPDATE audit_log SET detail = '{"n":7,"approved":true}' WHERE id = 8`);
     expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "edited", seq: 8 } });
   });
 
-  it("an event's actor changed with UPDATE → edited", () => {
+  it("an event's actor changed with UPDATE → edited", async () => {
     const path = dbFile();
-    seedEvents(path, 20);
+    await seedEvents(path, 20);
     tamper(path, `UPDATE audit_log SET actor = 'slack:U0MALLORY' WHERE id = 3`);
     expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "edited", seq: 3 } });
   });
 
-  it("an event removed with DELETE → deleted, named by the gap before the next event", () => {
+  it("an event removed with DELETE → deleted, named by the gap before the next event", async () => {
     const path = dbFile();
-    seedEvents(path, 20);
+    await seedEvents(path, 20);
     tamper(path, "DELETE FROM audit_log WHERE id = 5");
     const result = verifyDb(path);
     expect(result).toMatchObject({ ok: false, problem: { kind: "deleted", seq: 6 } });
     expect(result.ok || result.problem.message).toContain("event 5 was deleted");
   });
 
-  it("the first event deleted → deleted (the chain must start at genesis)", () => {
+  it("the first event deleted → deleted (the chain must start at genesis)", async () => {
     const path = dbFile();
-    seedEvents(path, 5);
+    await seedEvents(path, 5);
     tamper(path, "DELETE FROM audit_log WHERE id = 1");
     expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "deleted", seq: 2 } });
   });
 
-  it("a row INSERTed at the end without hashes → inserted", () => {
+  it("a row INSERTed at the end without hashes → inserted", async () => {
     const path = dbFile();
-    seedEvents(path, 10);
+    await seedEvents(path, 10);
     tamper(
       path,
       `INSERT INTO audit_log (request_id, at, event, actor) VALUES ('req_1', 1, 'approved', 'slack:U0X')`,
@@ -114,9 +114,9 @@ describe("audit verify on the database", () => {
     expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "inserted", seq: 11 } });
   });
 
-  it("a forged row INSERTed in the middle with a valid-looking hash → inserted, that row named", () => {
+  it("a forged row INSERTed in the middle with a valid-looking hash → inserted, that row named", async () => {
     const path = dbFile();
-    seedEvents(path, 10);
+    await seedEvents(path, 10);
     const sqlite = new Database(path);
     const prev = sqlite.prepare("SELECT hash FROM audit_log WHERE id = 5").get() as { hash: string };
     sqlite.exec(
@@ -146,9 +146,9 @@ describe("audit verify on the database", () => {
     expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "inserted", seq: 6 } });
   });
 
-  it("two rows swapped → reordered, the first misplaced event named", () => {
+  it("two rows swapped → reordered, the first misplaced event named", async () => {
     const path = dbFile();
-    seedEvents(path, 10);
+    await seedEvents(path, 10);
     tamper(
       path,
       "UPDATE audit_log SET id = -4 WHERE id = 4; UPDATE audit_log SET id = 4 WHERE id = 3; UPDATE audit_log SET id = 3 WHERE id = -4",
@@ -156,9 +156,9 @@ describe("audit verify on the database", () => {
     expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "reordered", seq: 3 } });
   });
 
-  it("the tail cut off → still a valid chain, but not once the head was anchored", () => {
+  it("the tail cut off → still a valid chain, but not once the head was anchored", async () => {
     const path = dbFile();
-    seedEvents(path, 10);
+    await seedEvents(path, 10);
     const anchored = verifyDb(path);
     if (!anchored.ok || anchored.head === null) throw new Error("expected a valid chain");
     tamper(path, "DELETE FROM audit_log WHERE id > 8");
@@ -169,24 +169,24 @@ describe("audit verify on the database", () => {
     });
   });
 
-  it("tail cut, then new events appended → the gap in seq is reported as deleted", () => {
+  it("tail cut, then new events appended → the gap in seq is reported as deleted", async () => {
     const path = dbFile();
-    seedEvents(path, 10);
+    await seedEvents(path, 10);
     tamper(path, "DELETE FROM audit_log WHERE id > 8");
-    seedEvents(path, 2, 10);
+    await seedEvents(path, 2, 10);
     expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "deleted", seq: 11 } });
   });
 });
 
 describe("appending", () => {
-  it("two store instances on one file, interleaved → one chain", () => {
+  it("two store instances on one file, interleaved → one chain", async () => {
     const path = dbFile();
     const a = openDatabase(path);
     const b = openDatabase(path);
     const [sa, sb] = [createStore(a), createStore(b)];
     for (let i = 0; i < 50; i += 1) {
-      sa.tx(() => sa.audit("req_a", i, "created", null, { i }));
-      sb.audit("req_b", i, "created", null, { i }); // outside a transaction: opens its own
+      await sa.tx(() => sa.audit("req_a", i, "created", null, { i }));
+      await sb.audit("req_b", i, "created", null, { i }); // outside a transaction: opens its own
     }
     a.sqlite.close();
     b.sqlite.close();
@@ -213,7 +213,7 @@ describe("appending", () => {
 });
 
 describe("upgrade from the schema before the chain", () => {
-  it("a database built with migrations 0000–0002 keeps every event, chained, and verifies", () => {
+  it("a database built with migrations 0000–0002 keeps every event, chained, and verifies", async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
     const old = join(dir, "migrations-0002");
@@ -261,7 +261,7 @@ describe("upgrade from the schema before the chain", () => {
     expect(verifyDb(path)).toMatchObject({ ok: true, count: 4 });
 
     // New events continue the same chain.
-    seedEvents(path, 3);
+    await seedEvents(path, 3);
     expect(verifyDb(path)).toMatchObject({ ok: true, count: 7 });
   });
 });

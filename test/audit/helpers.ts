@@ -6,11 +6,11 @@ import { openDatabase } from "../../src/db/open.ts";
 import { createStore } from "../../src/db/store.ts";
 
 /** Appends n varied events through the store (the production path) and closes the file. */
-export function seedEvents(path: string, n: number, from = 0): void {
+export async function seedEvents(path: string, n: number, from = 0): Promise<void> {
   const database = openDatabase(path);
   const store = createStore(database);
   for (let i = from; i < from + n; i += 1) {
-    store.tx(() =>
+    await store.tx(async () =>
       store.audit(
         i % 3 === 0 ? null : `req_${i % 7}`,
         1_700_000_000_000 + i * 1000,

@@ -187,7 +187,7 @@ describe("countersign policy test", () => {
 describe("countersign audit verify / export", () => {
   it("an untouched database → exit 0 with the count and head; an edited row → exit 1 naming it", async () => {
     const { env, dbPath } = setup();
-    seedEvents(dbPath, 30);
+    await seedEvents(dbPath, 30);
     const ok = await runCli(["audit", "verify"], env);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain("ok, 30 event(s) checked");
@@ -200,7 +200,7 @@ describe("countersign audit verify / export", () => {
 
   it("--anchor of an earlier head → exit 1 once the tail was cut", async () => {
     const { env, dbPath } = setup();
-    seedEvents(dbPath, 10);
+    await seedEvents(dbPath, 10);
     const head = /head: event 10 (sha256:[0-9a-f]{64})/.exec(
       (await runCli(["audit", "verify"], env)).stdout,
     )?.[1];
@@ -220,7 +220,7 @@ describe("countersign audit verify / export", () => {
 
   it("export → verify --file round trip; --since and --request exports verify; an edited line → exit 1", async () => {
     const { env, dbPath, dir } = setup();
-    seedEvents(dbPath, 40);
+    await seedEvents(dbPath, 40);
     const full = join(dir, "full.jsonl");
     const exported = await runCli(["audit", "export", "--output", full], env);
     expect(exported).toMatchObject({ code: 0, stdout: expect.stringContaining("40 event(s) written") });
@@ -270,7 +270,7 @@ describe("countersign audit verify / export", () => {
 
   it("export piped into a reader that stops early (| head) → exit 0, no stack trace", async () => {
     const { env, dbPath } = setup();
-    seedEvents(dbPath, 5000);
+    await seedEvents(dbPath, 5000);
     const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "audit", "export"], {
       env: { PATH: process.env.PATH ?? "", ...env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -285,7 +285,7 @@ describe("countersign audit verify / export", () => {
 
   it("a bad --since or --file → exit 2; a file that is not an export → exit 1", async () => {
     const { env, dbPath, dir } = setup();
-    seedEvents(dbPath, 3);
+    await seedEvents(dbPath, 3);
     const junk = join(dir, "junk.jsonl");
     writeFileSync(junk, "hello\n");
     const [since, file, notExport] = await Promise.all([

@@ -30,7 +30,7 @@ describe("CountersignClient against the real service over HTTP", () => {
     const again = await client.createRequest(REFUND, { idempotencyKey: "step-1" });
     expect(again.replayed).toBe(true);
     expect(again.request.id).toBe(first.request.id);
-    expect(storedRequests(h)).toBe(1);
+    expect(await storedRequests(h)).toBe(1);
   });
 
   it("the CONTRACT §3 example body, every field set, is accepted as the client types it", async () => {
@@ -67,7 +67,7 @@ describe("CountersignClient against the real service over HTTP", () => {
     expect(apiError.status).toBe(400);
     expect(apiError.issues.map((i) => i.path)).toContain("params");
     expect(apiError.message.length).toBeGreaterThan(0);
-    expect(storedRequests(h)).toBe(0);
+    expect(await storedRequests(h)).toBe(0);
   });
 
   it("no matching policy → no_matching_policy 422; wrong token → unauthorized 401; unknown id → not_found 404", async () => {
@@ -88,7 +88,7 @@ describe("CountersignClient against the real service over HTTP", () => {
     const h = await harness(cleanups);
     const client = clientFor(h);
     const { request } = await client.createRequest(REFUND);
-    await eventually(() => h.service.deps.store.getRequest(request.id)?.slackTs);
+    await eventually(async () => (await h.service.deps.store.getRequest(request.id))?.slackTs);
     const waiting = client.getRequest(request.id, { wait: 10 });
     await new Promise((r) => setTimeout(r, 100));
     await h.click("U0LEAD1", "approve", request.id);

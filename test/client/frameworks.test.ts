@@ -23,7 +23,7 @@ async function decideNext(h: Harness, decision: "approve" | "reject"): Promise<s
     const posted = h.slack.callsTo("chat.postMessage").map((c) => c.args);
     const last = posted.at(-1) as { blocks?: unknown } | undefined;
     const id = /"value":"(req_[A-Za-z0-9_-]+)"/.exec(JSON.stringify(last?.blocks ?? ""))?.[1];
-    if (id && h.service.deps.store.getRequest(id)?.slackTs) {
+    if (id && (await h.service.deps.store.getRequest(id))?.slackTs) {
       if (decision === "approve") await h.click("U0LEAD1", "approve", id);
       else {
         await h.click("U0LEAD2", "reject", id);
@@ -114,7 +114,7 @@ describe("framework examples against the real service", () => {
     const running = langgraphRefund({ order_id: "48213", amount: 120, currency: "USD" }, "t-1", clientFor(h));
     await decideNext(h, "approve");
     await expect(running).resolves.toBe("Refunded 120 USD");
-    expect(storedRequests(h)).toBe(1);
+    expect(await storedRequests(h)).toBe(1);
   });
 
   it("LangGraph: rejected in Slack → resumed with the reason, nothing refunded", async () => {

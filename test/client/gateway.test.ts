@@ -18,7 +18,7 @@ const PARAMS = { amount: 75, currency: "USD", order_id: "48213" };
 async function approvedToken(h: Harness): Promise<{ id: string; token: string }> {
   const client = clientFor(h);
   const { request } = await client.createRequest({ ...REFUND, params: PARAMS });
-  await eventually(() => h.service.deps.store.getRequest(request.id)?.slackTs);
+  await eventually(async () => (await h.service.deps.store.getRequest(request.id))?.slackTs);
   await h.click("U0LEAD1", "approve", request.id);
   const approved = await client.getRequest(request.id, { wait: 10 });
   expect(approved.status).toBe("approved");

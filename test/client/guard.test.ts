@@ -31,7 +31,7 @@ function optionsFor(h: Harness, ids: string[], extra: Partial<GuardOptions> = {}
   };
 }
 
-const status = (h: Harness, id: string) => h.service.deps.store.getRequest(id)?.status;
+const status = async (h: Harness, id: string) => (await h.service.deps.store.getRequest(id))?.status;
 
 describe("guard() against the real service", () => {
   it("pending → approver approves → fn runs once with the verified params and token, outcome succeeded", async () => {
@@ -106,12 +106,12 @@ describe("guard() against the real service", () => {
     const running = guard(REFUND, fn, optionsFor(h, ids)).catch((e: unknown) => e);
     const id = await postedId(h, ids);
     h.clock.advance(31 * MINUTE);
-    h.service.sweepNow();
+    await h.service.sweepNow();
 
     const error = await running;
     expect(error).toBeInstanceOf(ApprovalExpiredError);
     expect(error).toMatchObject({ resolution: "approval_timeout", approver: null });
-    expect(status(h, id)).toBe("expired");
+    expect(await status(h, id)).toBe("expired");
     expect(fn).not.toHaveBeenCalled();
   });
 
@@ -130,8 +130,8 @@ describe("guard() against the real service", () => {
     expect(error).toBeInstanceOf(ApprovalCancelledError);
     expect(error).toMatchObject({ resolution: "cancelled_by_agent" });
     expect((error as Error).cause).toEqual(new Error("user closed the chat"));
-    expect(status(h, id)).toBe("cancelled");
-    expect(h.service.deps.store.auditFor(id).map((a) => a.event)).toContain("cancelled");
+    expect(await status(h, id)).toBe("cancelled");
+    expect((await h.service.deps.store.auditFor(id)).map((a) => a.event)).toContain("cancelled");
     expect(fn).not.toHaveBeenCalled();
   });
 
@@ -142,7 +142,7 @@ describe("guard() against the real service", () => {
       (e: unknown) => e,
     );
     expect((error as Error).name).toBe("AbortError");
-    expect(storedRequests(h)).toBe(0);
+    expect(await storedRequests(h)).toBe(0);
   });
 
   it("countersign restarts while guard waits (file DB, same port) → guard keeps waiting, then runs fn after approval", async () => {
@@ -167,7 +167,7 @@ describe("guard() against the real service", () => {
 
     await expect(running).resolves.toBe("48213");
     expect(fn).toHaveBeenCalledTimes(1);
-    expect(storedRequests(second)).toBe(1);
+    expect(await storedRequests(second)).toBe(1);
   });
 
   it("the same step retried after a crash → same request (one stored), fn runs once; a third try → ApprovalAlreadyUsedError", async () => {
@@ -202,7 +202,7 @@ describe("guard() against the real service", () => {
     expect(ids[1]).toBe(ids[0]);
     await h.click("U0LEAD1", "approve", ids[0]!);
     await expect(retried).resolves.toBe("done");
-    expect(storedRequests(h)).toBe(1);
+    expect(await storedRequests(h)).toBe(1);
 
     const third = await guard(REFUND, fn, optionsFor(h, [], { stepKey: "ticket-9/step-3" })).catch(
       (e: unknown) => e,
@@ -219,7 +219,7 @@ describe("guard() against the real service", () => {
     ).catch(() => {});
     await eventually(() => fresh.length === 1);
     expect(fresh[0]).not.toBe(ids[0]);
-    expect(storedRequests(h)).toBe(2);
+    expect(await storedRequests(h)).toBe(2);
   });
 
   it("fn throws → outcome failed with the error's message, and the same error is rethrown", async () => {

@@ -25,15 +25,15 @@ export function clientFor(h: Harness, token: string = TOKENS.support): Countersi
 
 /** Resolves with the id once guard()'s request is posted to Slack (so it can be clicked). */
 export function postedId(h: Harness, ids: string[]): Promise<string> {
-  return eventually(() => {
+  return eventually(async () => {
     const id = ids[0];
-    return id !== undefined && h.service.deps.store.getRequest(id)?.slackTs ? id : undefined;
+    return id !== undefined && (await h.service.deps.store.getRequest(id))?.slackTs ? id : undefined;
   }, 10_000);
 }
 
 /** Number of requests stored in the harness's database. */
-export function storedRequests(h: Harness): number {
-  return h.service.deps.store.countByStatus().reduce((sum, row) => sum + row.n, 0);
+export async function storedRequests(h: Harness): Promise<number> {
+  return (await h.service.deps.store.countByStatus()).reduce((sum, row) => sum + row.n, 0);
 }
 
 /** The harness's refund body, typed as the client types a create body. */

@@ -58,7 +58,7 @@ describe("countersign-mcp over stdio", () => {
     });
     expect(pending.id).toMatch(/^req_/);
 
-    await eventually(() => h.service.deps.store.getRequest(pending.id)?.slackTs);
+    await eventually(async () => (await h.service.deps.store.getRequest(pending.id))?.slackTs);
     const waiting = call(client, "get_approval", { id: pending.id, wait_seconds: 20 });
     await new Promise((r) => setTimeout(r, 200));
     await h.click("U0LEAD1", "approve", pending.id);
@@ -71,7 +71,7 @@ describe("countersign-mcp over stdio", () => {
     const h = await harness(cleanups);
     const client = await session({ COUNTERSIGN_URL: h.url, COUNTERSIGN_TOKEN: TOKENS.support });
     const { id } = JSON.parse((await call(client, "request_approval", REFUND)).text);
-    await eventually(() => h.service.deps.store.getRequest(id)?.slackTs);
+    await eventually(async () => (await h.service.deps.store.getRequest(id))?.slackTs);
     await h.click("U0LEAD2", "reject", id);
     await h.submitReject("U0LEAD2", id, "Not within policy");
     const answer = JSON.parse((await call(client, "get_approval", { id, wait_seconds: 5 })).text);
@@ -94,7 +94,7 @@ describe("countersign-mcp over stdio", () => {
     expect(unknown.text).toContain("not_found");
     // Still answering after all of that.
     expect((await client.listTools()).tools).toHaveLength(2);
-    expect(h.service.deps.store.countByStatus()).toEqual([]);
+    expect(await h.service.deps.store.countByStatus()).toEqual([]);
   });
 
   it("a refused token and an unreachable service → tool errors, not crashes", async () => {

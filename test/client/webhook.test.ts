@@ -82,7 +82,7 @@ describe("verifyWebhook on a real callback delivery", () => {
     const created = await h.create({ ...REFUND, callback_url: receiver.url });
     expect(created.status).toBe(201);
     const id = created.json.id as string;
-    await eventually(() => h.service.deps.store.getRequest(id)?.slackTs);
+    await eventually(async () => (await h.service.deps.store.getRequest(id))?.slackTs);
     await h.click("U0LEAD1", "approve", id);
     const [delivery] = await receiver.waitForDeliveries(1);
 

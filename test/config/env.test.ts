@@ -21,6 +21,10 @@ describe("loadEnv", () => {
         slackApiUrl: "https://slack.com/api/",
         port: 3000,
         databasePath: "./data/countersign.db",
+        databaseUrl: null,
+        databasePoolSize: 10,
+        databaseConnectTimeoutMs: 30_000,
+        workLeaseMs: 120_000,
         configPath: "./countersign.yml",
         sweepCron: "*/10 * * * * *",
         logLevel: "info",
@@ -61,6 +65,10 @@ describe("loadEnv", () => {
         SLACK_API_URL: "http://127.0.0.1:4000/api",
         PORT: "8080",
         DATABASE_PATH: ":memory:",
+        DATABASE_URL: "postgres://cs:secret@db.internal:5432/countersign",
+        DATABASE_POOL_SIZE: "25",
+        DATABASE_CONNECT_TIMEOUT: "5",
+        WORK_LEASE_SECONDS: "7",
         COUNTERSIGN_CONFIG: "/etc/countersign.yml",
         SWEEP_CRON: "* * * * *",
         LOG_LEVEL: "debug",
@@ -77,6 +85,10 @@ describe("loadEnv", () => {
         slackApiUrl: "http://127.0.0.1:4000/api/",
         port: 8080,
         databasePath: ":memory:",
+        databaseUrl: "postgres://cs:secret@db.internal:5432/countersign",
+        databasePoolSize: 25,
+        databaseConnectTimeoutMs: 5_000,
+        workLeaseMs: 7_000,
         configPath: "/etc/countersign.yml",
         sweepCron: "* * * * *",
         logLevel: "debug",
@@ -242,5 +254,34 @@ describe("COUNTERSIGN_SIGNING_KEY", () => {
     expect(problems[0]).toMatch(/^COUNTERSIGN_SIGNING_KEY: /);
     expect(problems[0]).toContain(message);
     expect(problems[0]).not.toContain(value.split("\n")[1] ?? value.slice(10));
+  });
+});
+
+describe("PostgreSQL settings", () => {
+  const slack = {
+    SLACK_BOT_TOKEN: "xoxb-1-2-abcdefgh",
+    SLACK_SIGNING_SECRET: "8f742231b10e8888abcd99yyyzzz85a5",
+  };
+  it("a DATABASE_URL that is not postgres:// is refused, naming the setting and never echoing the URL", () => {
+    const result = loadEnv({ ...slack, DATABASE_URL: "mysql://root:hunter2@db/cs" }, { requireSlack: true });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toEqual([
+      "DATABASE_URL: must be a postgres:// or postgresql:// URL, e.g. postgres://user:pass@host:5432/countersign",
+    ]);
+    expect(JSON.stringify(result.problems)).not.toContain("hunter2");
+  });
+  it("pool size, connect timeout and lease must be whole numbers in range", () => {
+    const result = loadEnv(
+      { ...slack, DATABASE_POOL_SIZE: "0", DATABASE_CONNECT_TIMEOUT: "-1", WORK_LEASE_SECONDS: "1.5" },
+      { requireSlack: true },
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems.map((p) => p.split(":")[0])).toEqual([
+      "DATABASE_POOL_SIZE",
+      "DATABASE_CONNECT_TIMEOUT",
+      "WORK_LEASE_SECONDS",
+    ]);
   });
 });

@@ -32,11 +32,11 @@ function setUp() {
 describe("group commit", () => {
   it("three writes in one event-loop turn → one transaction (each sees the earlier ones, another connection none until COMMIT); each answered after the COMMIT", async () => {
     const { database, other, store, count } = setUp();
-    const writes = createGroupCommit(database.sqlite);
+    const writes = createGroupCommit(database);
     const seen: { mine: number; theirs: number }[] = [];
     const write = (i: number) =>
-      writes.run(() => {
-        store.audit(null, i, "created", "grouped");
+      writes.run(async () => {
+        await store.audit(null, i, "created", "grouped");
         seen.push({ mine: count(database.sqlite, "grouped"), theirs: count(other, "grouped") });
         return i;
       });
@@ -58,14 +58,14 @@ describe("group commit", () => {
 
   it("one write of a batch throws → only its rows roll back (savepoint); the others commit; it gets its own error", async () => {
     const { database, other, store, count } = setUp();
-    const writes = createGroupCommit(database.sqlite);
+    const writes = createGroupCommit(database);
     const results = await Promise.allSettled([
-      writes.run(() => store.audit(null, 1, "created", "kept")),
-      writes.run(() => {
-        store.audit(null, 2, "created", "undone");
+      writes.run(async () => store.audit(null, 1, "created", "kept")),
+      writes.run(async () => {
+        await store.audit(null, 2, "created", "undone");
         throw new Error("bad row");
       }),
-      writes.run(() => store.audit(null, 3, "created", "kept")),
+      writes.run(async () => store.audit(null, 3, "created", "kept")),
     ]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ message: "bad row" });
@@ -76,35 +76,35 @@ describe("group commit", () => {
 
   it("another process holds the write lock past the budget → StoreUnavailable, nothing stored, failing set; released within the budget → the write waits and commits", async () => {
     const { database, other, store, count } = setUp();
-    const writes = createGroupCommit(database.sqlite, { budgetMs: 300 });
+    const writes = createGroupCommit(database, { budgetMs: 300 });
     other.exec("BEGIN IMMEDIATE");
     const refused = await writes
-      .run(() => store.audit(null, 1, "created", "locked_out"))
+      .run(async () => store.audit(null, 1, "created", "locked_out"))
       .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(StoreUnavailable);
     expect((refused as StoreUnavailable).sqliteCode).toMatch(/^SQLITE_BUSY/);
     expect(writes.failing).not.toBeNull();
-    expect(writes.canWrite()).toBe(false);
+    expect(await writes.canWrite()).toBe(false);
 
-    const waiting = writes.run(() => store.audit(null, 2, "created", "waited"), { budgetMs: 5_000 });
+    const waiting = writes.run(async () => store.audit(null, 2, "created", "waited"), { budgetMs: 5_000 });
     setTimeout(() => other.exec("ROLLBACK"), 400);
     await waiting;
     expect(count(other, "locked_out")).toBe(0);
     expect(count(other, "waited")).toBe(1);
     expect(writes.failing).toBeNull();
-    expect(writes.canWrite()).toBe(true);
+    expect(await writes.canWrite()).toBe(true);
   });
 
   it("disk full inside one write of a batch (max_page_count) → that write is StoreUnavailable, the small ones beside it commit; failing is set until writes go through again", async () => {
     const { database, other, store, count } = setUp();
-    const writes = createGroupCommit(database.sqlite);
+    const writes = createGroupCommit(database);
     const pages = database.sqlite.pragma("page_count", { simple: true }) as number;
     database.sqlite.pragma(`max_page_count = ${pages + 5}`);
     const big = "x".repeat(200_000);
     const results = await Promise.allSettled([
-      writes.run(() => store.audit(null, 1, "created", "small")),
-      writes.run(() => store.audit(null, 2, "created", "too_big", { big })),
-      writes.run(() => store.audit(null, 3, "created", "small")),
+      writes.run(async () => store.audit(null, 1, "created", "small")),
+      writes.run(async () => store.audit(null, 2, "created", "too_big", { big })),
+      writes.run(async () => store.audit(null, 3, "created", "small")),
     ]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     const refused = (results[1] as PromiseRejectedResult).reason as StoreUnavailable;
@@ -115,7 +115,7 @@ describe("group commit", () => {
     expect(count(other, "small")).toBe(2);
 
     database.sqlite.pragma(`max_page_count = ${pages * 1000}`);
-    await writes.run(() => store.audit(null, 4, "created", "fits", { big }));
+    await writes.run(async () => store.audit(null, 4, "created", "fits", { big }));
     expect(count(other, "fits")).toBe(1);
     expect(writes.failing).toBeNull();
   });

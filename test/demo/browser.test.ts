@@ -282,7 +282,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the simulator in a browser", () => {
     await sendSample("medium-refund");
     await message("Refund $120 to Dana Ruiz").waitFor();
     clock.advance(61_000);
-    t!.demo.service.sweepNow();
+    await t!.demo.service.sweepNow();
     await page.locator("#timeline .cs-thread-summary", { hasText: /^\d+ repl/ }).waitFor();
     expect(await page.locator("#timeline .cs-thread").textContent()).toContain("Escalated to @morgan.lee");
     await expect

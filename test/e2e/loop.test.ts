@@ -22,7 +22,7 @@ describe("the whole approval loop against a fake Slack", () => {
       ["approve", id],
       ["reject", id],
     ]);
-    await eventually(() => h.service.deps.store.getRequest(id)?.slackTs);
+    await eventually(async () => (await h.service.deps.store.getRequest(id))?.slackTs);
 
     const poll = h.api("GET", `/v1/requests/${id}?wait=10`);
     const started = Date.now();

@@ -56,11 +56,11 @@ describe("sampling through the API (CONTRACT §9)", () => {
       if (humans) {
         outcomes.routed += 1;
         expect(res.json).toMatchObject({ status: "pending", role: "support-lead", policy: "medium-refunds" });
-        expect(auditEvents(h, id)).not.toContain("sampled_out");
+        expect(await auditEvents(h, id)).not.toContain("sampled_out");
       } else {
         outcomes.sampledOut += 1;
         expect(res.json).toMatchObject({ status: "approved", resolution: "approved_by_policy", role: null });
-        expect(auditEvents(h, id)).toEqual(["created", "sampled_out", "approved"]);
+        expect(await auditEvents(h, id)).toEqual(["created", "sampled_out", "approved"]);
       }
     }
     expect(outcomes.routed).toBeGreaterThan(0);

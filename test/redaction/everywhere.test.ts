@@ -57,10 +57,10 @@ describe("redaction everywhere", () => {
     const b = await h.create({ ...REFUND, params: { ...PARAMS, amount: 900 } });
     await h.settle();
     h.clock.advance(2 * 3_600_000 + 1);
-    h.service.sweepNow();
+    await h.service.sweepNow();
     await h.settle();
     h.clock.advance(2 * 3_600_000);
-    h.service.sweepNow();
+    await h.service.sweepNow();
     // Refusals: the error answers must not echo the secret either.
     const refused = await Promise.all([
       h.create({ ...REFUND, params: PARAMS, colour: "red" }),
@@ -74,7 +74,7 @@ describe("redaction everywhere", () => {
     // Something logs a redact key deep inside an object: the service's logger redacts it.
     h.service.deps.log.warn({ body: { params: PARAMS } }, "diagnostic");
     // The audit event issue 13 will write for approve-with-edits carries params: redacted when stored.
-    h.service.deps.store.audit(b.json.id, h.clock.now(), "edited", "slack:U0FIN1", { params: PARAMS });
+    await h.service.deps.store.audit(b.json.id, h.clock.now(), "edited", "slack:U0FIN1", { params: PARAMS });
     await h.settle();
 
     const channels: Record<string, string> = {

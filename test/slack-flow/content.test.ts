@@ -56,9 +56,9 @@ describe("agent text is escaped end to end", () => {
 
     // The escalation DM is the same evidence pack.
     h.clock.advance(15 * 60_000 + 1);
-    h.service.sweepNow();
+    await h.service.sweepNow();
     await h.settle();
-    const r = row(h, id);
+    const r = await row(h, id);
     const dm = h.slack.workspace.message(r.dmChannel!, r.dmTs!);
     expect(dm).toBeDefined();
     expectNoRaw(JSON.stringify({ text: dm?.text, blocks: dm?.blocks }));
@@ -71,7 +71,7 @@ describe("agent text is escaped end to end", () => {
     // Rejected with a hostile reason: the final message names the approver, but nothing the agent or the reason sent pings anyone.
     const submitted = await h.submitReject("U0LEAD1", id, `Nope ${NASTY}`);
     expect(submitted.status).toBe(200);
-    await eventually(() => row(h!, id).status === "rejected");
+    await eventually(async () => (await row(h!, id)).status === "rejected");
     await h.settle();
     for (const call of h.slack.callsTo("chat.update")) {
       expect(call.response.ok).toBe(true);
@@ -81,7 +81,7 @@ describe("agent text is escaped end to end", () => {
         "<https://evil.example|click me>",
       ]);
     }
-    const final = JSON.stringify(channelMessage(h, id).blocks);
+    const final = JSON.stringify((await channelMessage(h, id)).blocks);
     expect(final).toContain("Nope &lt;!channel&gt;");
     // The one mention is ours ("Rejected by"), not the agent's.
     expect(final.split("<@U0LEAD1>")).toHaveLength(2);
@@ -117,7 +117,7 @@ describe("Block Kit limits end to end", () => {
     const posts = h.slack.callsTo("chat.postMessage");
     expect(posts).toHaveLength(1);
     expect(posts[0]?.response.ok).toBe(true);
-    const message = channelMessage(h, id);
+    const message = await channelMessage(h, id);
     const blocks = message.blocks ?? [];
     expect(blocks.length).toBeLessThanOrEqual(50);
     expect(validateMessage(blocks)).toEqual([]);
@@ -133,11 +133,11 @@ describe("Block Kit limits end to end", () => {
     expect(shown + Number(more?.[1] ?? 0)).toBe(20);
 
     await h.click("U0LEAD1", "approve", id);
-    await eventually(() => row(h!, id).status === "approved");
+    await eventually(async () => (await row(h!, id)).status === "approved");
     await h.settle();
     const update = h.slack.callsTo("chat.update")[0];
     expect(update?.response.ok).toBe(true);
-    const after = channelMessage(h, id);
+    const after = await channelMessage(h, id);
     expect(validateMessage(after.blocks ?? [])).toEqual([]);
     expect(JSON.stringify(after.blocks)).toContain("Approved by <@U0LEAD1>");
     expect(hasButtons(after)).toBe(false);
@@ -156,7 +156,7 @@ describe("Block Kit limits end to end", () => {
     expect(Buffer.byteLength(JSON.stringify(body))).toBeLessThan(256 * 1024);
     const id = await createPosted(h, body);
     expect(h.slack.callsTo("chat.postMessage").every((c) => c.response.ok)).toBe(true);
-    const message = channelMessage(h, id);
+    const message = await channelMessage(h, id);
     const blocks = message.blocks ?? [];
     expect(blocks.length).toBeLessThanOrEqual(50);
     expect(validateMessage(blocks)).toEqual([]);
@@ -180,11 +180,11 @@ describe("Block Kit limits end to end", () => {
     };
     const id = await createPosted(h, body);
     await h.click("U0FIN1", "approve", id);
-    await eventually(() => h!.service.deps.store.decisionsFor(id).length === 1);
+    await eventually(async () => (await h!.service.deps.store.decisionsFor(id)).length === 1);
     await h.settle();
     const update = h.slack.callsTo("chat.update")[0];
     expect(update?.response.ok, JSON.stringify(update?.response)).toBe(true);
-    const message = channelMessage(h, id);
+    const message = await channelMessage(h, id);
     expect(validateMessage(message.blocks ?? [])).toEqual([]);
     expect(JSON.stringify(message.blocks)).toContain("1 of 2");
     expect(hasButtons(message)).toBe(true);

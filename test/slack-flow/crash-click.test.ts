@@ -65,8 +65,11 @@ describe("kill -9 right after Slack got the ack", () => {
     const database = openDatabase(dbPath);
     try {
       const store = createStore(database);
-      expect(store.decisionsFor(id).map((d) => d.approverId)).toEqual(["U0GROUP1"]);
-      expect(store.getRequest(id)).toMatchObject({ status: "approved", resolution: "approved_by_humans" });
+      expect((await store.decisionsFor(id)).map((d) => d.approverId)).toEqual(["U0GROUP1"]);
+      expect(await store.getRequest(id)).toMatchObject({
+        status: "approved",
+        resolution: "approved_by_humans",
+      });
     } finally {
       database.sqlite.close();
     }

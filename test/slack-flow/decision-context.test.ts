@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import type { SqliteStore } from "../../src/db/store.ts";
 import { signSlackRequest } from "../../src/fake-slack/slack-requests.ts";
 import { TEST_CONFIG_YAML, testConfig } from "../support/config.ts";
 import { eventually, type Harness, REFUND, SIGNING_SECRET, startHarness } from "../support/harness.ts";
@@ -11,8 +12,8 @@ afterEach(async () => {
 });
 
 type Context = { block_id?: string; elements?: { text: string }[] };
-function whyBlock(harness: Harness, id: string): string[] {
-  const blocks = (channelMessage(harness, id).blocks ?? []) as Context[];
+async function whyBlock(harness: Harness, id: string): Promise<string[]> {
+  const blocks = ((await channelMessage(harness, id)).blocks ?? []) as Context[];
   return blocks.find((b) => b.block_id === "why")?.elements?.map((e) => e.text) ?? [];
 }
 
@@ -20,11 +21,11 @@ describe("Context to decide in seconds", () => {
   it("the evidence pack says why a human is needed: the matched policy and the conditions that held", async () => {
     h = await startHarness();
     const medium = await createPosted(h);
-    expect(whyBlock(h, medium)[0]).toBe(
+    expect((await whyBlock(h, medium))[0]).toBe(
       "*Why a human:* policy `medium-refunds` — action refund.issue matches refund.*, params.amount 75 ≤ 200",
     );
     const large = await createPosted(h, LARGE_REFUND);
-    expect(whyBlock(h, large)[0]).toBe(
+    expect((await whyBlock(h, large))[0]).toBe(
       "*Why a human:* policy `large-refunds` — action refund.issue matches refund.*",
     );
   });
@@ -37,14 +38,14 @@ describe("Context to decide in seconds", () => {
     await h.create({ ...REFUND, params: { ...REFUND.params, amount: 10 } }); // approved by policy
     const rejected = await createPosted(h);
     await h.submitReject("U0LEAD1", rejected, "no");
-    await eventually(() => row(h!, rejected).status === "rejected");
+    await eventually(async () => (await row(h!, rejected)).status === "rejected");
     const cancelled = await createPosted(h);
     await h.api("POST", `/v1/requests/${cancelled}/cancel`, {});
     await createPosted(h); // still pending
     await h.create({ ...REFUND, action: "refund.partial" }); // another action
 
     const id = await createPosted(h);
-    expect(whyBlock(h, id)[1]).toBe(
+    expect((await whyBlock(h, id))[1]).toBe(
       "*History:* support-bot: 4 refund.issue in 24 h — 1 approved, 1 rejected, 1 cancelled, 1 pending",
     );
   });
@@ -52,12 +53,12 @@ describe("Context to decide in seconds", () => {
   it("a first request says so", async () => {
     h = await startHarness();
     const id = await createPosted(h);
-    expect(whyBlock(h, id)[1]).toBe("*History:* support-bot: 0 refund.issue in 24 h before this one");
+    expect((await whyBlock(h, id))[1]).toBe("*History:* support-bot: 0 refund.issue in 24 h before this one");
   });
 
   it("the history query reads the (agent, action, created_at) index, not the table", async () => {
     h = await startHarness();
-    const plan = h.service.deps.store
+    const plan = (h.service.deps.store as SqliteStore)
       .explainHistory()
       .map((r) => r.detail)
       .join("\n");
@@ -108,7 +109,7 @@ describe("App Home queue", () => {
     expect(at(first)).toBeLessThan(at(second));
     expect(at(second)).toBeLessThan(at(third));
     expect(text).toContain("(27m left)");
-    const r = row(h, first);
+    const r = await row(h, first);
     expect(text).toContain(
       `<https://slack.com/archives/${r.slackChannel}/p${r.slackTs?.replace(".", "")}|open in <#C0SUPPORT>>`,
     );

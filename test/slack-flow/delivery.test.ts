@@ -87,10 +87,10 @@ describe("Slack rate limits and failures delay a message, never lose or double i
     expect(postCalls(h).map((c) => c.status)).toEqual([429, 200, 200]);
     const messages = h.slack.messages("C0SUPPORT");
     expect(messages).toHaveLength(2);
-    expect(row(h, id).slackTs).toBe(messages[0]?.ts);
-    expect(row(h, second).slackTs).toBe(messages[1]?.ts);
-    expect(auditRows(h, id, "posted")).toHaveLength(1);
-    expect(auditRows(h, second, "posted")).toHaveLength(1);
+    expect((await row(h, id)).slackTs).toBe(messages[0]?.ts);
+    expect((await row(h, second)).slackTs).toBe(messages[1]?.ts);
+    expect(await auditRows(h, id, "posted")).toHaveLength(1);
+    expect(await auditRows(h, second, "posted")).toHaveLength(1);
   });
 
   it("post answered HTTP 500 → retried with backoff on the service clock → posted exactly once", async () => {
@@ -100,7 +100,7 @@ describe("Slack rate limits and failures delay a message, never lose or double i
     await h.slack.waitFor((s) => s.callsTo("chat.postMessage").length === 1);
     await pause(200);
     expect(postCalls(h)).toHaveLength(1);
-    expect(row(h, id).slackTs).toBeNull();
+    expect((await row(h, id)).slackTs).toBeNull();
 
     h.clock.advance(1_300); // first backoff is 1 s ± 25 %
     await h.slack.waitFor((s) => s.messages("C0SUPPORT").length === 1);
@@ -108,8 +108,8 @@ describe("Slack rate limits and failures delay a message, never lose or double i
     await pause(100);
     expect(postCalls(h).map((c) => c.status)).toEqual([500, 200]);
     expect(h.slack.messages("C0SUPPORT")).toHaveLength(1);
-    expect(row(h, id).slackTs).toBe(h.slack.messages("C0SUPPORT")[0]?.ts);
-    expect(auditRows(h, id, "posted")).toHaveLength(1);
+    expect((await row(h, id)).slackTs).toBe(h.slack.messages("C0SUPPORT")[0]?.ts);
+    expect(await auditRows(h, id, "posted")).toHaveLength(1);
   });
 
   it("post answered ok:false internal_error three times → retried with growing backoff → posted exactly once", async () => {
@@ -125,7 +125,7 @@ describe("Slack rate limits and failures delay a message, never lose or double i
     await pause(100);
     expect(postCalls(h)).toHaveLength(4);
     expect(h.slack.messages("C0SUPPORT")).toHaveLength(1);
-    expect(auditRows(h, id, "posted")).toHaveLength(1);
+    expect(await auditRows(h, id, "posted")).toHaveLength(1);
   });
 
   it("approved + chat.update answered 429 Retry-After 2 → updated once after 2 s on the service clock", async () => {
@@ -135,14 +135,14 @@ describe("Slack rate limits and failures delay a message, never lose or double i
     await h.click("U0LEAD1", "approve", id);
     await h.slack.waitFor((s) => s.callsTo("chat.update").length === 1);
     await pause(200);
-    expect(channelMessage(h, id).updates).toBe(0);
+    expect((await channelMessage(h, id)).updates).toBe(0);
     h.clock.advance(2_000);
     await h.slack.waitFor((s) => s.messages("C0SUPPORT")[0]?.updates === 1);
     await h.settle();
     await pause(100);
     expect(h.slack.callsTo("chat.update").map((c) => c.status)).toEqual([429, 200]);
-    expect(channelMessage(h, id).updates).toBe(1);
-    expect(hasButtons(channelMessage(h, id))).toBe(false);
+    expect((await channelMessage(h, id)).updates).toBe(1);
+    expect(hasButtons(await channelMessage(h, id))).toBe(false);
   });
 
   it("refusal ephemeral that Slack rejects for good (user_not_found) → dropped and audited, the request's later updates still go out", async () => {
@@ -165,11 +165,11 @@ describe("Slack rate limits and failures delay a message, never lose or double i
     expect(h.slack.callsTo("chat.postEphemeral")[0]?.response.error).toBe("user_not_found");
 
     await h.click("U0LEAD1", "approve", id);
-    await eventually(() => row(h, id).status === "approved");
+    await eventually(async () => (await row(h, id)).status === "approved");
     await h.slack.waitFor((s) => s.messages("C0SUPPORT")[0]?.updates === 1, 3000);
     await h.settle();
-    expect(hasButtons(channelMessage(h, id))).toBe(false);
-    expect(auditRows(h, id, "slack_dropped")).toHaveLength(1);
+    expect(hasButtons(await channelMessage(h, id))).toBe(false);
+    expect(await auditRows(h, id, "slack_dropped")).toHaveLength(1);
     expect(h.slack.callsTo("chat.postEphemeral")).toHaveLength(1);
   });
 });
@@ -190,8 +190,8 @@ describe("Slack refusing a call for good", () => {
       "channel_not_found",
       "ok",
     ]);
-    expect(auditRows(h, id, "slack_dropped")).toHaveLength(0);
-    expect(auditRows(h, id, "posted")).toHaveLength(1);
+    expect(await auditRows(h, id, "slack_dropped")).toHaveLength(0);
+    expect(await auditRows(h, id, "posted")).toHaveLength(1);
   });
 
   it("approved + chat.update answered message_not_found (message deleted in Slack) → dropped and audited; a later late-click ephemeral still goes out", async () => {
@@ -201,7 +201,7 @@ describe("Slack refusing a call for good", () => {
     await h.click("U0LEAD1", "approve", id);
     await h.slack.waitFor((s) => s.callsTo("chat.update").length === 1);
     await h.settle();
-    expect(JSON.parse(auditRows(h, id, "slack_dropped")[0]?.detail ?? "{}")).toEqual({
+    expect(JSON.parse((await auditRows(h, id, "slack_dropped"))[0]?.detail ?? "{}")).toEqual({
       kind: "update",
       error: "message_not_found",
     });
@@ -210,7 +210,7 @@ describe("Slack refusing a call for good", () => {
     const late = await h.slack.waitFor((s) => s.ephemerals("C0SUPPORT", "U0LEAD2")[0]);
     expect(late.text).toContain("already approved by <@U0LEAD1>");
     await h.settle();
-    expect(row(h, id).status).toBe("approved");
+    expect((await row(h, id)).status).toBe("approved");
   });
 });
 
@@ -228,23 +228,23 @@ describe("a stop or crash between the state change and the post", () => {
     expect(h1.slack.messages("C0SUPPORT")).toHaveLength(0);
 
     const h2 = await start({ dbPath, clock });
-    expect(row(h2, id).slackTs).toBeNull();
+    expect((await row(h2, id)).slackTs).toBeNull();
     clock.advance(2_000); // past the first backoff
     await h2.slack.waitFor((s) => s.messages("C0SUPPORT").length === 1);
     await h2.settle();
     await pause(100);
     expect(postCalls(h2)).toHaveLength(1);
     const message = h2.slack.messages("C0SUPPORT")[0]!;
-    expect(row(h2, id).slackTs).toBe(message.ts);
-    expect(auditRows(h2, id, "posted")).toHaveLength(1);
-    expect(auditRows(h2, id, "created")).toHaveLength(1);
+    expect((await row(h2, id)).slackTs).toBe(message.ts);
+    expect(await auditRows(h2, id, "posted")).toHaveLength(1);
+    expect(await auditRows(h2, id, "created")).toHaveLength(1);
     await stop(h2);
 
     const h3 = await start({ dbPath, clock });
     clock.advance(10_000);
     await pause(200);
     expect(postCalls(h3)).toHaveLength(0);
-    expect(h3.service.deps.store.outboxDepth()).toBe(0);
+    expect(await h3.service.deps.store.outboxDepth()).toBe(0);
   });
 
   it("Slack unreachable (fake stopped), service stopped, restarted with Slack back → posted exactly once", async () => {
@@ -263,7 +263,7 @@ describe("a stop or crash between the state change and the post", () => {
     await h2.settle();
     await pause(100);
     expect(postCalls(h2)).toHaveLength(1);
-    expect(row(h2, id).slackTs).toBe(h2.slack.messages("C0SUPPORT")[0]?.ts);
+    expect((await row(h2, id)).slackTs).toBe(h2.slack.messages("C0SUPPORT")[0]?.ts);
   });
 
   it("kill -9 while chat.postMessage hangs (after 201 to the agent and 200 to a click) → restarted in process: every request posted once, the approval kept", async () => {
@@ -323,15 +323,15 @@ describe("a stop or crash between the state change and the post", () => {
     );
     expect([...postedFor].sort()).toEqual([...ids].sort());
     for (const id of ids) {
-      const r = row(h, id);
+      const r = await row(h, id);
       expect(r.slackTs).not.toBeNull();
-      expect(auditRows(h, id, "created")).toHaveLength(1);
-      expect(auditRows(h, id, "posted")).toHaveLength(1);
+      expect(await auditRows(h, id, "created")).toHaveLength(1);
+      expect(await auditRows(h, id, "posted")).toHaveLength(1);
     }
-    expect(row(h, ids[1]!)).toMatchObject({ status: "approved", resolution: "approved_by_humans" });
-    expect(h.service.deps.store.decisionsFor(ids[1]!).map((d) => d.approverId)).toEqual(["U0LEAD1"]);
-    expect(hasButtons(channelMessage(h, ids[1]!))).toBe(false);
-    expect(JSON.stringify(channelMessage(h, ids[1]!).blocks)).toContain("Approved by <@U0LEAD1>");
-    expect(hasButtons(channelMessage(h, ids[0]!))).toBe(true);
+    expect(await row(h, ids[1]!)).toMatchObject({ status: "approved", resolution: "approved_by_humans" });
+    expect((await h.service.deps.store.decisionsFor(ids[1]!)).map((d) => d.approverId)).toEqual(["U0LEAD1"]);
+    expect(hasButtons(await channelMessage(h, ids[1]!))).toBe(false);
+    expect(JSON.stringify((await channelMessage(h, ids[1]!)).blocks)).toContain("Approved by <@U0LEAD1>");
+    expect(hasButtons(await channelMessage(h, ids[0]!))).toBe(true);
   });
 });

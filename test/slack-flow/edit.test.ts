@@ -53,13 +53,13 @@ describe("Approve with edits (CONTRACT §9)", () => {
   it("policy with edits: true → the message has an Edit & approve button; without it, none", async () => {
     h = await editsHarness();
     const id = await createPosted(h);
-    const actions = blocksOf(channelMessage(h, id)).find((b) => b.type === "actions");
+    const actions = blocksOf(await channelMessage(h, id)).find((b) => b.type === "actions");
     expect(actions?.elements?.map((e) => e.action_id)).toEqual(["approve", "edit", "reject"]);
     await h.stop();
 
     h = await startHarness();
     const plain = await createPosted(h);
-    const plainActions = blocksOf(channelMessage(h, plain)).find((b) => b.type === "actions");
+    const plainActions = blocksOf(await channelMessage(h, plain)).find((b) => b.type === "actions");
     expect(plainActions?.elements?.map((e) => e.action_id)).toEqual(["approve", "reject"]);
   });
 
@@ -75,8 +75,8 @@ describe("Approve with edits (CONTRACT §9)", () => {
     expect(JSON.parse(input?.element?.initial_value ?? "")).toEqual(REFUND.params);
     expect(JSON.stringify(view)).not.toContain(SECRET_CARD);
     await pause();
-    expect(row(h, id)).toMatchObject({ status: "pending", approvedParams: null });
-    expect(decisions(h, id)).toEqual([]);
+    expect(await row(h, id)).toMatchObject({ status: "pending", approvedParams: null });
+    expect(await decisions(h, id)).toEqual([]);
   });
 
   it("edit submitted → approved with approved_params/approved_args_hash, redacted value kept, diff on the message, audit `edited` with both hashes", async () => {
@@ -121,7 +121,7 @@ describe("Approve with edits (CONTRACT §9)", () => {
     );
     expect(claims).toMatchObject({ sub: id, args_hash: argsHash(approvedParams), approvers: ["U0LEAD1"] });
 
-    const [audit] = auditRows(h, id, "edited");
+    const [audit] = await auditRows(h, id, "edited");
     const detail = JSON.parse(audit?.detail ?? "{}");
     expect(detail).toMatchObject({
       args_hash: argsHash(WITH_CARD.params),
@@ -129,9 +129,9 @@ describe("Approve with edits (CONTRACT §9)", () => {
       changed: ["amount", "note"],
     });
     expect(audit?.actor).toBe("slack:U0LEAD1");
-    expect(JSON.stringify(h.service.deps.store.auditFor(id))).not.toContain(SECRET_CARD);
+    expect(JSON.stringify(await h.service.deps.store.auditFor(id))).not.toContain(SECRET_CARD);
 
-    const message = channelMessage(h, id);
+    const message = await channelMessage(h, id);
     expect(hasButtons(message)).toBe(false);
     const text = JSON.stringify(message.blocks);
     expect(text).toContain("Approved with edits by <@U0LEAD1>");
@@ -175,17 +175,17 @@ describe("Approve with edits (CONTRACT §9)", () => {
   ])("edit with %s → modal error on the params block, nothing stored", async (_name, text, message) => {
     h ??= await editsHarness();
     const id = await createPosted(h, WITH_CARD);
-    const before = snapshot(h, id);
-    const auditBefore = h.service.deps.store.auditFor(id).length;
+    const before = await snapshot(h, id);
+    const auditBefore = (await h.service.deps.store.auditFor(id)).length;
     const res = await submitEditRaw(h, "U0LEAD1", id, text);
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({
       response_action: "errors",
       errors: { params: expect.stringContaining(message) },
     });
-    expect(snapshot(h, id)).toEqual(before);
-    expect(row(h, id).approvedParams).toBeNull();
-    expect(h.service.deps.store.auditFor(id)).toHaveLength(auditBefore);
+    expect(await snapshot(h, id)).toEqual(before);
+    expect((await row(h, id)).approvedParams).toBeNull();
+    expect(await h.service.deps.store.auditFor(id)).toHaveLength(auditBefore);
     await h.stop();
     h = undefined;
   });
@@ -194,14 +194,14 @@ describe("Approve with edits (CONTRACT §9)", () => {
     h = await editsHarness();
     const id = await createPosted(h, LARGE_REFUND);
     expect(await h.click("U0FIN1", "approve", id)).toBe(200);
-    await eventually(() => decisions(h!, id).length === 1);
+    await eventually(async () => (await decisions(h!, id)).length === 1);
 
     await openEdit(h, "U0FIN2", id);
     const res = await submitEditRaw(h, "U0FIN2", id, edited({ ...LARGE_REFUND.params, amount: 450 }));
     expect(res.json).toBeUndefined();
     await h.settle();
-    expect(row(h, id).status).toBe("pending");
-    const text = JSON.stringify(channelMessage(h, id).blocks);
+    expect((await row(h, id)).status).toBe("pending");
+    const text = JSON.stringify((await channelMessage(h, id)).blocks);
     expect(text).toContain("Approvals restarted on the edited version: 1 of 2");
     expect(text).toContain("approved by <@U0FIN2>");
     expect(text).not.toContain("approved by <@U0FIN1>");
@@ -209,11 +209,11 @@ describe("Approve with edits (CONTRACT §9)", () => {
     // FIN2's submission was their approval: approving again is refused as a repeat.
     await h.click("U0FIN2", "approve", id);
     await h.slack.waitFor((s) => s.ephemerals("C0FINANCE", "U0FIN2")[0]);
-    expect(row(h, id).status).toBe("pending");
+    expect((await row(h, id)).status).toBe("pending");
 
     // FIN1 approved the original; approving the edited version counts now.
     await h.click("U0FIN1", "approve", id);
-    await eventually(() => row(h!, id).status === "approved");
+    await eventually(async () => (await row(h!, id)).status === "approved");
     const api = await h.api("GET", `/v1/requests/${id}`);
     expect(api.json.approved_args_hash).toBe(argsHash({ ...LARGE_REFUND.params, amount: 450 }));
     const claims = JSON.parse(
@@ -227,32 +227,32 @@ describe("Approve with edits (CONTRACT §9)", () => {
     h = await editsHarness();
     const id = await createPosted(h, LARGE_REFUND);
     await h.click("U0FIN1", "approve", id);
-    await eventually(() => decisions(h!, id).length === 1);
+    await eventually(async () => (await decisions(h!, id)).length === 1);
     const res = await submitEditRaw(h, "U0FIN1", id, edited({ ...LARGE_REFUND.params, amount: 400 }));
     expect(res.json).toBeUndefined();
     await h.settle();
-    expect(row(h, id).status).toBe("pending");
-    expect(decisions(h, id)).toHaveLength(1);
-    expect(JSON.stringify(channelMessage(h, id).blocks)).toContain("1 of 2");
+    expect((await row(h, id)).status).toBe("pending");
+    expect(await decisions(h, id)).toHaveLength(1);
+    expect(JSON.stringify((await channelMessage(h, id)).blocks)).toContain("1 of 2");
   });
 
   it("Edit by a stranger → ephemeral refusal, no modal; a forged submission → modal error, nothing changes", async () => {
     h = await editsHarness();
     const id = await createPosted(h);
-    const before = snapshot(h, id);
+    const before = await snapshot(h, id);
     await clickRaw(h, "U0STRANGER", "edit", id);
     const ephemeral = await h.slack.waitFor((s) => s.ephemerals("C0SUPPORT", "U0STRANGER")[0]);
     expect(ephemeral.text).toContain("You are not an approver");
     expect(h.slack.views).toHaveLength(0);
-    expect(auditRows(h, id, "refused_click")).toHaveLength(1);
+    expect(await auditRows(h, id, "refused_click")).toHaveLength(1);
 
     const res = await submitEditRaw(h, "U0STRANGER", id, edited({ ...REFUND.params, amount: 1 }));
     expect(res.json).toMatchObject({
       response_action: "errors",
       errors: { params: expect.stringContaining("not an approver") },
     });
-    expect(snapshot(h, id)).toEqual(before);
-    expect(row(h, id).approvedParams).toBeNull();
+    expect(await snapshot(h, id)).toEqual(before);
+    expect((await row(h, id)).approvedParams).toBeNull();
   });
 
   it("edit racing an approve: the approve won → the edit changes nothing and says it was already approved", async () => {
@@ -260,12 +260,12 @@ describe("Approve with edits (CONTRACT §9)", () => {
     const id = await createPosted(h);
     await openEdit(h, "U0LEAD1", id);
     await h.click("U0LEAD2", "approve", id);
-    await eventually(() => row(h!, id).status === "approved");
+    await eventually(async () => (await row(h!, id)).status === "approved");
     const res = await submitEditRaw(h, "U0LEAD1", id, edited({ ...REFUND.params, amount: 10 }));
     expect(res.json).toMatchObject({ errors: { params: expect.stringContaining("already approved") } });
-    const r = row(h, id);
+    const r = await row(h, id);
     expect(r).toMatchObject({ status: "approved", approvedParams: null, approvedArgsHash: null });
-    expect(auditRows(h, id, "edited")).toHaveLength(0);
+    expect(await auditRows(h, id, "edited")).toHaveLength(0);
   });
 
   it("edit racing the expiry: ttl passed before the submission → expired, the edit is not applied", async () => {
@@ -275,7 +275,7 @@ describe("Approve with edits (CONTRACT §9)", () => {
     h.clock.advance(31 * 60_000);
     const res = await submitEditRaw(h, "U0LEAD1", id, edited({ ...REFUND.params, amount: 10 }));
     expect(res.json).toMatchObject({ errors: { params: expect.stringContaining("expired") } });
-    expect(row(h, id)).toMatchObject({ status: "expired", approvedParams: null });
+    expect(await row(h, id)).toMatchObject({ status: "expired", approvedParams: null });
   });
 
   it("params over the input's 3000 characters → a clear note instead of a truncated editor", async () => {

@@ -19,25 +19,25 @@ export const LARGE_REFUND = {
   params: { amount: 500, currency: "USD", order_id: "48214" },
 };
 
-export function row(h: Harness, id: string): RequestRow {
-  const found = h.service.deps.store.getRequest(id);
+export async function row(h: Harness, id: string): Promise<RequestRow> {
+  const found = await h.service.deps.store.getRequest(id);
   if (!found) throw new Error(`request ${id} not in the database`);
   return found;
 }
 
-export function decisions(h: Harness, id: string): DecisionRow[] {
+export function decisions(h: Harness, id: string): Promise<DecisionRow[]> {
   return h.service.deps.store.decisionsFor(id);
 }
 
-export function auditRows(h: Harness, id: string, event: string) {
-  return h.service.deps.store.auditFor(id).filter((a) => a.event === event);
+export async function auditRows(h: Harness, id: string, event: string) {
+  return (await h.service.deps.store.auditFor(id)).filter((a) => a.event === event);
 }
 
 export const count = <T>(list: readonly T[], pred: (x: T) => boolean): number => list.filter(pred).length;
 
 /** The request's channel message as the fake Slack holds it now. */
-export function channelMessage(h: Harness, id: string): SlackMessage {
-  const r = row(h, id);
+export async function channelMessage(h: Harness, id: string): Promise<SlackMessage> {
+  const r = await row(h, id);
   if (r.slackChannel === null || r.slackTs === null) throw new Error(`request ${id} was never posted`);
   const message = h.slack.workspace.message(r.slackChannel, r.slackTs);
   if (!message) throw new Error(`message ${r.slackTs} not in ${r.slackChannel}`);
@@ -55,13 +55,13 @@ export function hasButtons(message: { blocks: unknown[] | undefined }): boolean 
 }
 
 /** Everything a snapshot of the DB row + decisions + audit says, for "nothing changed" checks. */
-export function snapshot(h: Harness, id: string) {
-  const r = row(h, id);
+export async function snapshot(h: Harness, id: string) {
+  const r = await row(h, id);
   return {
     status: r.status,
     resolution: r.resolution,
     decidedAt: r.decidedAt,
-    decisions: decisions(h, id).map((d) => ({ ...d })),
+    decisions: (await decisions(h, id)).map((d) => ({ ...d })),
   };
 }
 
@@ -73,7 +73,7 @@ export async function clickRaw(
   requestId: string,
   opts: { channel?: string; ts?: string; triggerId?: string; isDm?: boolean } = {},
 ) {
-  const r = h.service.deps.store.getRequest(requestId);
+  const r = await h.service.deps.store.getRequest(requestId);
   return postToApp(
     `${h.url}/slack/events`,
     SIGNING_SECRET,

@@ -47,8 +47,8 @@ describe("Reject through the modal", () => {
     expect(input?.element).toMatchObject({ type: "plain_text_input", action_id: "reason" });
 
     await pause();
-    expect(row(h, id)).toMatchObject({ status: "pending", resolution: null });
-    expect(decisions(h, id)).toEqual([]);
+    expect(await row(h, id)).toMatchObject({ status: "pending", resolution: null });
+    expect(await decisions(h, id)).toEqual([]);
     expect(h.slack.callsTo("chat.update")).toHaveLength(0);
     expect(h.slack.ephemerals()).toHaveLength(0);
   });
@@ -64,26 +64,32 @@ describe("Reject through the modal", () => {
     const submitted = await submitRejectRaw(h, "U0LEAD1", id, `  ${reason}\n`);
     expect(submitted.status).toBe(200);
     expect(submitted.json).toBeUndefined(); // a plain ack closes the modal
-    await eventually(() => row(h!, id).status === "rejected");
+    await eventually(async () => (await row(h!, id)).status === "rejected");
     await h.settle();
 
-    expect(row(h, id)).toMatchObject({ status: "rejected", resolution: "rejected_by_human", decidedAt });
-    expect(decisions(h, id)).toEqual([
+    expect(await row(h, id)).toMatchObject({
+      status: "rejected",
+      resolution: "rejected_by_human",
+      decidedAt,
+    });
+    expect(await decisions(h, id)).toEqual([
       expect.objectContaining({ approverId: "U0LEAD1", decision: "reject", comment: reason, at: decidedAt }),
     ]);
     const api = await h.api("GET", `/v1/requests/${id}`);
     expect(api.json.decisions[0]).toMatchObject({ decision: "reject", comment: reason });
 
-    const message = channelMessage(h, id);
+    const message = await channelMessage(h, id);
     expect(message.updates).toBe(1);
     expect(hasButtons(message)).toBe(false);
     const json = JSON.stringify(message.blocks);
     expect(json).toContain("Rejected by <@U0LEAD1>");
     expect(json).toContain("Customer was already refunded via chargeback &lt;!channel&gt; &amp; escalated");
     expect(json).not.toContain("<!channel>");
-    expect(auditRows(h, id, "rejected")).toHaveLength(1);
-    expect(auditRows(h, id, "vote_reject")).toHaveLength(1);
-    expect(JSON.parse(auditRows(h, id, "vote_reject")[0]?.detail ?? "{}")).toMatchObject({ comment: reason });
+    expect(await auditRows(h, id, "rejected")).toHaveLength(1);
+    expect(await auditRows(h, id, "vote_reject")).toHaveLength(1);
+    expect(JSON.parse((await auditRows(h, id, "vote_reject"))[0]?.detail ?? "{}")).toMatchObject({
+      comment: reason,
+    });
   });
 
   it.each([
@@ -97,17 +103,17 @@ describe("Reject through the modal", () => {
       const id = await createPosted(h);
       await h.click("U0LEAD1", "reject", id);
       await h.slack.waitFor((s) => s.views[0]);
-      const before = snapshot(h, id);
-      const eventsBefore = auditEvents(h, id);
+      const before = await snapshot(h, id);
+      const eventsBefore = await auditEvents(h, id);
 
       const res = await submitRejectRaw(h, "U0LEAD1", id, value);
       expect(res.status).toBe(200);
       expect(res.json).toEqual({ response_action: "errors", errors: { reason: expect.any(String) } });
       expect((res.json as { errors: { reason: string } }).errors.reason.length).toBeGreaterThan(0);
       await pause();
-      expect(snapshot(h, id)).toEqual(before);
-      expect(row(h, id).status).toBe("pending");
-      expect(auditEvents(h, id)).toEqual(eventsBefore);
+      expect(await snapshot(h, id)).toEqual(before);
+      expect((await row(h, id)).status).toBe("pending");
+      expect(await auditEvents(h, id)).toEqual(eventsBefore);
       expect(h.slack.callsTo("chat.update")).toHaveLength(0);
     },
   );
@@ -121,8 +127,8 @@ describe("Reject through the modal", () => {
       errors: { reason: expect.stringContaining("2000") },
     });
     await pause();
-    expect(row(h, id).status).toBe("pending");
-    expect(decisions(h, id)).toEqual([]);
+    expect((await row(h, id)).status).toBe("pending");
+    expect(await decisions(h, id)).toEqual([]);
   });
 
   it("pending + stranger clicks Reject → ephemeral refusal, no modal, refused_click audited", async () => {
@@ -136,8 +142,8 @@ describe("Reject through the modal", () => {
     await h.settle();
     expect(h.slack.callsTo("views.open")).toHaveLength(0);
     expect(h.slack.views).toHaveLength(0);
-    expect(row(h, id).status).toBe("pending");
-    expect(JSON.parse(auditRows(h, id, "refused_click")[0]?.detail ?? "{}")).toEqual({
+    expect((await row(h, id)).status).toBe("pending");
+    expect(JSON.parse((await auditRows(h, id, "refused_click"))[0]?.detail ?? "{}")).toEqual({
       decision: "reject",
       reason: "not_an_approver",
     });
@@ -149,8 +155,8 @@ describe("Reject through the modal", () => {
     await h.click("U0LEAD2", "reject", id);
     await h.slack.waitFor((s) => s.views[0]);
     await h.click("U0LEAD1", "approve", id);
-    await eventually(() => row(h!, id).status === "approved");
-    const before = snapshot(h, id);
+    await eventually(async () => (await row(h!, id)).status === "approved");
+    const before = await snapshot(h, id);
 
     const res = await submitRejectRaw(h, "U0LEAD2", id, "too late");
     expect(res.json).toEqual({
@@ -158,9 +164,9 @@ describe("Reject through the modal", () => {
       errors: { reason: expect.stringContaining("already approved by <@U0LEAD1>") },
     });
     await h.settle();
-    expect(snapshot(h, id)).toEqual(before);
-    expect(auditRows(h, id, "late_click")).toHaveLength(1);
-    expect(auditEvents(h, id)).not.toContain("vote_reject");
+    expect(await snapshot(h, id)).toEqual(before);
+    expect(await auditRows(h, id, "late_click")).toHaveLength(1);
+    expect(await auditEvents(h, id)).not.toContain("vote_reject");
   });
 
   it("reject submission while the usergroup lookup is slower than Slack's 3 s → answered in time with an error in the modal and nothing recorded; the resubmission rejects", async () => {
@@ -175,14 +181,14 @@ describe("Reject through the modal", () => {
     expect(slow.json).toEqual({ response_action: "errors", errors: { reason: expect.any(String) } });
     // Whatever the lookup says later, a submission Slack showed as failed must not take effect.
     await pause(2_500);
-    expect(row(h, id).status).toBe("pending");
-    expect(decisions(h, id)).toEqual([]);
+    expect((await row(h, id)).status).toBe("pending");
+    expect(await decisions(h, id)).toEqual([]);
 
     // The lookup finished in the background and is cached now.
     const again = await submitRejectRaw(h, "U0GROUP1", id, "Duplicate of an earlier refund");
     expect(again.json).toBeUndefined();
-    await eventually(() => row(h!, id).status === "rejected");
-    expect(decisions(h, id)[0]).toMatchObject({
+    await eventually(async () => (await row(h!, id)).status === "rejected");
+    expect((await decisions(h, id))[0]).toMatchObject({
       approverId: "U0GROUP1",
       comment: "Duplicate of an earlier refund",
     });
@@ -199,8 +205,8 @@ describe("Reject through the modal", () => {
       errors: { reason: expect.stringContaining("not an approver") },
     });
     await h.settle();
-    expect(row(h, id).status).toBe("pending");
-    expect(decisions(h, id)).toEqual([]);
-    expect(auditRows(h, id, "refused_click")).toHaveLength(1);
+    expect((await row(h, id)).status).toBe("pending");
+    expect(await decisions(h, id)).toEqual([]);
+    expect(await auditRows(h, id, "refused_click")).toHaveLength(1);
   });
 });

@@ -29,8 +29,8 @@ type ModalBlock = {
   };
 };
 
-const totalRequests = (harness: Harness) =>
-  harness.service.deps.store.countByStatus().reduce((n, r) => n + r.n, 0);
+const totalRequests = async (harness: Harness) =>
+  (await harness.service.deps.store.countByStatus()).reduce((n, r) => n + r.n, 0);
 
 /** Creates a request, has U0LEAD1 request changes on it, and returns its id once the message is updated. */
 async function changesRequested(
@@ -66,18 +66,18 @@ describe("Request changes (CONTRACT §9)", () => {
   it("submitted with request_changes → rejected / changes_requested, the reason as comment, audited, message says so without buttons", async () => {
     h = await startHarness();
     const id = await changesRequested(h);
-    expect(row(h, id)).toMatchObject({ status: "rejected", resolution: "changes_requested" });
-    expect(decisions(h, id)).toEqual([
+    expect(await row(h, id)).toMatchObject({ status: "rejected", resolution: "changes_requested" });
+    expect(await decisions(h, id)).toEqual([
       expect.objectContaining({
         approverId: "U0LEAD1",
         decision: "reject",
         comment: "Refund only $60; the blender was used for a month",
       }),
     ]);
-    expect(auditRows(h, id, "changes_requested")).toHaveLength(1);
+    expect(await auditRows(h, id, "changes_requested")).toHaveLength(1);
     const api = await h.api("GET", `/v1/requests/${id}`);
     expect(api.json).toMatchObject({ status: "rejected", resolution: "changes_requested" });
-    const message = channelMessage(h, id);
+    const message = await channelMessage(h, id);
     expect(hasButtons(message)).toBe(false);
     expect(JSON.stringify(message.blocks)).toContain("Changes requested by <@U0LEAD1>");
   });
@@ -86,9 +86,9 @@ describe("Request changes (CONTRACT §9)", () => {
     h = await startHarness();
     const id = await createPosted(h);
     await submitRejectKind(h, "U0LEAD1", id, "reject", "No.");
-    await eventually(() => row(h!, id).status === "rejected");
-    expect(row(h, id).resolution).toBe("rejected_by_human");
-    expect(auditRows(h, id, "changes_requested")).toHaveLength(0);
+    await eventually(async () => (await row(h!, id)).status === "rejected");
+    expect((await row(h, id)).resolution).toBe("rejected_by_human");
+    expect(await auditRows(h, id, "changes_requested")).toHaveLength(0);
   });
 });
 
@@ -105,11 +105,11 @@ describe("Revisions (CONTRACT §9)", () => {
     expect(created.status).toBe(201);
     expect(created.json).toMatchObject({ revises: original, revised_by: null, status: "pending" });
     const revision = created.json.id as string;
-    await eventually(() => row(h!, revision).slackTs);
+    await eventually(async () => (await row(h!, revision)).slackTs);
     await h.settle();
 
-    const first = row(h, original);
-    const reply = channelMessage(h, revision);
+    const first = await row(h, original);
+    const reply = await channelMessage(h, revision);
     expect(reply.thread_ts).toBe(first.slackTs);
     const text = JSON.stringify(reply.blocks);
     expect(text).toContain(`Revision of \`${original}\``);
@@ -124,7 +124,7 @@ describe("Revisions (CONTRACT §9)", () => {
       status: "rejected",
       resolution: "changes_requested",
     });
-    const originalText = JSON.stringify(channelMessage(h, original).blocks);
+    const originalText = JSON.stringify((await channelMessage(h, original)).blocks);
     expect(originalText).toContain(`Revised by <https://slack.com/archives/C0SUPPORT/p`);
     expect(originalText).toContain(`|${revision}>`);
   });
@@ -133,21 +133,21 @@ describe("Revisions (CONTRACT §9)", () => {
     h = await startHarness();
     const original = await changesRequested(h);
     const one = await h.create({ ...REFUND, params: { ...REFUND.params, amount: 60 }, revises: original });
-    await eventually(() => row(h!, one.json.id).slackTs);
+    await eventually(async () => (await row(h!, one.json.id)).slackTs);
     const res = await submitRejectKind(h, "U0LEAD2", one.json.id, "request_changes", "Make it $55");
     expect(res.json).toBeUndefined();
     await h.settle();
     const two = await h.create({ ...REFUND, params: { ...REFUND.params, amount: 55 }, revises: one.json.id });
     expect(two.status).toBe(201);
-    await eventually(() => row(h!, two.json.id).slackTs);
+    await eventually(async () => (await row(h!, two.json.id)).slackTs);
     await h.settle();
 
-    const root = row(h, original).slackTs;
-    expect(channelMessage(h, two.json.id).thread_ts).toBe(root);
-    expect(JSON.stringify(channelMessage(h, two.json.id).blocks)).toContain("`amount`: `60` → `55`");
-    expect(row(h, one.json.id)).toMatchObject({ revises: original, revisedBy: two.json.id });
-    expect(row(h, original).revisedBy).toBe(one.json.id);
-    expect(JSON.stringify(channelMessage(h, one.json.id).blocks)).toContain(`|${two.json.id}>`);
+    const root = (await row(h, original)).slackTs;
+    expect((await channelMessage(h, two.json.id)).thread_ts).toBe(root);
+    expect(JSON.stringify((await channelMessage(h, two.json.id)).blocks)).toContain("`amount`: `60` → `55`");
+    expect(await row(h, one.json.id)).toMatchObject({ revises: original, revisedBy: two.json.id });
+    expect((await row(h, original)).revisedBy).toBe(one.json.id);
+    expect(JSON.stringify((await channelMessage(h, one.json.id)).blocks)).toContain(`|${two.json.id}>`);
   });
 
   it("a revision routed to another role's channel is posted there as a new message, still naming what changed", async () => {
@@ -160,20 +160,20 @@ describe("Revisions (CONTRACT §9)", () => {
     });
     expect(created.status).toBe(201);
     const revision = created.json.id as string;
-    await eventually(() => row(h!, revision).slackTs);
+    await eventually(async () => (await row(h!, revision)).slackTs);
     await h.settle();
-    const message = channelMessage(h, revision);
-    expect(row(h, revision).slackChannel).toBe("C0FINANCE");
+    const message = await channelMessage(h, revision);
+    expect((await row(h, revision)).slackChannel).toBe("C0FINANCE");
     expect(message.thread_ts).toBeUndefined();
     expect(JSON.stringify(message.blocks)).toContain("`amount`: `75` → `500`");
-    expect(JSON.stringify(channelMessage(h, original).blocks)).toContain(`|${revision}>`);
+    expect(JSON.stringify((await channelMessage(h, original)).blocks)).toContain(`|${revision}>`);
   });
 
   it("revising another agent's request, an unknown id or a pending one → 400 naming revises, nothing stored", async () => {
     h = await startHarness();
     const original = await changesRequested(h);
     const pending = await createPosted(h);
-    const before = totalRequests(h);
+    const before = await totalRequests(h);
 
     const other = await h.create({ ...REFUND, revises: original }, { token: TOKENS.deploy });
     expect(other.status).toBe(400);
@@ -189,7 +189,7 @@ describe("Revisions (CONTRACT §9)", () => {
     expect(malformed.status).toBe(400);
     expect(malformed.json.error.issues[0].path).toBe("revises");
 
-    expect(totalRequests(h)).toBe(before);
-    expect(row(h, original).revisedBy).toBeNull();
+    expect(await totalRequests(h)).toBe(before);
+    expect((await row(h, original)).revisedBy).toBeNull();
   });
 });

@@ -38,17 +38,22 @@ describe("Slack request signatures", () => {
   ] as const)("pending + approve click with %s → 401, nothing changes", async (_name, opts, secret) => {
     h = await startHarness();
     const id = await createPosted(h);
-    const before = snapshot(h, id);
-    const events = auditEvents(h, id);
+    const before = await snapshot(h, id);
+    const events = await auditEvents(h, id);
     const calls = h.slack.calls.length;
 
-    const res = await postToApp(`${h.url}/slack/events`, secret, approvePayload(id, row(h, id).slackTs!), {
-      ...opts,
-    });
+    const res = await postToApp(
+      `${h.url}/slack/events`,
+      secret,
+      approvePayload(id, (await row(h, id)).slackTs!),
+      {
+        ...opts,
+      },
+    );
     expect(res.status).toBe(401);
     await pause();
-    expect(snapshot(h, id)).toEqual(before);
-    expect(auditEvents(h, id)).toEqual(events);
+    expect(await snapshot(h, id)).toEqual(before);
+    expect(await auditEvents(h, id)).toEqual(events);
     expect(h.slack.calls.slice(calls)).toEqual([]);
     expect(h.slack.ephemerals()).toHaveLength(0);
   });
@@ -67,11 +72,11 @@ describe("Slack request signatures", () => {
     });
     expect(forged.status).toBe(401);
     await pause();
-    expect(row(h, id).status).toBe("pending");
+    expect((await row(h, id)).status).toBe("pending");
 
     const signed = await postToApp(`${h.url}/slack/events`, SIGNING_SECRET, payload);
     expect(signed.status).toBe(200);
-    await eventually(() => row(h!, id).status === "rejected");
+    await eventually(async () => (await row(h!, id)).status === "rejected");
   });
 
   it("pending + the same approve click correctly signed → 200 and approved (the 401s above are the signature's doing)", async () => {
@@ -80,10 +85,10 @@ describe("Slack request signatures", () => {
     const res = await postToApp(
       `${h.url}/slack/events`,
       SIGNING_SECRET,
-      approvePayload(id, row(h, id).slackTs!),
+      approvePayload(id, (await row(h, id)).slackTs!),
     );
     expect(res.status).toBe(200);
-    await eventually(() => row(h!, id).status === "approved");
+    await eventually(async () => (await row(h!, id)).status === "approved");
   });
 
   it("pending + approve click signed 4 minutes ahead (clock skew inside the window) → 200 and approved", async () => {
@@ -92,13 +97,13 @@ describe("Slack request signatures", () => {
     const res = await postToApp(
       `${h.url}/slack/events`,
       SIGNING_SECRET,
-      approvePayload(id, row(h, id).slackTs!),
+      approvePayload(id, (await row(h, id)).slackTs!),
       {
         timestampSec: nowSec() + 240,
       },
     );
     expect(res.status).toBe(200);
-    await eventually(() => row(h!, id).status === "approved");
+    await eventually(async () => (await row(h!, id)).status === "approved");
   });
 
   it("a signed request whose body was altered in transit → 401, nothing changes", async () => {
@@ -106,9 +111,9 @@ describe("Slack request signatures", () => {
     const id = await createPosted(h);
     const other = await createPosted(h);
     const ts = nowSec();
-    const signedBody = encodeInteraction(approvePayload(other, row(h, other).slackTs!));
+    const signedBody = encodeInteraction(approvePayload(other, (await row(h, other)).slackTs!));
     const headers = signSlackRequest(SIGNING_SECRET, signedBody, ts);
-    const tampered = encodeInteraction(approvePayload(id, row(h, id).slackTs!));
+    const tampered = encodeInteraction(approvePayload(id, (await row(h, id)).slackTs!));
     const res = await fetch(`${h.url}/slack/events`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
@@ -116,7 +121,7 @@ describe("Slack request signatures", () => {
     });
     expect(res.status).toBe(401);
     await pause();
-    expect(row(h, id).status).toBe("pending");
-    expect(row(h, other).status).toBe("pending");
+    expect((await row(h, id)).status).toBe("pending");
+    expect((await row(h, other)).status).toBe("pending");
   });
 });

@@ -129,7 +129,7 @@ describe("Socket Mode end to end (interactions over the fake's WebSocket)", () =
     const ack = await slack.socket.sendInteractive(click("U0LEAD1", "approve", id, ts));
     expect(ack).toMatchObject({ acked: true, payload: {} });
     // Stored before the ack: no waiting.
-    expect(service.deps.store.getRequest(id)).toMatchObject({
+    expect(await service.deps.store.getRequest(id)).toMatchObject({
       status: "approved",
       resolution: "approved_by_humans",
     });
@@ -149,15 +149,15 @@ describe("Socket Mode end to end (interactions over the fake's WebSocket)", () =
       acked: true,
       payload: { response_action: "errors", errors: { reason: expect.any(String) } },
     });
-    expect(service.deps.store.getRequest(id)?.status).toBe("pending");
+    expect((await service.deps.store.getRequest(id))?.status).toBe("pending");
 
     const done = await slack.socket.sendInteractive(rejectSubmission("U0LEAD2", id, "Duplicate refund"));
     expect(done).toMatchObject({ acked: true, payload: {} });
-    expect(service.deps.store.getRequest(id)).toMatchObject({
+    expect(await service.deps.store.getRequest(id)).toMatchObject({
       status: "rejected",
       resolution: "rejected_by_human",
     });
-    expect(service.deps.store.decisionsFor(id)[0]).toMatchObject({
+    expect((await service.deps.store.decisionsFor(id))[0]).toMatchObject({
       approverId: "U0LEAD2",
       comment: "Duplicate refund",
     });
@@ -170,9 +170,11 @@ describe("Socket Mode end to end (interactions over the fake's WebSocket)", () =
     expect(ack.acked).toBe(true);
     const told = await slack.waitFor((s) => s.ephemerals("C0SUPPORT", "U0STRANGER")[0]);
     expect(told.text).toContain("not an approver");
-    expect(service.deps.store.getRequest(id)?.status).toBe("pending");
-    expect(service.deps.store.decisionsFor(id)).toEqual([]);
-    expect(service.deps.store.auditFor(id).filter((a) => a.event === "refused_click")).toHaveLength(1);
+    expect((await service.deps.store.getRequest(id))?.status).toBe("pending");
+    expect(await service.deps.store.decisionsFor(id)).toEqual([]);
+    expect((await service.deps.store.auditFor(id)).filter((a) => a.event === "refused_click")).toHaveLength(
+      1,
+    );
   });
 
   it("approve while another process holds the write lock → the envelope is never acked (Slack shows the failure), the clicker is told, nothing stored", async () => {
@@ -190,11 +192,11 @@ describe("Socket Mode end to end (interactions over the fake's WebSocket)", () =
       } finally {
         lock.close();
       }
-      expect(service.deps.store.getRequest(id)?.status).toBe("pending");
-      expect(service.deps.store.decisionsFor(id)).toEqual([]);
+      expect((await service.deps.store.getRequest(id))?.status).toBe("pending");
+      expect(await service.deps.store.decisionsFor(id)).toEqual([]);
       const again = await slack.socket.sendInteractive(click("U0LEAD1", "approve", id, ts));
       expect(again.acked).toBe(true);
-      expect(service.deps.store.getRequest(id)?.status).toBe("approved");
+      expect((await service.deps.store.getRequest(id))?.status).toBe("approved");
     } finally {
       t.cleanup();
     }

@@ -37,14 +37,14 @@ describe("a Slack interaction is stored before it is acked (CONTRACT §5)", () =
     const told = await h.slack.waitFor((s) => s.ephemerals("C0SUPPORT", "U0LEAD1")[0]);
     expect(told.text).toContain("could not save your click");
     release();
-    expect(decisions(h, id)).toEqual([]);
-    expect(row(h, id).status).toBe("pending");
+    expect(await decisions(h, id)).toEqual([]);
+    expect((await row(h, id)).status).toBe("pending");
 
     const acked = await clickRaw(h, "U0LEAD1", "approve", id);
     expect(acked.status).toBe(200);
     // No waiting: the 200 came after the COMMIT.
-    expect(row(h, id).status).toBe("approved");
-    expect(decisions(h, id).map((d) => d.approverId)).toEqual(["U0LEAD1"]);
+    expect((await row(h, id)).status).toBe("approved");
+    expect((await decisions(h, id)).map((d) => d.approverId)).toEqual(["U0LEAD1"]);
     await h.settle();
   });
 
@@ -64,12 +64,12 @@ describe("a Slack interaction is stored before it is acked (CONTRACT §5)", () =
       errors: { reason: expect.stringContaining("could not save") },
     });
     release();
-    expect(row(h, id).status).toBe("pending");
-    expect(decisions(h, id)).toEqual([]);
+    expect((await row(h, id)).status).toBe("pending");
+    expect(await decisions(h, id)).toEqual([]);
 
     const again = await submitRejectRaw(h, "U0LEAD2", id, "Duplicate refund");
     expect(again.json).toBeUndefined();
-    expect(row(h, id)).toMatchObject({ status: "rejected", resolution: "rejected_by_human" });
+    expect(await row(h, id)).toMatchObject({ status: "rejected", resolution: "rejected_by_human" });
     await h.settle();
   });
 });

@@ -132,7 +132,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     api,
     create: (body = REFUND, opts) => api("POST", "/v1/requests", body, opts),
     async click(user, action, requestId, opts = {}) {
-      const row = service.deps.store.getRequest(requestId);
+      const row = await service.deps.store.getRequest(requestId);
       const res = await postToApp(
         `${url}/slack/events`,
         SIGNING_SECRET,
@@ -164,10 +164,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       const { store } = service.deps;
       while (Date.now() < deadline) {
         service.kick();
-        if (store.outboxDepth() === 0 && store.pendingCallbacks() === 0) return;
+        if ((await store.outboxDepth()) === 0 && (await store.pendingCallbacks()) === 0) return;
         await new Promise((r) => setTimeout(r, 10));
       }
-      throw new Error(`not settled: outbox ${store.outboxDepth()}, callbacks ${store.pendingCallbacks()}`);
+      throw new Error(
+        `not settled: outbox ${await store.outboxDepth()}, callbacks ${await store.pendingCallbacks()}`,
+      );
     },
     async stop() {
       await service.stop();
@@ -184,10 +186,10 @@ export function tempDir(): { dir: string; cleanup: () => void } {
 }
 
 /** Polls until fn returns a truthy value (for state that changes outside the fake Slack). */
-export async function eventually<T>(fn: () => T, timeoutMs = 3000): Promise<NonNullable<T>> {
+export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 3000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = fn();
+    const value = await fn();
     if (value) return value as NonNullable<T>;
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 5));

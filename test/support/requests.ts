@@ -7,12 +7,12 @@ export async function createPosted(h: Harness, body: Record<string, unknown> = R
   if (created.status !== 201)
     throw new Error(`create failed: ${created.status} ${JSON.stringify(created.json)}`);
   const id = created.json.id as string;
-  await eventually(() => h.service.deps.store.getRequest(id)?.slackTs);
+  await eventually(async () => (await h.service.deps.store.getRequest(id))?.slackTs);
   return id;
 }
 
 /** Audit event names of a request, oldest first. */
-export function auditEvents(from: Harness | Store, id: string): string[] {
+export async function auditEvents(from: Harness | Store, id: string): Promise<string[]> {
   const store = "service" in from ? from.service.deps.store : from;
-  return store.auditFor(id).map((a) => a.event);
+  return (await store.auditFor(id)).map((a) => a.event);
 }

@@ -79,7 +79,7 @@ describe("callback_url targets (SSRF)", () => {
     expect(res.json.error.issues).toEqual([
       { path: "callback_url", message: expect.stringContaining("public") },
     ]);
-    expect(h.service.deps.store.countByStatus()).toEqual([]);
+    expect(await h.service.deps.store.countByStatus()).toEqual([]);
   });
 
   it.each([
@@ -96,7 +96,7 @@ describe("callback_url targets (SSRF)", () => {
         expect(res.json.error.issues).toEqual([
           { path: "callback_url", message: "must not contain a user name or password" },
         ]);
-        expect(h.service.deps.store.countByStatus()).toEqual([]);
+        expect(await h.service.deps.store.countByStatus()).toEqual([]);
       }
     },
   );
@@ -137,8 +137,8 @@ describe("callback_url targets (SSRF)", () => {
     const second = await harness({ dbPath, clock, slack, config: testConfig(STRICT_YAML) });
     for (const id of ids) await second.click("U0LEAD1", "approve", id);
     for (const id of ids) {
-      const row = await eventually(() => {
-        const r = second.service.deps.store.callbacksFor(id)[0];
+      const row = await eventually(async () => {
+        const r = (await second.service.deps.store.callbacksFor(id))[0];
         return r && r.attempts >= 1 ? r : null;
       });
       expect(row.deliveredAt).toBeNull();

@@ -16,20 +16,19 @@ const cleanups = useCleanups();
 async function approvedWithCallback(h: Harness, url: string): Promise<string> {
   const id = await createPosted(h, { ...REFUND, callback_url: url });
   await h.click("U0LEAD1", "approve", id);
-  await eventually(() => h.service.deps.store.getRequest(id)?.status === "approved");
+  await eventually(async () => (await h.service.deps.store.getRequest(id))?.status === "approved");
   return id;
 }
 
 /** The callback row of a request (there is one per final status). */
-function callbackOf(h: Harness, id: string) {
-  const rows = h.service.deps.store.callbacksFor(id);
+async function callbackOf(h: Harness, id: string) {
+  const rows = await h.service.deps.store.callbacksFor(id);
   expect(rows).toHaveLength(1);
   return rows[0]!;
 }
 
-function callbackAudit(h: Harness, id: string): Record<string, unknown>[] {
-  return h.service.deps.store
-    .auditFor(id)
+async function callbackAudit(h: Harness, id: string): Promise<Record<string, unknown>[]> {
+  return (await h.service.deps.store.auditFor(id))
     .filter((a) => a.event === "callback_failed" || a.event === "callback_delivered")
     .map((a) => ({ event: a.event, ...(JSON.parse(a.detail ?? "{}") as Record<string, unknown>) }));
 }
@@ -74,12 +73,12 @@ describe("callback delivery", () => {
     expect(() => verifyWebhook(SECRETS.support, d, h.clock.now() + 10 * 60_000)).toThrow();
 
     await h.settle();
-    const row = callbackOf(h, id);
+    const row = await callbackOf(h, id);
     expect(row.id).toBe(d.headers["webhook-id"]);
     expect(row.attempts).toBe(1);
     expect(row.deliveredAt).toBe(h.clock.now());
     expect(row.failedAt).toBeNull();
-    expect(callbackAudit(h, id)).toEqual([
+    expect(await callbackAudit(h, id)).toEqual([
       expect.objectContaining({ event: "callback_delivered", webhook_id: row.id, attempt: 1, status: 200 }),
     ]);
     await sleep(100);
@@ -137,11 +136,11 @@ describe("callback delivery", () => {
     const hook = await cleanups.receiver();
     const id = await createPosted(h, { ...REFUND, callback_url: hook.url });
     h.clock.advance(15 * 60_000);
-    h.service.sweepNow(); // escalation is not a final status
+    await h.service.sweepNow(); // escalation is not a final status
     await h.settle();
     await sleep(80);
     expect(hook.deliveries).toHaveLength(0);
-    expect(h.service.deps.store.callbacksFor(id)).toHaveLength(0);
+    expect(await h.service.deps.store.callbacksFor(id)).toHaveLength(0);
   });
 
   it("callback answered 500 → retried with growing backoff and the same webhook-id until a 2xx", async () => {
@@ -153,8 +152,8 @@ describe("callback delivery", () => {
 
     for (let attempt = 1; attempt <= 3; attempt += 1) {
       await hook.waitForDeliveries(attempt);
-      const row = await eventually(() => {
-        const r = callbackOf(h, id);
+      const row = await eventually(async () => {
+        const r = await callbackOf(h, id);
         return r.attempts === attempt ? r : null;
       });
       expect(row.deliveredAt).toBeNull();
@@ -167,7 +166,7 @@ describe("callback delivery", () => {
       h.clock.advance(delay);
     }
     await hook.waitForDeliveries(4);
-    await eventually(() => callbackOf(h, id).deliveredAt !== null);
+    await eventually(async () => (await callbackOf(h, id)).deliveredAt !== null);
 
     // 5 s, 10 s, 20 s, each with ±20% jitter.
     expect(delays[0]).toBeGreaterThanOrEqual(4_000);
@@ -187,7 +186,7 @@ describe("callback delivery", () => {
       expect(() => verifyWebhook(SECRETS.support, d, attemptAt)).not.toThrow();
     }
 
-    expect(callbackAudit(h, id).map((a) => [a.event, a.attempt, a.status, a.result])).toEqual([
+    expect((await callbackAudit(h, id)).map((a) => [a.event, a.attempt, a.status, a.result])).toEqual([
       ["callback_failed", 1, 500, "retry"],
       ["callback_failed", 2, 500, "retry"],
       ["callback_failed", 3, 500, "retry"],
@@ -203,20 +202,20 @@ describe("callback delivery", () => {
     const hook = await cleanups.receiver(() => 410);
     const id = await approvedWithCallback(h, hook.url);
     await hook.waitForDeliveries(1);
-    const row = await eventually(() => {
-      const r = callbackOf(h, id);
+    const row = await eventually(async () => {
+      const r = await callbackOf(h, id);
       return r.failedAt !== null ? r : null;
     });
     expect(row.failedAt).toBe(h.clock.now());
     expect(row.nextAttemptAt).toBeNull();
     expect(row.lastStatus).toBe(410);
-    expect(h.service.deps.store.pendingCallbacks()).toBe(0);
+    expect(await h.service.deps.store.pendingCallbacks()).toBe(0);
     for (let i = 0; i < 5; i += 1) {
       h.clock.advance(60 * 60_000);
       await sleep(30);
     }
     expect(hook.deliveries).toHaveLength(1);
-    expect(callbackAudit(h, id).map((a) => [a.event, a.status, a.result])).toEqual([
+    expect((await callbackAudit(h, id)).map((a) => [a.event, a.status, a.result])).toEqual([
       ["callback_failed", 410, "gone"],
     ]);
   });
@@ -226,8 +225,8 @@ describe("callback delivery", () => {
     const hook = await cleanups.receiver((_d, n) => (n === 0 ? "hang" : 200));
     const id = await approvedWithCallback(h, hook.url);
 
-    const row = await eventually(() => {
-      const r = callbackOf(h, id);
+    const row = await eventually(async () => {
+      const r = await callbackOf(h, id);
       return r.attempts === 1 ? r : null;
     });
     expect(row.lastStatus).toBeNull();
@@ -237,12 +236,12 @@ describe("callback delivery", () => {
     // A hanging receiver blocks nothing else: another request goes through meanwhile.
     const other = await createPosted(h);
     await h.click("U0LEAD2", "approve", other);
-    await eventually(() => h.service.deps.store.getRequest(other)?.status === "approved");
+    await eventually(async () => (await h.service.deps.store.getRequest(other))?.status === "approved");
 
     h.clock.advance(row.nextAttemptAt! - h.clock.now());
     await hook.waitForDeliveries(2);
-    await eventually(() => callbackOf(h, id).deliveredAt !== null);
-    expect(callbackAudit(h, id).map((a) => [a.event, a.result, a.error])).toEqual([
+    await eventually(async () => (await callbackOf(h, id)).deliveredAt !== null);
+    expect((await callbackAudit(h, id)).map((a) => [a.event, a.result, a.error])).toEqual([
       ["callback_failed", "retry", "timed out after 200 ms"],
       ["callback_delivered", "delivered", null],
     ]);
@@ -255,8 +254,8 @@ describe("callback delivery", () => {
     const firstAttemptAt = h.clock.now();
     const delays: number[] = [];
     for (let attempt = 1; attempt < 500; attempt += 1) {
-      const row = await eventually(() => {
-        const r = callbackOf(h, id);
+      const row = await eventually(async () => {
+        const r = await callbackOf(h, id);
         return r.attempts === attempt ? r : null;
       });
       if (row.failedAt !== null) break;
@@ -266,7 +265,7 @@ describe("callback delivery", () => {
       delays.push(delay);
       h.clock.advance(delay);
     }
-    const row = callbackOf(h, id);
+    const row = await callbackOf(h, id);
     expect(row.failedAt).not.toBeNull();
     expect(row.deliveredAt).toBeNull();
     expect(row.failedAt! - firstAttemptAt).toBeGreaterThanOrEqual(24 * 60 * 60_000);
@@ -282,7 +281,7 @@ describe("callback delivery", () => {
     expect(capped.length).toBeGreaterThan(5);
     expect(new Set(capped).size).toBeGreaterThan(1);
 
-    const audit = callbackAudit(h, id);
+    const audit = await callbackAudit(h, id);
     expect(audit).toHaveLength(row.attempts);
     expect(audit.every((a) => a.event === "callback_failed")).toBe(true);
     expect(audit.at(-1)?.result).toBe("gave_up");
@@ -309,8 +308,8 @@ describe("callback delivery", () => {
 
     const first = await startHarness({ dbPath, clock, slack });
     const id = await approvedWithCallback(first, url);
-    const failed = await eventually(() => {
-      const r = callbackOf(first, id);
+    const failed = await eventually(async () => {
+      const r = await callbackOf(first, id);
       return r.attempts === 1 ? r : null;
     });
     expect(failed.deliveredAt).toBeNull();
@@ -323,12 +322,12 @@ describe("callback delivery", () => {
     const [d] = await hook.waitForDeliveries(1);
     expect(d!.headers["webhook-id"]).toBe(failed.id);
     expect(() => verifyWebhook(SECRETS.support, d!, clock.now())).not.toThrow();
-    await eventually(() => callbackOf(second, id).deliveredAt !== null);
+    await eventually(async () => (await callbackOf(second, id)).deliveredAt !== null);
 
     clock.advance(24 * 60 * 60_000);
     await sleep(100);
     expect(hook.deliveries).toHaveLength(1);
-    expect(callbackAudit(second, id).map((a) => [a.event, a.attempt])).toEqual([
+    expect((await callbackAudit(second, id)).map((a) => [a.event, a.attempt])).toEqual([
       ["callback_failed", 1],
       ["callback_delivered", 2],
     ]);
@@ -351,7 +350,7 @@ describe("callback_url validation", () => {
       expect(res.status).toBe(400);
       expect(res.json.error.code).toBe("invalid_request");
       expect(res.json.error.issues.map((i: { path: string }) => i.path)).toContain("callback_url");
-      expect(h.service.deps.store.countByStatus()).toEqual([]);
+      expect(await h.service.deps.store.countByStatus()).toEqual([]);
     },
   );
 
@@ -368,7 +367,7 @@ describe("callback_url validation", () => {
       expect(res.json.error.code).toBe("invalid_request");
       expect(res.json.error.issues.map((i: { path: string }) => i.path)).toEqual(["callback_url"]);
       expect(res.json.error.message).toContain("callback_hosts");
-      expect(h.service.deps.store.countByStatus()).toEqual([]);
+      expect(await h.service.deps.store.countByStatus()).toEqual([]);
     },
   );
 
@@ -391,6 +390,6 @@ describe("callback_url validation", () => {
     );
     expect(res.status).toBe(400);
     expect(res.json.error.issues.map((i: { path: string }) => i.path)).toEqual(["callback_url"]);
-    expect(h.service.deps.store.countByStatus()).toEqual([]);
+    expect(await h.service.deps.store.countByStatus()).toEqual([]);
   });
 });

@@ -25,7 +25,7 @@ afterEach(async () => {
 async function approved(harness: Harness, body: Record<string, unknown> = REFUND): Promise<string> {
   const id = await createPosted(harness, body);
   await harness.click("U0LEAD1", "approve", id);
-  await eventually(() => harness.service.deps.store.getRequest(id)?.status === "approved");
+  await eventually(async () => (await harness.service.deps.store.getRequest(id))?.status === "approved");
   return id;
 }
 
@@ -40,12 +40,14 @@ describe("cancel", () => {
     expect(res.json.decided_at).toBe(new Date(h.clock.now()).toISOString());
 
     const { store } = h.service.deps;
-    expect(finalAuditRows(store, id).map((a) => [a.event, a.actor])).toEqual([
+    expect((await finalAuditRows(store, id)).map((a) => [a.event, a.actor])).toEqual([
       ["cancelled", "agent:support-bot"],
     ]);
-    expect(JSON.parse(finalAuditRows(store, id)[0]!.detail!)).toMatchObject({ reason: "customer withdrew" });
+    expect(JSON.parse((await finalAuditRows(store, id))[0]!.detail!)).toMatchObject({
+      reason: "customer withdrew",
+    });
     await h.settle();
-    const message = rootMessage(h, "C0SUPPORT", store.getRequest(id)?.slackTs);
+    const message = rootMessage(h, "C0SUPPORT", (await store.getRequest(id))?.slackTs);
     expect(message?.updates).toBeGreaterThanOrEqual(1);
     expect(actionsOf(message)).toBeUndefined();
     expect(visibleText(message).toLowerCase()).toContain("cancelled");
@@ -59,11 +61,11 @@ describe("cancel", () => {
     h = await startHarness();
     const id = await createPosted(h);
     h.clock.advance(15 * MINUTE);
-    h.service.sweepNow();
+    await h.service.sweepNow();
     await h.settle();
     expect((await h.api("POST", `/v1/requests/${id}/cancel`, {})).status).toBe(200);
     await h.settle();
-    const row = h.service.deps.store.getRequest(id)!;
+    const row = (await h.service.deps.store.getRequest(id))!;
     for (const message of [rootMessage(h, "C0SUPPORT", row.slackTs), rootMessage(h, "D0MANAGER", row.dmTs)]) {
       expect(message).toBeDefined();
       expect(actionsOf(message)).toBeUndefined();
@@ -71,8 +73,8 @@ describe("cancel", () => {
     }
     // The manager's click on the cancelled DM changes nothing.
     await h.click("U0MANAGER", "approve", id, { channel: row.dmChannel!, ts: row.dmTs! });
-    await eventually(() => auditEvents(h!.service.deps.store, id).includes("late_click"));
-    expect(h.service.deps.store.getRequest(id)?.status).toBe("cancelled");
+    await eventually(async () => (await auditEvents(h!.service.deps.store, id)).includes("late_click"));
+    expect((await h.service.deps.store.getRequest(id))?.status).toBe("cancelled");
   });
 
   it("pending + cancel with no body → cancelled", async () => {
@@ -90,7 +92,7 @@ describe("cancel", () => {
     const again = await h.api("POST", `/v1/requests/${id}/cancel`, {});
     expect(again.status).toBe(409);
     expect(again.json.error.code).toBe("conflict");
-    expect(finalAuditRows(h.service.deps.store, id)).toHaveLength(1);
+    expect(await finalAuditRows(h.service.deps.store, id)).toHaveLength(1);
   });
 
   it.each([
@@ -100,7 +102,7 @@ describe("cancel", () => {
       async (harness: Harness) => {
         const id = await createPosted(harness);
         harness.clock.advance(30 * MINUTE);
-        harness.service.sweepNow();
+        await harness.service.sweepNow();
         return id;
       },
     ],
@@ -114,13 +116,13 @@ describe("cancel", () => {
   ])("%s + cancel → 409 conflict naming the status, status unchanged", async (status, make) => {
     h = await startHarness();
     const id = await make(h);
-    expect(h.service.deps.store.getRequest(id)?.status).toBe(status);
+    expect((await h.service.deps.store.getRequest(id))?.status).toBe(status);
     const res = await h.api("POST", `/v1/requests/${id}/cancel`, {});
     expect(res.status).toBe(409);
     expect(res.json.error.code).toBe("conflict");
     expect(res.json.error.message).toContain(status);
-    expect(h.service.deps.store.getRequest(id)?.status).toBe(status);
-    expect(auditEvents(h.service.deps.store, id)).not.toContain("cancelled");
+    expect((await h.service.deps.store.getRequest(id))?.status).toBe(status);
+    expect(await auditEvents(h.service.deps.store, id)).not.toContain("cancelled");
   });
 
   it("another agent's request + cancel → 404, still pending", async () => {
@@ -128,7 +130,7 @@ describe("cancel", () => {
     const id = await createPosted(h);
     const res = await h.api("POST", `/v1/requests/${id}/cancel`, {}, { token: TOKENS.deploy });
     expect(res.status).toBe(404);
-    expect(h.service.deps.store.getRequest(id)?.status).toBe("pending");
+    expect((await h.service.deps.store.getRequest(id))?.status).toBe("pending");
   });
 
   it("cancelled + ttl elapsed + sweep → still cancelled, no expiry", async () => {
@@ -136,8 +138,14 @@ describe("cancel", () => {
     const id = await createPosted(h);
     await h.api("POST", `/v1/requests/${id}/cancel`, {});
     h.clock.advance(31 * MINUTE);
-    expect(h.service.sweepNow()).toEqual({ expired: 0, escalated: 0, reminded: 0, failed: 0, more: false });
-    expect(h.service.deps.store.getRequest(id)?.status).toBe("cancelled");
+    expect(await h.service.sweepNow()).toEqual({
+      expired: 0,
+      escalated: 0,
+      reminded: 0,
+      failed: 0,
+      more: false,
+    });
+    expect((await h.service.deps.store.getRequest(id))?.status).toBe("cancelled");
   });
 });
 
@@ -158,11 +166,11 @@ describe("outcome", () => {
       at: new Date(h.clock.now()).toISOString(),
     });
     const { store } = h.service.deps;
-    const audit = store.auditFor(id).filter((a) => a.event === "outcome");
+    const audit = (await store.auditFor(id)).filter((a) => a.event === "outcome");
     expect(audit).toHaveLength(1);
     expect(audit[0]?.actor).toBe("agent:support-bot");
     await h.settle();
-    const message = rootMessage(h, "C0SUPPORT", store.getRequest(id)?.slackTs);
+    const message = rootMessage(h, "C0SUPPORT", (await store.getRequest(id))?.slackTs);
     expect(visibleText(message)).toContain("Executed");
     expect(visibleText(message)).toContain("refund re_123 issued");
     expect(actionsOf(message)).toBeUndefined();
@@ -179,7 +187,7 @@ describe("outcome", () => {
     });
     expect(res.status).toBe(200);
     await h.settle();
-    const message = rootMessage(h, "C0SUPPORT", h.service.deps.store.getRequest(id)?.slackTs);
+    const message = rootMessage(h, "C0SUPPORT", (await h.service.deps.store.getRequest(id))?.slackTs);
     expect(visibleText(message)).toContain("Failed");
     expect(visibleText(message)).toContain("card declined");
     expect(visibleText(message)).not.toContain("Executed");
@@ -193,9 +201,9 @@ describe("outcome", () => {
     expect(again.status).toBe(409);
     expect(again.json.error.code).toBe("conflict");
     expect(again.json.error.message).toMatch(/already/);
-    const row = h.service.deps.store.getRequest(id)!;
+    const row = (await h.service.deps.store.getRequest(id))!;
     expect(JSON.parse(row.outcome!).status).toBe("succeeded");
-    expect(auditEvents(h.service.deps.store, id).filter((e) => e === "outcome")).toHaveLength(1);
+    expect((await auditEvents(h.service.deps.store, id)).filter((e) => e === "outcome")).toHaveLength(1);
   });
 
   it.each(["pending", "expired", "cancelled", "rejected"])(
@@ -209,17 +217,17 @@ describe("outcome", () => {
         id = await createPosted(h);
         if (status === "expired") {
           h.clock.advance(30 * MINUTE);
-          h.service.sweepNow();
+          await h.service.sweepNow();
         }
         if (status === "cancelled") await h.api("POST", `/v1/requests/${id}/cancel`, {});
       }
-      expect(h.service.deps.store.getRequest(id)?.status).toBe(status);
+      expect((await h.service.deps.store.getRequest(id))?.status).toBe(status);
       const res = await h.api("POST", `/v1/requests/${id}/outcome`, { status: "succeeded" });
       expect(res.status).toBe(409);
       expect(res.json.error.code).toBe("conflict");
       expect(res.json.error.message).toContain(status);
-      expect(h.service.deps.store.getRequest(id)?.outcome).toBeNull();
-      expect(auditEvents(h.service.deps.store, id)).not.toContain("outcome");
+      expect((await h.service.deps.store.getRequest(id))?.outcome).toBeNull();
+      expect(await auditEvents(h.service.deps.store, id)).not.toContain("outcome");
     },
   );
 
@@ -237,6 +245,6 @@ describe("outcome", () => {
     const id = await approved(h);
     const res = await h.api("POST", `/v1/requests/${id}/outcome`, { status: "done" });
     expect(res.status).toBe(400);
-    expect(h.service.deps.store.getRequest(id)?.outcome).toBeNull();
+    expect((await h.service.deps.store.getRequest(id))?.outcome).toBeNull();
   });
 });

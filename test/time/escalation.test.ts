@@ -22,16 +22,16 @@ describe("escalation at escalate_after", () => {
     h = harness;
     const id = await createPosted(harness);
     const { store } = harness.service.deps;
-    const root = store.getRequest(id);
+    const root = await store.getRequest(id);
 
     // One millisecond early: nothing happens.
     harness.clock.advance(15 * MINUTE - 1);
-    expect(harness.service.sweepNow().escalated).toBe(0);
-    expect(store.getRequest(id)?.escalatedAt).toBeNull();
+    expect((await harness.service.sweepNow()).escalated).toBe(0);
+    expect((await store.getRequest(id))?.escalatedAt).toBeNull();
 
     harness.clock.advance(1);
     const escalatedAt = harness.clock.now();
-    const report = harness.service.sweepNow();
+    const report = await harness.service.sweepNow();
     expect(report.escalated).toBe(1);
     expect(report.expired).toBe(0);
     await harness.settle();
@@ -75,7 +75,7 @@ describe("escalation at escalate_after", () => {
     expect(replies).toHaveLength(1);
     expect(visibleText(replies[0])).toMatch(/escalat/i);
 
-    const row = store.getRequest(id);
+    const row = await store.getRequest(id);
     expect(row?.status).toBe("pending");
     expect(row?.escalatedAt).toBe(escalatedAt);
     expect(row?.escalatedTo).toBe("U0MANAGER");
@@ -83,7 +83,7 @@ describe("escalation at escalate_after", () => {
     expect(row?.dmTs).toBe(dm[0]?.ts);
     const resource = await harness.api("GET", `/v1/requests/${id}`);
     expect(resource.json.escalated_at).toBe(new Date(escalatedAt).toISOString());
-    expect(auditEvents(store, id).filter((e) => e === "escalated")).toHaveLength(1);
+    expect((await auditEvents(store, id)).filter((e) => e === "escalated")).toHaveLength(1);
   });
 
   it("escalated + swept again → no second DM, no second thread reply", async () => {
@@ -91,22 +91,24 @@ describe("escalation at escalate_after", () => {
     h = harness;
     const id = await createPosted(harness);
     harness.clock.advance(15 * MINUTE);
-    expect(harness.service.sweepNow().escalated).toBe(1);
+    expect((await harness.service.sweepNow()).escalated).toBe(1);
     await harness.settle();
 
-    expect(harness.service.sweepNow().escalated).toBe(0);
+    expect((await harness.service.sweepNow()).escalated).toBe(0);
     harness.clock.advance(5 * MINUTE);
-    expect(harness.service.sweepNow().escalated).toBe(0);
+    expect((await harness.service.sweepNow()).escalated).toBe(0);
     await harness.settle();
 
-    const root = harness.service.deps.store.getRequest(id);
+    const root = await harness.service.deps.store.getRequest(id);
     expect(harness.slack.callsTo("conversations.open")).toHaveLength(1);
     expect(harness.slack.messages("D0MANAGER")).toHaveLength(1);
     const managerReplies = harness.slack
       .thread("C0SUPPORT", root!.slackTs!)
       .filter((m) => visibleText(m).includes("<@U0MANAGER>"));
     expect(managerReplies).toHaveLength(1);
-    expect(auditEvents(harness.service.deps.store, id).filter((e) => e === "escalated")).toHaveLength(1);
+    expect((await auditEvents(harness.service.deps.store, id)).filter((e) => e === "escalated")).toHaveLength(
+      1,
+    );
   });
 
   it("escalated + manager approves in the DM → approved by the manager, both messages updated", async () => {
@@ -118,22 +120,22 @@ describe("escalation at escalate_after", () => {
     harness.slack.setUsergroup("S0LEADS", ["U0LEAD3"]);
     // Before escalation the manager is not an approver: refused, nothing changes.
     await harness.click("U0MANAGER", "approve", id);
-    await eventually(() => auditEvents(store, id).includes("refused_click"));
-    expect(store.getRequest(id)?.status).toBe("pending");
+    await eventually(async () => (await auditEvents(store, id)).includes("refused_click"));
+    expect((await store.getRequest(id))?.status).toBe("pending");
 
     harness.clock.advance(15 * MINUTE);
-    harness.service.sweepNow();
+    await harness.service.sweepNow();
     await harness.settle();
-    const row = store.getRequest(id)!;
+    const row = (await store.getRequest(id))!;
     expect(row.dmChannel).toBe("D0MANAGER");
 
     expect(await harness.click("U0MANAGER", "approve", id, { channel: row.dmChannel!, ts: row.dmTs! })).toBe(
       200,
     );
-    await eventually(() => store.getRequest(id)?.status === "approved");
-    const decided = store.getRequest(id)!;
+    await eventually(async () => (await store.getRequest(id))?.status === "approved");
+    const decided = (await store.getRequest(id))!;
     expect(decided.resolution).toBe("approved_by_humans");
-    expect(store.decisionsFor(id).map((d) => d.approverId)).toEqual(["U0MANAGER"]);
+    expect((await store.decisionsFor(id)).map((d) => d.approverId)).toEqual(["U0MANAGER"]);
     await harness.settle();
 
     const dm = rootMessage(harness, "D0MANAGER", decided.dmTs);
@@ -166,16 +168,16 @@ describe("escalation with nobody to escalate to", () => {
       h = harness;
       const { store } = harness.service.deps;
       harness.clock.advance(15 * MINUTE);
-      expect(harness.service.sweepNow().escalated).toBe(0);
+      expect((await harness.service.sweepNow()).escalated).toBe(0);
       await harness.settle();
-      const row = store.getRequest(id);
+      const row = await store.getRequest(id);
       expect(row?.escalateAt).toBeNull();
       expect(row?.escalatedTo).toBeNull();
       expect(row?.escalatedAt).toBeNull();
       expect(harness.slack.callsTo("conversations.open")).toHaveLength(0);
       harness.clock.advance(MINUTE);
-      harness.service.sweepNow();
-      expect(auditEvents(store, id).filter((e) => e === "escalation_skipped")).toHaveLength(1);
+      await harness.service.sweepNow();
+      expect((await auditEvents(store, id)).filter((e) => e === "escalation_skipped")).toHaveLength(1);
       expect((await harness.api("GET", `/v1/requests/${id}`)).json.escalated_at).toBeNull();
     } finally {
       await h?.stop();
@@ -191,15 +193,15 @@ describe("reminder at half of escalate_after (or ttl)", () => {
     h = harness;
     const id = await createPosted(harness);
     const { store } = harness.service.deps;
-    const ts = store.getRequest(id)!.slackTs!;
+    const ts = (await store.getRequest(id))!.slackTs!;
 
     harness.clock.advance(7.5 * MINUTE - 1);
-    expect(harness.service.sweepNow().reminded).toBe(0);
+    expect((await harness.service.sweepNow()).reminded).toBe(0);
     await harness.settle();
     expect(harness.slack.thread("C0SUPPORT", ts)).toHaveLength(0);
 
     harness.clock.advance(1);
-    const report = harness.service.sweepNow();
+    const report = await harness.service.sweepNow();
     expect(report).toMatchObject({ reminded: 1, escalated: 0, expired: 0 });
     await harness.settle();
     const replies = harness.slack.thread("C0SUPPORT", ts);
@@ -208,27 +210,27 @@ describe("reminder at half of escalate_after (or ttl)", () => {
     expect(visibleText(replies[0])).toContain("<@U0LEAD2>");
     expect(visibleText(replies[0])).not.toContain("<@U0MANAGER>");
 
-    expect(harness.service.sweepNow().reminded).toBe(0);
+    expect((await harness.service.sweepNow()).reminded).toBe(0);
     harness.clock.advance(MINUTE);
-    expect(harness.service.sweepNow().reminded).toBe(0);
+    expect((await harness.service.sweepNow()).reminded).toBe(0);
     await harness.settle();
     expect(harness.slack.thread("C0SUPPORT", ts)).toHaveLength(1);
-    expect(auditEvents(store, id).filter((e) => e === "reminded")).toHaveLength(1);
-    expect(store.getRequest(id)?.status).toBe("pending");
+    expect((await auditEvents(store, id)).filter((e) => e === "reminded")).toHaveLength(1);
+    expect((await store.getRequest(id))?.status).toBe("pending");
   });
 
   it("pending without escalation + half of ttl elapsed → one reminder", async () => {
     const harness = await startHarness({ config: testConfig(NO_ESCALATION_YAML) });
     h = harness;
     const id = await createPosted(harness, { action: "note.add", summary: "Add a note", params: { n: 1 } });
-    const ts = harness.service.deps.store.getRequest(id)!.slackTs!;
+    const ts = (await harness.service.deps.store.getRequest(id))!.slackTs!;
 
     harness.clock.advance(10 * MINUTE - 1);
-    expect(harness.service.sweepNow().reminded).toBe(0);
+    expect((await harness.service.sweepNow()).reminded).toBe(0);
     harness.clock.advance(1);
-    expect(harness.service.sweepNow()).toMatchObject({ reminded: 1, escalated: 0 });
+    expect(await harness.service.sweepNow()).toMatchObject({ reminded: 1, escalated: 0 });
     harness.clock.advance(5 * MINUTE);
-    expect(harness.service.sweepNow()).toMatchObject({ reminded: 0, escalated: 0 });
+    expect(await harness.service.sweepNow()).toMatchObject({ reminded: 0, escalated: 0 });
     await harness.settle();
     expect(harness.slack.thread("C0SUPPORT", ts)).toHaveLength(1);
     expect(harness.slack.callsTo("conversations.open")).toHaveLength(0);
@@ -240,9 +242,9 @@ describe("reminder at half of escalate_after (or ttl)", () => {
     const id = await createPosted(harness);
     const { store } = harness.service.deps;
     await harness.click("U0LEAD1", "approve", id);
-    await eventually(() => store.getRequest(id)?.status === "approved");
+    await eventually(async () => (await store.getRequest(id))?.status === "approved");
     harness.clock.advance(20 * MINUTE);
-    expect(harness.service.sweepNow()).toEqual({
+    expect(await harness.service.sweepNow()).toEqual({
       expired: 0,
       escalated: 0,
       reminded: 0,
@@ -250,6 +252,6 @@ describe("reminder at half of escalate_after (or ttl)", () => {
       more: false,
     });
     await harness.settle();
-    expect(harness.slack.thread("C0SUPPORT", store.getRequest(id)!.slackTs!)).toHaveLength(0);
+    expect(harness.slack.thread("C0SUPPORT", (await store.getRequest(id))!.slackTs!)).toHaveLength(0);
   });
 });

@@ -34,33 +34,33 @@ describe("expiry at ttl", () => {
 
     // Escalate first so there is a DM to update as well.
     h.clock.advance(15 * MINUTE);
-    expect(h.service.sweepNow().escalated).toBe(1);
+    expect((await h.service.sweepNow()).escalated).toBe(1);
     await h.settle();
-    expect(store.getRequest(id)?.dmTs).not.toBeNull();
+    expect((await store.getRequest(id))?.dmTs).not.toBeNull();
 
     h.clock.advance(15 * MINUTE - 1);
-    expect(h.service.sweepNow().expired).toBe(0);
-    expect(store.getRequest(id)?.status).toBe("pending");
+    expect((await h.service.sweepNow()).expired).toBe(0);
+    expect((await store.getRequest(id))?.status).toBe("pending");
 
     h.clock.advance(1);
     const expiredAt = h.clock.now();
     // Keep the callback worker from delivering before we look at the queue.
     hook.respond = () => 503;
-    const report = h.service.sweepNow();
+    const report = await h.service.sweepNow();
     expect(report).toEqual({ expired: 1, escalated: 0, reminded: 0, failed: 0, more: false });
 
-    const row = store.getRequest(id)!;
+    const row = (await store.getRequest(id))!;
     expect(row.status).toBe("expired");
     expect(row.resolution).toBe("approval_timeout");
     expect(row.decidedAt).toBe(expiredAt);
     // Queued in the same transaction as the state change.
-    const queued = store.callbacksFor(id);
+    const queued = await store.callbacksFor(id);
     expect(queued).toHaveLength(1);
     expect(JSON.parse(queued[0]!.body)).toMatchObject({
       type: "request.decided",
       data: { id, status: "expired", resolution: "approval_timeout" },
     });
-    expect(auditEvents(store, id)).toEqual(expect.arrayContaining(["expired", "callback_queued"]));
+    expect(await auditEvents(store, id)).toEqual(expect.arrayContaining(["expired", "callback_queued"]));
 
     const api = await h.api("GET", `/v1/requests/${id}`);
     expect(api.json).toMatchObject({
@@ -89,21 +89,21 @@ describe("expiry at ttl", () => {
     const id = await createPosted(h);
     const { store } = h.service.deps;
     h.clock.advance(30 * MINUTE);
-    expect(h.service.sweepNow().expired).toBe(1);
+    expect((await h.service.sweepNow()).expired).toBe(1);
     await h.settle();
-    const updatesBefore = rootMessage(h, "C0SUPPORT", store.getRequest(id)?.slackTs)?.updates;
+    const updatesBefore = rootMessage(h, "C0SUPPORT", (await store.getRequest(id))?.slackTs)?.updates;
 
     expect(await h.click("U0LEAD1", "approve", id)).toBe(200);
     const ephemeral = await h.slack.waitFor((s) => s.ephemerals("C0SUPPORT", "U0LEAD1")[0]);
     expect(ephemeral.text.toLowerCase()).toContain("expired");
     await h.settle();
 
-    const row = store.getRequest(id)!;
+    const row = (await store.getRequest(id))!;
     expect(row.status).toBe("expired");
     expect(row.resolution).toBe("approval_timeout");
-    expect(store.decisionsFor(id)).toHaveLength(0);
-    expect(finalAuditRows(store, id).map((a) => a.event)).toEqual(["expired"]);
-    expect(auditEvents(store, id)).toContain("late_click");
+    expect(await store.decisionsFor(id)).toHaveLength(0);
+    expect((await finalAuditRows(store, id)).map((a) => a.event)).toEqual(["expired"]);
+    expect(await auditEvents(store, id)).toContain("late_click");
     expect(rootMessage(h, "C0SUPPORT", row.slackTs)?.updates).toBe(updatesBefore);
   });
 
@@ -112,14 +112,14 @@ describe("expiry at ttl", () => {
     const hook = await cleanups.receiver();
     const id = await createPosted(h, { ...REFUND, callback_url: hook.url });
     h.clock.advance(31 * MINUTE);
-    expect(h.service.sweepNow().expired).toBe(1);
-    expect(h.service.sweepNow().expired).toBe(0);
+    expect((await h.service.sweepNow()).expired).toBe(1);
+    expect((await h.service.sweepNow()).expired).toBe(0);
     h.clock.advance(MINUTE);
-    expect(h.service.sweepNow().expired).toBe(0);
+    expect((await h.service.sweepNow()).expired).toBe(0);
     await h.settle();
     const { store } = h.service.deps;
-    expect(finalAuditRows(store, id)).toHaveLength(1);
-    expect(store.callbacksFor(id)).toHaveLength(1);
+    expect(await finalAuditRows(store, id)).toHaveLength(1);
+    expect(await store.callbacksFor(id)).toHaveLength(1);
     expect(hook.deliveries).toHaveLength(1);
   });
 });
@@ -129,20 +129,22 @@ describe("click vs expiry race", () => {
   async function expectOneFinalState(h: Harness, id: string): Promise<string> {
     const { store } = h.service.deps;
     // The click is processed after Bolt acks it; wait until it left its trace.
-    await eventually(() => auditEvents(store, id).some((e) => e === "vote_approve" || e === "late_click"));
-    const row = store.getRequest(id)!;
-    const finals = finalAuditRows(store, id);
+    await eventually(async () =>
+      (await auditEvents(store, id)).some((e) => e === "vote_approve" || e === "late_click"),
+    );
+    const row = (await store.getRequest(id))!;
+    const finals = await finalAuditRows(store, id);
     expect(finals).toHaveLength(1);
     expect(finals[0]?.event).toBe(row.status);
     if (row.status === "approved") {
       expect(row.resolution).toBe("approved_by_humans");
-      expect(store.decisionsFor(id)).toHaveLength(1);
-      expect(auditEvents(store, id)).not.toContain("late_click");
+      expect(await store.decisionsFor(id)).toHaveLength(1);
+      expect(await auditEvents(store, id)).not.toContain("late_click");
     } else {
       expect(row.status).toBe("expired");
       expect(row.resolution).toBe("approval_timeout");
-      expect(store.decisionsFor(id)).toHaveLength(0);
-      expect(auditEvents(store, id)).toContain("late_click");
+      expect(await store.decisionsFor(id)).toHaveLength(0);
+      expect(await auditEvents(store, id)).toContain("late_click");
     }
     await h.settle();
     const message = rootMessage(h, "C0SUPPORT", row.slackTs);
@@ -156,7 +158,7 @@ describe("click vs expiry race", () => {
     const id = await createPosted(h);
     h.clock.advance(30 * MINUTE + 1);
     const click = h.click("U0LEAD1", "approve", id);
-    expect(h.service.sweepNow().expired).toBe(1);
+    expect((await h.service.sweepNow()).expired).toBe(1);
     expect(await click).toBe(200);
     expect(await expectOneFinalState(h, id)).toBe("expired");
   });
@@ -166,11 +168,11 @@ describe("click vs expiry race", () => {
     const id = await createPosted(h);
     h.clock.advance(30 * MINUTE + 1);
     expect(await h.click("U0LEAD1", "approve", id)).toBe(200);
-    await eventually(() => auditEvents(h.service.deps.store, id).includes("late_click"));
-    const report = h.service.sweepNow();
+    await eventually(async () => (await auditEvents(h.service.deps.store, id)).includes("late_click"));
+    const report = await h.service.sweepNow();
     expect(await expectOneFinalState(h, id)).toBe("expired");
-    expect(h.service.deps.store.getRequest(id)?.resolution).toBe("approval_timeout");
-    expect(auditEvents(h.service.deps.store, id)).not.toContain("vote_approve");
+    expect((await h.service.deps.store.getRequest(id))?.resolution).toBe("approval_timeout");
+    expect(await auditEvents(h.service.deps.store, id)).not.toContain("vote_approve");
     expect(report.expired).toBe(0);
   });
 
@@ -181,11 +183,11 @@ describe("click vs expiry race", () => {
     for (const delay of delays) {
       const id = await createPosted(h);
       h.clock.advance(31 * MINUTE);
-      if (delay < 0) h.service.sweepNow();
+      if (delay < 0) await h.service.sweepNow();
       const click = h.click("U0LEAD1", "approve", id);
       if (delay === 0) await new Promise((r) => setImmediate(r));
       else if (delay > 0) await sleep(delay);
-      if (delay >= 0) h.service.sweepNow();
+      if (delay >= 0) await h.service.sweepNow();
       await click;
       await expectOneFinalState(h, id);
     }
@@ -209,17 +211,17 @@ describe("sweep at start-up", () => {
     clock.advance(11 * MINUTE); // 31m after a and b were created
     const second = await cleanups.harness({ dbPath, slack, clock });
     const { store } = second.service.deps;
-    expect(store.getRequest(a)?.status).toBe("expired");
-    expect(store.getRequest(b)?.status).toBe("expired");
-    expect(store.getRequest(a)?.resolution).toBe("approval_timeout");
-    expect(store.getRequest(c)?.status).toBe("pending");
+    expect((await store.getRequest(a))?.status).toBe("expired");
+    expect((await store.getRequest(b))?.status).toBe("expired");
+    expect((await store.getRequest(a))?.resolution).toBe("approval_timeout");
+    expect((await store.getRequest(c))?.status).toBe("pending");
     await second.settle();
     for (const id of [a, b]) {
-      const message = rootMessage(second, "C0SUPPORT", store.getRequest(id)?.slackTs);
+      const message = rootMessage(second, "C0SUPPORT", (await store.getRequest(id))?.slackTs);
       expect(actionsOf(message)).toBeUndefined();
       expect(visibleText(message).toLowerCase()).toContain("expired");
     }
-    expect(actionsOf(rootMessage(second, "C0SUPPORT", store.getRequest(c)?.slackTs))).toBeDefined();
+    expect(actionsOf(rootMessage(second, "C0SUPPORT", (await store.getRequest(c))?.slackTs))).toBeDefined();
   });
 });
 
@@ -239,7 +241,7 @@ describe("one bad row does not block the rest", () => {
     raw.prepare("UPDATE requests SET evidence = ? WHERE id = ?").run("{not json", bad);
 
     h.clock.advance(31 * MINUTE);
-    const report = h.service.sweepNow();
+    const report = await h.service.sweepNow();
     expect(report.expired).toBe(2);
     expect(report.failed).toBe(1);
     // A request past its ttl is never escalated or reminded, even when its expiry failed.
@@ -247,19 +249,19 @@ describe("one bad row does not block the rest", () => {
     expect(report.reminded).toBe(0);
 
     const { store } = h.service.deps;
-    expect(store.getRequest(good1)?.status).toBe("expired");
-    expect(store.getRequest(good2)?.status).toBe("expired");
-    const badRow = store.getRequest(bad)!;
+    expect((await store.getRequest(good1))?.status).toBe("expired");
+    expect((await store.getRequest(good2))?.status).toBe("expired");
+    const badRow = (await store.getRequest(bad))!;
     expect(badRow.status).toBe("pending");
     expect(badRow.escalatedAt).toBeNull();
-    expect(store.callbacksFor(bad)).toHaveLength(0);
-    expect(finalAuditRows(store, bad)).toHaveLength(0);
+    expect(await store.callbacksFor(bad)).toHaveLength(0);
+    expect(await finalAuditRows(store, bad)).toHaveLength(0);
     expect(h.logs.join("")).toContain(bad);
 
     // Not forgotten: the next sweep tries it again; once repaired, it expires.
-    expect(h.service.sweepNow()).toMatchObject({ expired: 0, failed: 1 });
+    expect(await h.service.sweepNow()).toMatchObject({ expired: 0, failed: 1 });
     raw.prepare("UPDATE requests SET evidence = ? WHERE id = ?").run("[]", bad);
-    expect(h.service.sweepNow()).toMatchObject({ expired: 1, failed: 0 });
-    expect(store.getRequest(bad)?.status).toBe("expired");
+    expect(await h.service.sweepNow()).toMatchObject({ expired: 1, failed: 0 });
+    expect((await store.getRequest(bad))?.status).toBe("expired");
   });
 });

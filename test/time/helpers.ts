@@ -15,8 +15,8 @@ export { auditEvents, createPosted } from "../support/requests.ts";
 export const MINUTE = 60_000;
 
 /** Audit rows of a request whose event is a final status (approved, rejected, expired, cancelled). */
-export function finalAuditRows(store: Store, id: string) {
-  return store.auditFor(id).filter((a) => (FINAL_STATUSES as readonly string[]).includes(a.event));
+export async function finalAuditRows(store: Store, id: string) {
+  return (await store.auditFor(id)).filter((a) => (FINAL_STATUSES as readonly string[]).includes(a.event));
 }
 
 type Block = { type: string; elements?: { action_id?: string; value?: string; style?: string }[] };

@@ -29,15 +29,15 @@ async function transitions(
   const approved = await createPosted(h);
   const cancelled = await createPosted(h);
   await h.click("U0LEAD1", "approve", approved);
-  await eventually(() => h.service.deps.store.getRequest(approved)?.status === "approved");
+  await eventually(async () => (await h.service.deps.store.getRequest(approved))?.status === "approved");
   await h.api("POST", `/v1/requests/${cancelled}/cancel`, {});
   h.clock.advance(15 * MINUTE);
-  h.service.sweepNow();
+  await h.service.sweepNow();
   h.clock.advance(15 * MINUTE);
-  h.service.sweepNow();
+  await h.service.sweepNow();
   await hook.waitForDeliveries(1);
-  const retryAt = await eventually(() => {
-    const row = h.service.deps.store.callbacksFor(expired)[0];
+  const retryAt = await eventually(async () => {
+    const row = (await h.service.deps.store.callbacksFor(expired))[0];
     return row?.attempts === 1 ? row.nextAttemptAt : null;
   });
   h.clock.advance(retryAt - h.clock.now());
@@ -129,7 +129,7 @@ describe("/metrics", () => {
     const human = await createPosted(h);
     h.clock.advance(90_000);
     await h.click("U0LEAD1", "approve", human);
-    await eventually(() => h.service.deps.store.getRequest(human)?.status === "approved");
+    await eventually(async () => (await h.service.deps.store.getRequest(human))?.status === "approved");
     const text = await scrape(h);
     const count = (labels: string) => sample(text, `countersign_time_to_decision_seconds_count{${labels}}`);
     expect(count('resolution="approved_by_policy",decided_by="policy"')).toBe(2);
@@ -166,7 +166,7 @@ describe("/metrics", () => {
     const hook = await cleanups.receiver(() => 410);
     const id = await createPosted(h, { ...REFUND, callback_url: hook.url });
     await h.api("POST", `/v1/requests/${id}/cancel`, {});
-    await eventually(() => h.service.deps.store.callbacksFor(id)[0]?.failedAt);
+    await eventually(async () => (await h.service.deps.store.callbacksFor(id))[0]?.failedAt);
     const text = await scrape(h);
     expect(sample(text, 'countersign_callback_attempts_total{result="gone"}')).toBe(1);
     expect(sample(text, "countersign_callbacks_pending")).toBe(0);
@@ -193,8 +193,8 @@ describe("/metrics", () => {
 
     // And they keep moving from there.
     clock.advance(30 * MINUTE);
-    second.service.sweepNow();
-    expect(second.service.deps.store.getRequest(pending)?.status).toBe("expired");
+    await second.service.sweepNow();
+    expect((await second.service.deps.store.getRequest(pending))?.status).toBe("expired");
     const after = await scrape(second);
     expect(sample(after, 'countersign_requests{status="expired",resolution="approval_timeout"}')).toBe(2);
     expect(sample(after, 'countersign_requests{status="pending",resolution="none"}')).toBe(0);

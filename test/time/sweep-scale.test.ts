@@ -116,7 +116,7 @@ function depsFor(store: Store, clock: FakeClock, open: OpenDatabase): Deps {
   const metrics = createMetrics({ outboxDepth: store.outboxDepth, pendingCallbacks: store.pendingCallbacks });
   return {
     store,
-    writes: createGroupCommit(open.sqlite),
+    writes: createGroupCommit(open),
     config,
     clock,
     events: new RequestEvents(),
@@ -128,7 +128,7 @@ function depsFor(store: Store, clock: FakeClock, open: OpenDatabase): Deps {
 }
 
 describe("sweep over many stored rows", () => {
-  it(`${STORED} stored + ${DUE} past ttl → exactly the ${DUE} due rows expire, found through the partial indexes`, () => {
+  it(`${STORED} stored + ${DUE} past ttl → exactly the ${DUE} due rows expire, found through the partial indexes`, async () => {
     const t = tempDir();
     cleanup = t.cleanup;
     database = openDatabase(join(t.dir, "countersign.db"));
@@ -138,7 +138,7 @@ describe("sweep over many stored rows", () => {
     const { due } = insertRows(database.sqlite, clock.now());
 
     tracing.on = true;
-    const report = sweep(depsFor(store, clock, database), clock.now());
+    const report = await sweep(depsFor(store, clock, database), clock.now());
     tracing.on = false;
     expect(report).toEqual({ expired: DUE, escalated: 0, reminded: 0, failed: 0, more: false });
 
@@ -187,7 +187,7 @@ describe("sweep over many stored rows", () => {
     expect(read(expiries)).toBe(DUE);
   });
 
-  it("a second sweep right after → nothing due, nothing read but the empty due queries", () => {
+  it("a second sweep right after → nothing due, nothing read but the empty due queries", async () => {
     const t = tempDir();
     cleanup = t.cleanup;
     database = openDatabase(join(t.dir, "countersign.db"));
@@ -195,10 +195,10 @@ describe("sweep over many stored rows", () => {
     const store = createStore(database);
     const clock = new FakeClock();
     insertRows(database.sqlite, clock.now());
-    expect(sweep(depsFor(store, clock, database), clock.now()).expired).toBe(DUE);
+    expect((await sweep(depsFor(store, clock, database), clock.now())).expired).toBe(DUE);
 
     tracing.on = true;
-    expect(sweep(depsFor(store, clock, database), clock.now())).toEqual({
+    expect(await sweep(depsFor(store, clock, database), clock.now())).toEqual({
       expired: 0,
       escalated: 0,
       reminded: 0,
@@ -221,19 +221,19 @@ describe("sweep in slices", () => {
     cleanup();
   });
 
-  it("budget 30 over 100 due rows → 30 expired and more: true, until a slice finds the rest", () => {
+  it("budget 30 over 100 due rows → 30 expired and more: true, until a slice finds the rest", async () => {
     const t = tempDir();
     cleanup = t.cleanup;
     database = openDatabase(join(t.dir, "countersign.db"));
     const store = createStore(database);
     const clock = new FakeClock();
     insertRows(database.sqlite, clock.now());
-    const first = sweep(depsFor(store, clock, database), clock.now(), 30);
+    const first = await sweep(depsFor(store, clock, database), clock.now(), 30);
     expect(first).toMatchObject({ expired: 30, more: true });
     let total = first.expired;
     let slices = 1;
     for (;;) {
-      const next = sweep(depsFor(store, clock, database), clock.now(), 30);
+      const next = await sweep(depsFor(store, clock, database), clock.now(), 30);
       total += next.expired;
       slices += 1;
       if (!next.more) break;

@@ -29,12 +29,18 @@ describe("the sweep while the database takes no writes", () => {
     lock = new Database(dbPath);
     lock.exec("BEGIN IMMEDIATE");
 
-    expect(h.service.sweepNow()).toEqual({ expired: 0, escalated: 0, reminded: 0, failed: 1, more: false });
+    expect(await h.service.sweepNow()).toEqual({
+      expired: 0,
+      escalated: 0,
+      reminded: 0,
+      failed: 1,
+      more: false,
+    });
     lock.exec("ROLLBACK");
-    for (const id of ids) expect(h.service.deps.store.getRequest(id)?.status).toBe("pending");
+    for (const id of ids) expect((await h.service.deps.store.getRequest(id))?.status).toBe("pending");
 
-    expect(h.service.sweepNow()).toMatchObject({ expired: 5, failed: 0 });
-    for (const id of ids) expect(h.service.deps.store.getRequest(id)?.status).toBe("expired");
+    expect(await h.service.sweepNow()).toMatchObject({ expired: 5, failed: 0 });
+    for (const id of ids) expect((await h.service.deps.store.getRequest(id))?.status).toBe("expired");
     await h.settle();
   });
 });

@@ -66,7 +66,7 @@ async function verify(h: Harness, token: string, jwks?: JSONWebKeySet, at = h.cl
 async function approvedByHumans(h: Harness, body: Record<string, unknown>, approvers: string[]) {
   const id = await createPosted(h, body);
   for (const user of approvers) await h.click(user, "approve", id);
-  await eventually(() => h.service.deps.store.getRequest(id)?.status === "approved");
+  await eventually(async () => (await h.service.deps.store.getRequest(id))?.status === "approved");
   return (await h.api("GET", `/v1/requests/${id}`)).json;
 }
 
@@ -119,7 +119,9 @@ describe("approval token claims", () => {
     });
     expect(payload.args_hash).toBe(resource.args_hash);
     // The audit's approved event names the token, so a token a gateway saw can be traced to its approval.
-    const approvedEvent = h.service.deps.store.auditFor(resource.id).find((a) => a.event === "approved");
+    const approvedEvent = (await h.service.deps.store.auditFor(resource.id)).find(
+      (a) => a.event === "approved",
+    );
     expect(JSON.parse(approvedEvent?.detail ?? "{}").token).toEqual({
       kid: key?.kid,
       jti: payload.jti,
@@ -137,13 +139,13 @@ describe("approval token claims", () => {
     const h = await harness({ config: testConfig(yaml) });
     const id = await createPosted(h, LARGE);
     await h.click("U0FIN2", "approve", id);
-    await eventually(() => h.service.deps.store.decisionsFor(id).length === 1);
+    await eventually(async () => (await h.service.deps.store.decisionsFor(id)).length === 1);
     const half = await h.api("GET", `/v1/requests/${id}`);
     expect(half.json).toMatchObject({ status: "pending", approval_token: null });
 
     h.clock.advance(MINUTE);
     await h.click("U0FIN1", "approve", id);
-    await eventually(() => h.service.deps.store.getRequest(id)?.status === "approved");
+    await eventually(async () => (await h.service.deps.store.getRequest(id))?.status === "approved");
     const resource = (await h.api("GET", `/v1/requests/${id}`)).json;
     const { payload } = await jwtVerify(resource.approval_token, createLocalJWKSet(await jwksOf(h)), {
       typ: TOKEN_TYPE,
@@ -160,7 +162,7 @@ describe("approval token claims", () => {
       exp: iat + 120,
       args_hash: argsHash(LARGE.params),
     });
-    const approvedEvent = h.service.deps.store.auditFor(id).find((a) => a.event === "approved");
+    const approvedEvent = (await h.service.deps.store.auditFor(id)).find((a) => a.event === "approved");
     expect(JSON.parse(approvedEvent?.detail ?? "{}")).toMatchObject({
       resolution: "approved_by_humans",
       token: { jti: payload.jti, exp: payload.exp },
@@ -214,7 +216,7 @@ describe("approval token claims", () => {
     const byPolicy = await h.create({ ...REFUND, action: "db.drop_table", params: {} });
     expect(byPolicy.json).toMatchObject({ status: "rejected", approval_token: null });
     h.clock.advance(31 * MINUTE);
-    h.service.sweepNow();
+    await h.service.sweepNow();
     for (const [id, status] of [
       [pending, "expired"],
       [rejected, "rejected"],
@@ -222,7 +224,7 @@ describe("approval token claims", () => {
     ]) {
       const res = await h.api("GET", `/v1/requests/${id}`);
       expect(res.json).toMatchObject({ status, approval_token: null });
-      expect(h.service.deps.store.getRequest(id as string)?.approvalToken).toBeNull();
+      expect((await h.service.deps.store.getRequest(id as string))?.approvalToken).toBeNull();
     }
     const approved = await approvedByHumans(h, REFUND, ["U0LEAD1"]);
     expect((await verify(h, approved.approval_token)).payload.approvers).toEqual(["U0LEAD1"]);
@@ -290,7 +292,7 @@ describe("signing keys", () => {
 
     const cli = openDatabase(dbPath);
     cleanups.push(() => void cli.sqlite.close());
-    const rotated = rotateKeys(cli, { config: h.config, now: h.clock.now() });
+    const rotated = await rotateKeys(cli, { config: h.config, now: h.clock.now() });
     expect(rotated.retired).toBe(oldKid);
 
     const newToken = (await h.create(SMALL)).json.approval_token as string;
@@ -330,7 +332,7 @@ describe("signing keys", () => {
 
     const check = openDatabase(dbPath);
     cleanups.push(() => void check.sqlite.close());
-    const rows = createKeyStore(check).all();
+    const rows = await createKeyStore(check).all();
     expect(rows.find((r) => r.kid === expectedKid)).toMatchObject({ privateKey: null, retiredAt: null });
     expect(JSON.stringify(rows)).not.toContain(pem.split("\n")[1]);
   });
@@ -366,9 +368,9 @@ describe("signing keys", () => {
     }
     expect((await h.api("GET", `/v1/requests/${pending.id}`)).json.approval_token).toBeNull();
     expect(h.logs.join("")).toContain("issued approval tokens for requests approved before tokens existed");
-    expect(h.service.deps.store.auditFor(byHumans.id).filter((a) => a.event === "token_issued")).toHaveLength(
-      1,
-    );
+    expect(
+      (await h.service.deps.store.auditFor(byHumans.id)).filter((a) => a.event === "token_issued"),
+    ).toHaveLength(1);
   });
 
   it("a token from another agent's approval does not verify for this agent (aud)", async () => {

@@ -22,8 +22,8 @@ function keyStore(): KeyStore {
   database = openDatabase(":memory:");
   return createKeyStore(database);
 }
-const kids = (keys: KeyStore, now: number, retainMs = 15 * MINUTE) =>
-  publishedKeys(keys, { now, retainMs }).keys.map((k) => k.kid);
+const kids = async (keys: KeyStore, now: number, retainMs = 15 * MINUTE) =>
+  (await publishedKeys(keys, { now, retainMs })).keys.map((k) => k.kid);
 
 describe("signing keys", () => {
   it("kid is the RFC 7638 thumbprint (as jose computes it)", async () => {
@@ -32,62 +32,70 @@ describe("signing keys", () => {
     expect(kid).toBe(await calculateJwkThumbprint({ kty: "OKP", crv: "Ed25519", x }));
   });
 
-  it("first start creates one key; later starts keep it", () => {
+  it("first start creates one key; later starts keep it", async () => {
     const keys = keyStore();
-    const first = ensureSigningKey(keys, { now: T0, retainMs: 15 * MINUTE, supplied: null });
+    const first = await ensureSigningKey(keys, { now: T0, retainMs: 15 * MINUTE, supplied: null });
     expect(first.created).toBe(true);
-    const again = ensureSigningKey(keys, { now: T0 + MINUTE, retainMs: 15 * MINUTE, supplied: null });
+    const again = await ensureSigningKey(keys, { now: T0 + MINUTE, retainMs: 15 * MINUTE, supplied: null });
     expect(again).toEqual({ kid: first.kid, created: false });
-    expect(keys.all()).toHaveLength(1);
+    expect(await keys.all()).toHaveLength(1);
   });
 
-  it("the database refuses a second active key", () => {
+  it("the database refuses a second active key", async () => {
     const keys = keyStore();
-    ensureSigningKey(keys, { now: T0, retainMs: 15 * MINUTE, supplied: null });
+    await ensureSigningKey(keys, { now: T0, retainMs: 15 * MINUTE, supplied: null });
     const { kid, x } = describeKey(generateSigningKey());
-    expect(() =>
+    await expect(
       keys.insert({ kid, x, privateKey: null, createdAt: T0, retiredAt: null, publishUntil: null }),
-    ).toThrow(/UNIQUE/);
+    ).rejects.toThrow(/UNIQUE/);
   });
 
-  it("rotation to a given key; the old key is published for retainMs after retirement, then dropped", () => {
+  it("rotation to a given key; the old key is published for retainMs after retirement, then dropped", async () => {
     const keys = keyStore();
-    const { kid: old } = ensureSigningKey(keys, { now: T0, retainMs: 15 * MINUTE, supplied: null });
+    const { kid: old } = await ensureSigningKey(keys, { now: T0, retainMs: 15 * MINUTE, supplied: null });
     const pem = generateSigningKey();
-    const rotated = rotateSigningKey(keys, { now: T0 + MINUTE, retainMs: 30 * MINUTE, privateKeyPem: pem });
+    const rotated = await rotateSigningKey(keys, {
+      now: T0 + MINUTE,
+      retainMs: 30 * MINUTE,
+      privateKeyPem: pem,
+    });
     expect(rotated).toEqual({ kid: describeKey(pem).kid, retired: old });
-    expect(keys.active()?.privateKey).toBe(pem);
+    expect((await keys.active())?.privateKey).toBe(pem);
     // publish_until was fixed at rotation (30m); a later, shorter config does not cut it short.
-    expect(kids(keys, T0 + 30 * MINUTE, 5 * MINUTE)).toEqual([rotated.kid, old]);
-    expect(kids(keys, T0 + 31 * MINUTE, 5 * MINUTE)).toEqual([rotated.kid]);
+    expect(await kids(keys, T0 + 30 * MINUTE, 5 * MINUTE)).toEqual([rotated.kid, old]);
+    expect(await kids(keys, T0 + 31 * MINUTE, 5 * MINUTE)).toEqual([rotated.kid]);
     // …and a longer one keeps it longer.
-    expect(kids(keys, T0 + 31 * MINUTE, 60 * MINUTE)).toEqual([rotated.kid, old]);
+    expect(await kids(keys, T0 + 31 * MINUTE, 60 * MINUTE)).toEqual([rotated.kid, old]);
   });
 
-  it("rotating back to a key used before is refused and changes nothing", () => {
+  it("rotating back to a key used before is refused and changes nothing", async () => {
     const keys = keyStore();
     const pem = generateSigningKey();
-    rotateSigningKey(keys, { now: T0, retainMs: MINUTE, privateKeyPem: pem });
-    const second = rotateSigningKey(keys, { now: T0 + 1, retainMs: MINUTE });
-    expect(() => rotateSigningKey(keys, { now: T0 + 2, retainMs: MINUTE, privateKeyPem: pem })).toThrow(
-      /used before/,
-    );
-    expect(keys.active()?.kid).toBe(second.kid);
+    await rotateSigningKey(keys, { now: T0, retainMs: MINUTE, privateKeyPem: pem });
+    const second = await rotateSigningKey(keys, { now: T0 + 1, retainMs: MINUTE });
+    await expect(
+      rotateSigningKey(keys, { now: T0 + 2, retainMs: MINUTE, privateKeyPem: pem }),
+    ).rejects.toThrow(/used before/);
+    expect((await keys.active())?.kid).toBe(second.kid);
   });
 
-  it("a supplied key becomes active without its private half; removing it later creates a stored key again", () => {
+  it("a supplied key becomes active without its private half; removing it later creates a stored key again", async () => {
     const keys = keyStore();
-    const { kid: stored } = ensureSigningKey(keys, { now: T0, retainMs: 15 * MINUTE, supplied: null });
+    const { kid: stored } = await ensureSigningKey(keys, { now: T0, retainMs: 15 * MINUTE, supplied: null });
     const supplied = String(
       generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }),
     );
-    const env = ensureSigningKey(keys, { now: T0 + MINUTE, retainMs: 15 * MINUTE, supplied });
-    expect(keys.active()).toMatchObject({ kid: env.kid, privateKey: null });
-    expect(kids(keys, T0 + MINUTE)).toEqual([env.kid, stored]);
+    const env = await ensureSigningKey(keys, { now: T0 + MINUTE, retainMs: 15 * MINUTE, supplied });
+    expect(await keys.active()).toMatchObject({ kid: env.kid, privateKey: null });
+    expect(await kids(keys, T0 + MINUTE)).toEqual([env.kid, stored]);
 
-    const after = ensureSigningKey(keys, { now: T0 + 2 * MINUTE, retainMs: 15 * MINUTE, supplied: null });
+    const after = await ensureSigningKey(keys, {
+      now: T0 + 2 * MINUTE,
+      retainMs: 15 * MINUTE,
+      supplied: null,
+    });
     expect(after.created).toBe(true);
-    expect(keys.active()?.kid).toBe(after.kid);
-    expect(kids(keys, T0 + 2 * MINUTE)).toEqual([after.kid, env.kid, stored]);
+    expect((await keys.active())?.kid).toBe(after.kid);
+    expect(await kids(keys, T0 + 2 * MINUTE)).toEqual([after.kid, env.kid, stored]);
   });
 });
