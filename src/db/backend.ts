@@ -63,7 +63,12 @@ export interface Store {
     argsHash: string,
   ): Promise<void>;
   /** Records an approve-with-edits on a pending request; false when it was no longer pending. */
-  setEdit(id: string, approvedParams: string | null, approvedArgsHash: string | null, editedBy: string): Promise<boolean>;
+  setEdit(
+    id: string,
+    approvedParams: string | null,
+    approvedArgsHash: string | null,
+    editedBy: string,
+  ): Promise<boolean>;
   setRevisedBy(id: string, revisedBy: string): Promise<void>;
   setThreadTs(id: string, threadTs: string): Promise<void>;
   /** Moves a pending request to a final status; false when it was no longer pending. */
@@ -78,7 +83,13 @@ export interface Store {
   setDmMessage(id: string, channel: string, ts: string): Promise<void>;
 
   /** Appends a chained, redacted audit event (inside the caller's transaction when there is one). */
-  audit(requestId: string | null, at: number, event: AuditEvent, actor: string | null, detail?: unknown): Promise<void>;
+  audit(
+    requestId: string | null,
+    at: number,
+    event: AuditEvent,
+    actor: string | null,
+    detail?: unknown,
+  ): Promise<void>;
   auditFor(id: string): Promise<AuditRow[]>;
 
   listForAgent(q: {
@@ -115,7 +126,12 @@ export interface Store {
 
   insertCallback(row: NewCallback): Promise<void>;
   /** Claims due callbacks (same lease rule as claimSlack), skipping agents in `busy`. */
-  claimCallbacks(now: number, leaseMs: number, limit: number, busy?: readonly string[]): Promise<CallbackRow[]>;
+  claimCallbacks(
+    now: number,
+    leaseMs: number,
+    limit: number,
+    busy?: readonly string[],
+  ): Promise<CallbackRow[]>;
   callbackAttempt(a: {
     id: string;
     nextAttemptAt: number | null;
@@ -130,7 +146,9 @@ export interface Store {
   dueExpiries(now: number, limit: number): Promise<string[]>;
   dueEscalations(now: number, limit: number): Promise<string[]>;
   dueReminders(now: number, limit: number): Promise<string[]>;
-  countByStatus(): Promise<{ status: RequestRow["status"]; resolution: RequestRow["resolution"]; n: number }[]>;
+  countByStatus(): Promise<
+    { status: RequestRow["status"]; resolution: RequestRow["resolution"]; n: number }[]
+  >;
   /** Pending requests of some roles or escalated to a user, oldest first (Home tab). */
   pendingFor(roles: string[], userId: string, limit: number): Promise<RequestRow[]>;
 
