@@ -13,5 +13,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // Starts PostgreSQL only when COUNTERSIGN_TEST_DB=postgres; a no-op on SQLite runs.
+    globalSetup: ["./test/support/postgres.ts"],
   },
 });

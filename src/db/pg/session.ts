@@ -37,6 +37,13 @@ export function createPgSession(pool: pg.Pool) {
     const client = await pool.connect();
     const ctx: TxContext = { client, depth: 0, afterCommit: [], audit: { locked: false, head: null } };
     let broken: Error | undefined;
+    // A connection that dies while checked out emits "error" on the client (the pool only
+    // listens while it is idle); unheard, that would crash the process. The running query
+    // fails on its own; the client is then discarded, not returned to the pool.
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const result = await als.run(ctx, fn);
@@ -52,6 +59,7 @@ export function createPgSession(pool: pg.Pool) {
       }
       throw error;
     } finally {
+      client.off("error", onError);
       client.release(broken);
     }
   }

@@ -21,9 +21,14 @@ const NETWORK_CODES = new Set([
   "EHOSTUNREACH",
 ]);
 
+/** The SQLSTATE or network code of an error or of what caused it (drizzle wraps the driver's error). */
 const codeOf = (error: unknown): string | undefined => {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
+  for (let e = error, depth = 0; e !== null && typeof e === "object" && depth < 5; depth += 1) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
 };
 
 /**
@@ -37,13 +42,13 @@ export function isConnectionError(error: unknown): boolean {
     if (NETWORK_CODES.has(code) || code.startsWith("08") || code.startsWith("57P") || code === "53300")
       return true;
   }
+  if (error instanceof AggregateError && error.errors.some(isConnectionError)) return true;
   const message = error instanceof Error ? error.message : "";
-  return (
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection closed|connect ECONNREFUSED/i.test(
-      message,
-    ) ||
-    (error instanceof AggregateError && error.errors.some(isConnectionError))
-  );
+  const lost =
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection closed|Client was closed/i;
+  if (lost.test(message)) return true;
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  return cause !== undefined && cause !== error && isConnectionError(cause);
 }
 
 export interface PgWritesOptions {
