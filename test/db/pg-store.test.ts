@@ -524,6 +524,50 @@ describe.skipIf(!onPostgres)("PostgreSQL store", () => {
     expect(await backends[2]?.store.ping()).toBe(true);
   });
 
+  it("idle pooled connections killed by the server → logged, not a crash; the next query gets a new one", async () => {
+    const url = await freshPostgresUrl();
+    const { lines, log } = recorder();
+    const b = await openPostgresBackend(url, { log, connectTimeoutMs: 5_000, poolSize: 3 });
+    opened.push(b);
+    await Promise.all([b.store.outboxDepth(), b.store.outboxDepth(), b.store.outboxDepth()]);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const { rowCount } = await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'countersign' AND datname = $1",
+      [new URL(url).pathname.slice(1)],
+    );
+    await admin.end();
+    expect(rowCount).toBeGreaterThan(0);
+    await expect.poll(() => lines.filter((l) => l.msg.includes("lost (idle)")).length).toBeGreaterThan(0);
+    expect(await b.store.outboxDepth()).toBe(0);
+  });
+
+  it("a transaction whose connection is cut mid-way → run again on a new connection, stored once", async () => {
+    const url = await freshPostgresUrl();
+    const a = await open(url);
+    await a.store.insertRequest(request("r1"));
+    let attempts = 0;
+    const won = await a.writes.run(async () => {
+      attempts += 1;
+      const row = await a.store.getRequest("r1");
+      if (attempts === 1) {
+        // Our connection now sits idle in the transaction: the server kills it.
+        const admin = new pg.Client({ connectionString: url });
+        await admin.connect();
+        await admin.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle in transaction' AND datname = $1",
+          [new URL(url).pathname.slice(1)],
+        );
+        await admin.end();
+      }
+      await a.store.audit("r1", 1, "approved", null);
+      return row?.status === "pending" && (await a.store.finalize(approve("r1", 1)));
+    });
+    expect(won).toBe(true);
+    expect(attempts).toBe(2);
+    expect((await a.store.auditFor("r1")).map((r) => r.event)).toEqual(["approved"]);
+  });
+
   it("server stopped → writes are refused with StoreUnavailable within the budget, nothing acknowledged", async () => {
     const cluster = startCluster();
     clusters.push(cluster.dir);

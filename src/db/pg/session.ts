@@ -5,6 +5,18 @@ import * as schema from "./schema.ts";
 
 export type PgDb = NodePgDatabase<typeof schema>;
 
+/**
+ * COMMIT itself failed. When the connection was lost on the way, the server may
+ * have committed or not: such a transaction is never run again (it could apply
+ * twice), it is reported as not stored and the caller retries from the top.
+ */
+export class CommitFailed extends Error {
+  constructor(cause: unknown) {
+    super(`COMMIT failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = "CommitFailed";
+  }
+}
+
 /** The running transaction: its connection, savepoint depth and what waits for its commit. */
 interface TxContext {
   client: pg.PoolClient;
@@ -47,14 +59,18 @@ export function createPgSession(pool: pg.Pool) {
     try {
       await client.query("BEGIN");
       const result = await als.run(ctx, fn);
-      await client.query("COMMIT");
+      try {
+        await client.query("COMMIT");
+      } catch (error) {
+        throw new CommitFailed(error);
+      }
       for (const cb of ctx.afterCommit) cb();
       return result;
     } catch (error) {
       try {
         await client.query("ROLLBACK");
       } catch (rollbackError) {
-        // The connection is gone: the server rolled back; the client must not be reused.
+        // The connection is gone (the server drops what was not committed): never reuse the client.
         broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
       }
       throw error;
@@ -75,8 +91,10 @@ export function createPgSession(pool: pg.Pool) {
       await ctx.client.query(`RELEASE SAVEPOINT ${name}`);
       return result;
     } catch (error) {
-      await ctx.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
-      await ctx.client.query(`RELEASE SAVEPOINT ${name}`);
+      // When the connection itself failed this fails too: the original error is the one to report.
+      await ctx.client
+        .query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`)
+        .catch(() => undefined);
       // Locks taken since the savepoint are released by the rollback, and its notices never happened.
       ctx.audit = audit;
       ctx.afterCommit.length = pending;

@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { WriteOptions, Writes } from "../backend.ts";
 import { StoreUnavailable } from "../group-commit.ts";
-import type { PgSession } from "./session.ts";
+import { CommitFailed, type PgSession } from "./session.ts";
 
 /** SQLSTATEs worth running the whole transaction again for. */
 const SERIALIZATION_FAILURE = "40001";
@@ -103,7 +103,7 @@ export function createPgWrites(session: PgSession, options: PgWritesOptions = {}
           const code = codeOf(error);
           const connection = isConnectionError(error);
           const retryable =
-            connection ||
+            (connection && !(error instanceof CommitFailed)) ||
             code === SERIALIZATION_FAILURE ||
             code === DEADLOCK ||
             (code === UNIQUE_VIOLATION && uniqueRetries++ < MAX_UNIQUE_RETRIES);
