@@ -538,7 +538,9 @@ describe.skipIf(!onPostgres)("PostgreSQL store", () => {
     );
     await admin.end();
     expect(rowCount).toBeGreaterThan(0);
-    await expect.poll(() => lines.filter((l) => l.msg.includes("lost (idle)")).length).toBeGreaterThan(0);
+    await expect
+      .poll(() => lines.filter((l) => l.msg.includes("lost (idle)")).length, { timeout: 10_000 })
+      .toBe(rowCount);
     expect(await b.store.outboxDepth()).toBe(0);
   });
 

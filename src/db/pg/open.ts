@@ -37,9 +37,12 @@ const reason = (error: unknown): string =>
   error instanceof Error ? error.message || (error as { code?: string }).code || error.name : String(error);
 
 /**
- * Opens a pool on `url` (a postgres:// URL; `?sslmode=` and the other
- * connection parameters are node-postgres's own), waits for the server with
- * bounded retry, then migrates under an advisory lock.
+ * Opens a pool on `url`, waits for the server with bounded retry, then
+ * migrates under an advisory lock. The URL is node-postgres's
+ * (pg-connection-string): TLS follows `?sslmode=` — `verify-full` (also what
+ * `require`/`verify-ca` mean there: the certificate must verify; a private CA
+ * via `&sslrootcert=/path/ca.pem`), `no-verify` (encrypted, unverified),
+ * `disable`; `&uselibpqcompat=true` gives libpq's exact meanings instead.
  */
 export async function openPostgres(url: string, options: OpenPostgresOptions): Promise<pg.Pool> {
   const { log } = options;
