@@ -120,6 +120,25 @@ describe.skipIf(!onPostgres)("PostgreSQL store", () => {
     await store.changeVote(vote?.id ?? 0, "reject", "no", 6, "h2");
     expect(await store.decisionsFor("r1")).toMatchObject([{ decision: "reject", comment: "no", at: 6 }]);
     expect(await store.countByStatus()).toEqual([{ status: "pending", resolution: null, n: 1 }]);
+    await store.setRevisedBy("r1", "r2");
+    await store.setThreadTs("r1", "111.1");
+    await store.setChannelMessage("r1", "C9", "222.2");
+    await store.setDmMessage("r1", "D1", "333.3");
+    expect(await store.getRequest("r1")).toMatchObject({
+      revisedBy: "r2",
+      slackThreadTs: "111.1",
+      slackChannel: "C9",
+      slackTs: "222.2",
+      dmChannel: "D1",
+      dmTs: "333.3",
+    });
+    await store.enqueueSlack("r1", "post", { text: "hi" }, 7);
+    const [item] = await store.claimSlack(7, 0, 10);
+    await store.retrySlack(item?.id ?? 0, 99, "ratelimited");
+    expect(await store.claimSlack(98, 10, 10)).toEqual([]);
+    expect(await store.claimSlack(99, 10, 10)).toMatchObject([
+      { attempts: 1, lastError: "ratelimited", payload: '{"text":"hi"}', channel: "C9" },
+    ]);
   });
 
   it("pending + finalize → true once, then false; conditional updates report whether a row changed", async () => {
@@ -310,6 +329,11 @@ describe.skipIf(!onPostgres)("PostgreSQL store", () => {
     ]);
     const ids = [...x, ...y].map((c) => c.id);
     expect(new Set(ids).size).toBe(15);
+    // Each claim comes back in due order (next_attempt_at), as on SQLite — not id order (cb10 < cb5).
+    for (const claim of [x, y]) {
+      const due = claim.map((c) => Number(c.id.slice(2)));
+      expect(due).toEqual([...due].sort((m, n) => m - n));
+    }
     expect(ids.some((id) => ["cb0", "cb1", "cb2", "cb3", "cb4"].includes(id))).toBe(false);
     expect((await a.store.claimCallbacks(100, 1_000, 50)).map((c) => c.id).sort()).toEqual(
       ["cb0", "cb1", "cb2", "cb3", "cb4"].sort(),
@@ -325,6 +349,9 @@ describe.skipIf(!onPostgres)("PostgreSQL store", () => {
     expect(await a.store.pendingCallbacks()).toBe(19);
     const lapsed = await b.store.claimCallbacks(1_100, 1_000, 50);
     expect(lapsed).toHaveLength(19);
+    expect(Object.keys(lapsed[0] ?? {}).sort()).toEqual(
+      Object.keys((await a.store.callbacksFor("r0"))[0] ?? {}).sort(),
+    );
     expect((await a.store.callbacksFor("r5"))[0]).toMatchObject({
       attempts: 1,
       lastStatus: 200,

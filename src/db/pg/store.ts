@@ -47,6 +47,22 @@ export function createPgStore(
   const { db } = session;
   const appendAudit = createPgAuditAppender(session, options.redact);
   const pending = sql`${requests.status} = 'pending'`;
+  const dueCallbacks = db
+    .select({ id: callbacks.id, due: sql<number>`${callbacks.nextAttemptAt}`.mapWith(Number).as("due") })
+    .from(callbacks)
+    .where(
+      and(
+        isNull(callbacks.deliveredAt),
+        isNull(callbacks.failedAt),
+        lte(callbacks.nextAttemptAt, p("now")),
+        // Agents already at their concurrency limit.
+        sql`${callbacks.agent} <> ALL(${p("busy")}::text[])`,
+      ),
+    )
+    .orderBy(asc(callbacks.nextAttemptAt))
+    .limit(p("limit"))
+    .for("update", { skipLocked: true })
+    .as("due_callbacks");
   const s = {
     insertRequest: db
       .insert(requests)
@@ -244,30 +260,13 @@ export function createPgStore(
       .insert(callbacks)
       .values(placeholdersFor({ ...getTableColumns(callbacks) }))
       .prepare("cs_insert_callback"),
+    // Joined to the locked due rows so RETURNING also gives the due time (the order SQLite returns).
     claimCallbacks: db
       .update(callbacks)
       .set({ nextAttemptAt: sql`${p("until")}` })
-      .where(
-        inArray(
-          callbacks.id,
-          db
-            .select({ id: callbacks.id })
-            .from(callbacks)
-            .where(
-              and(
-                isNull(callbacks.deliveredAt),
-                isNull(callbacks.failedAt),
-                lte(callbacks.nextAttemptAt, p("now")),
-                // Agents already at their concurrency limit.
-                sql`${callbacks.agent} <> ALL(${p("busy")}::text[])`,
-              ),
-            )
-            .orderBy(asc(callbacks.nextAttemptAt))
-            .limit(p("limit"))
-            .for("update", { skipLocked: true }),
-        ),
-      )
-      .returning()
+      .from(dueCallbacks)
+      .where(eq(callbacks.id, dueCallbacks.id))
+      .returning({ ...getTableColumns(callbacks), due: dueCallbacks.due })
       .prepare("cs_claim_callbacks"),
     callbackAttempt: db
       .update(callbacks)
@@ -467,9 +466,9 @@ export function createPgStore(
         failedAt: null,
       })),
     claimCallbacks: async (now, leaseMs, limit, busy = []): Promise<CallbackRow[]> =>
-      (await s.claimCallbacks.execute({ now, until: now + leaseMs, limit, busy: [...busy] })).sort((a, b) =>
-        a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
-      ),
+      (await s.claimCallbacks.execute({ now, until: now + leaseMs, limit, busy: [...busy] }))
+        .sort((a, b) => a.due - b.due)
+        .map(({ due: _due, ...row }) => row),
     callbackAttempt: async (a) => void (await s.callbackAttempt.execute(a)),
     callbacksFor: (id) => s.callbacksFor.execute({ id }),
     pendingCallbacks: async () => (await s.pendingCallbacks.execute())[0]?.n ?? 0,
