@@ -494,6 +494,30 @@ describe.skipIf(!onPostgres)("PostgreSQL store", () => {
     expect((await b.keys.all()).map((k) => k.kid)).toEqual(["k1"]);
   });
 
+  it("five replicas bootstrapping the signing key at once → one key, every replica uses it", async () => {
+    const url = await freshPostgresUrl();
+    const backends = await Promise.all(Array.from({ length: 5 }, () => open(url)));
+    const kids = await Promise.all(
+      backends.map((b, i) =>
+        b.keys.tx(async () => {
+          const active = await b.keys.active();
+          if (active) return active.kid;
+          await b.keys.insert({
+            kid: `k${i}`,
+            x: "x",
+            privateKey: "pem",
+            createdAt: i,
+            retiredAt: null,
+            publishUntil: null,
+          });
+          return `k${i}`;
+        }),
+      ),
+    );
+    expect(new Set(kids).size).toBe(1);
+    expect(await backends[0]?.keys.all()).toHaveLength(1);
+  });
+
   it("two replicas creating with one idempotency key at once → one row, both see it (23505 retried)", async () => {
     const [a, b] = await replicas();
     for (let round = 0; round < 3; round += 1) {

@@ -6,6 +6,9 @@ import type { PgSession } from "./session.ts";
 
 const p = sql.placeholder;
 
+/** pg_advisory_xact_lock key held by every KeyStore transaction. */
+export const KEYS_LOCK_KEY = 0x6b657973; // "keys"
+
 /** signing_keys on PostgreSQL: every replica signs with the one active key stored here. */
 export function createPgKeyStore(session: PgSession): KeyStore {
   const { db } = session;
@@ -19,7 +22,13 @@ export function createPgKeyStore(session: PgSession): KeyStore {
     all: db.select().from(signingKeys).orderBy(desc(signingKeys.createdAt)).prepare("cs_key_all"),
   };
   return {
-    tx: session.tx,
+    // Serialized across replicas: two replicas starting on an empty table would each see no
+    // active key and create one; with the lock the second sees the first's key instead.
+    tx: <T>(fn: () => Promise<T>): Promise<T> =>
+      session.tx(async () => {
+        await db.execute(sql`SELECT pg_advisory_xact_lock(${KEYS_LOCK_KEY})`);
+        return fn();
+      }),
     active: async (): Promise<SigningKeyRow | undefined> => (await s.active.execute())[0],
     byKid: async (kid) => (await s.byKid.execute({ kid }))[0],
     all: () => s.all.execute(),
