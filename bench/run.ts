@@ -4,7 +4,7 @@
  *
  *   npm run bench                      everything, full size
  *   npm run bench -- --quick           a short run of everything
- *   npm run bench -- --only=intake,sweep       (intake click decision sweep memory fanout lock)
+ *   npm run bench -- --only=intake,sweep       (intake click decision sweep memory fanout lock … pgstore)
  *   npm run bench -- --only=intake --profile   servers write .cpuprofile files to .bench/profiles/<name>/
  *   npm run bench -- --json=.bench/results.json
  *   npm run bench -- --strict          exit 1 on any MISS (by default only a failed benchmark does)
@@ -30,6 +30,7 @@ import { type Metric, markdownTable } from "./lib/report.ts";
 import { listBench } from "./list.ts";
 import { lockBench } from "./lock.ts";
 import { memoryBench } from "./memory.ts";
+import { pgStoreBench } from "./pg-store.ts";
 import { sweepBench } from "./sweep.ts";
 
 export const BENCHES: Record<string, (ctx: BenchContext) => Promise<Metric[]>> = {
@@ -43,6 +44,7 @@ export const BENCHES: Record<string, (ctx: BenchContext) => Promise<Metric[]>> =
   audit: auditBench,
   lock: lockBench,
   list: listBench,
+  pgstore: pgStoreBench,
 };
 
 function parseArgs(argv: string[]) {

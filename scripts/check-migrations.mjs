@@ -1,27 +1,43 @@
-// Fails when src/db/schema.ts and migrations/ disagree: drizzle-kit generates
-// into a scratch copy of migrations/, and any new file means a missing migration.
+// Fails when a schema and its migrations disagree, for both dialects: drizzle-kit
+// generates into a scratch copy of the migrations folder, and any new file
+// means a missing migration.
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const scratch = mkdtempSync(join(tmpdir(), "countersign-migrations-"));
-try {
-  cpSync("migrations", scratch, { recursive: true });
-  const before = readdirSync(scratch).filter((f) => f.endsWith(".sql")).length;
-  execFileSync(
-    "npx",
-    ["drizzle-kit", "generate", "--dialect", "sqlite", "--schema", "./src/db/schema.ts", "--out", scratch],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  const after = readdirSync(scratch).filter((f) => f.endsWith(".sql")).length;
-  if (after !== before) {
-    console.error(
-      "migrations/ is out of date with src/db/schema.ts: run `npm run db:generate` and commit the result.",
+const dialects = [
+  { dialect: "sqlite", schema: "./src/db/schema.ts", out: "migrations", generate: "npm run db:generate" },
+  {
+    dialect: "postgresql",
+    schema: "./src/db/pg/schema.ts",
+    out: "migrations/pg",
+    generate: "npm run db:generate:pg",
+  },
+];
+
+let failed = false;
+for (const { dialect, schema, out, generate } of dialects) {
+  const scratch = mkdtempSync(join(tmpdir(), "countersign-migrations-"));
+  try {
+    cpSync(out, scratch, { recursive: true });
+    const count = () => readdirSync(scratch).filter((f) => f.endsWith(".sql")).length;
+    const before = count();
+    execFileSync(
+      "npx",
+      ["drizzle-kit", "generate", "--dialect", dialect, "--schema", schema, "--out", scratch],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
     );
-    process.exit(1);
+    if (count() !== before) {
+      console.error(`${out}/ is out of date with ${schema}: run \`${generate}\` and commit the result.`);
+      failed = true;
+    } else {
+      console.log(`${out}/ matches ${schema} (${before} migration${before === 1 ? "" : "s"})`);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
-  console.log(`migrations/ matches src/db/schema.ts (${before} migration${before === 1 ? "" : "s"})`);
-} finally {
-  rmSync(scratch, { recursive: true, force: true });
 }
+if (failed) process.exit(1);

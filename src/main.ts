@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { loadEnv } from "./config/env.ts";
 import { loadConfigFile } from "./config/file.ts";
+import { describeServer } from "./db/pg/open.ts";
 import { createLogger } from "./log.ts";
 import { StartupError, startService } from "./service.ts";
 
@@ -38,14 +39,26 @@ async function main(): Promise<void> {
       apiUrl: env.slackApiUrl,
     },
     port: env.port,
-    database: env.databasePath,
+    database:
+      env.databaseUrl === null
+        ? env.databasePath
+        : {
+            postgresUrl: env.databaseUrl,
+            poolSize: env.databasePoolSize,
+            connectTimeoutMs: env.databaseConnectTimeoutMs,
+          },
     log,
     sweepCron: env.sweepCron,
     leaseMs: env.workLeaseMs,
     signingKey: env.signingKey,
   });
   log.info(
-    { port: service.port, mode: env.slackAppToken === null ? "http" : "socket", database: env.databasePath },
+    {
+      port: service.port,
+      mode: env.slackAppToken === null ? "http" : "socket",
+      // Never the URL itself: it carries the password.
+      database: env.databaseUrl === null ? env.databasePath : `postgres://${describeServer(env.databaseUrl)}`,
+    },
     `countersign listening on :${service.port} (Slack at /slack/events, agents at /v1)`,
   );
 

@@ -12,9 +12,11 @@ import { type SweepReport, sweep } from "./approvals/sweep.ts";
 import { createCallbackWorker } from "./callbacks/deliver.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { AppConfig } from "./config/file.ts";
+import type { Backend } from "./db/backend.ts";
 import type { GroupCommitOptions } from "./db/group-commit.ts";
 import { acquireDatabaseLock, type DatabaseLock, DatabaseLockedError } from "./db/lock.ts";
 import type { OpenDatabase } from "./db/open.ts";
+import { openPostgresBackend } from "./db/pg/index.ts";
 import { openSqliteBackend } from "./db/sqlite-backend.ts";
 import { boltLogger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
@@ -39,8 +41,11 @@ export interface ServiceOptions {
   config: AppConfig;
   slack: { botToken: string; signingSecret: string; appToken: string | null; apiUrl: string };
   port: number;
-  /** A path (opened and migrated here) or an already open database. */
-  database: string | OpenDatabase;
+  /**
+   * SQLite: a path (opened and migrated here) or an already open database;
+   * PostgreSQL: its URL (waited for, migrated once across replicas).
+   */
+  database: string | OpenDatabase | PostgresDatabase;
   log: Logger;
   clock?: Clock;
   /** node-cron expression of the sweep; null runs no cron (tests call sweepNow). */
@@ -76,6 +81,7 @@ export interface Service {
 export async function startService(options: ServiceOptions): Promise<Service> {
   // One writer per database: a second countersign on the same file stops here, before migrating.
   let lock: DatabaseLock | null = null;
+  // Several replicas share a PostgreSQL database; a SQLite file has one writer.
   if (typeof options.database === "string") {
     try {
       lock = acquireDatabaseLock(options.database);
@@ -97,22 +103,36 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
   const redact = createRedactor(config.redact);
   // Every log line, whatever logged it, goes through the redactor (CONTRACT §7).
   const log = options.log.child({}, { formatters: { log: (object) => redact(object) } });
-  const clock = options.clock ?? systemClock;
-  const backend = openSqliteBackend(options.database, {
+  const backend = await openBackend(options.database, {
     redact,
+    log,
     ...(options.writes ? { writes: options.writes } : {}),
   });
+  try {
+    return await startOn(backend, options, log, lock);
+  } catch (error) {
+    await backend.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function startOn(
+  backend: Backend,
+  options: ServiceOptions,
+  log: Logger,
+  lock: DatabaseLock | null,
+): Promise<Service> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
   const { store, keys, writes } = backend;
   const events = new RequestEvents(backend.bus);
   const metrics = createMetrics({ outboxDepth: store.outboxDepth, pendingCallbacks: store.pendingCallbacks });
   metrics.seed(await store.countByStatus());
   const suppliedKey = options.signingKey ?? null;
   // Before anything listens: every approval from now on has a key to sign with.
-  const signingKey = await ensureSigningKey(keys, {
-    now: clock.now(),
-    retainMs: maxTokenTtlMs(config),
-    supplied: suppliedKey,
-  });
+  const signingKey = await shared(() =>
+    ensureSigningKey(keys, { now: clock.now(), retainMs: maxTokenTtlMs(config), supplied: suppliedKey }),
+  );
   if (signingKey.created) log.info({ kid: signingKey.kid }, "created the approval-token signing key");
   const tokens = createTokenIssuer({ keys, config, suppliedKey });
   const backfilled = await backfillTokens({ store, tokens }, clock.now());
@@ -312,6 +332,48 @@ async function startWith(options: ServiceOptions, lock: DatabaseLock | null): Pr
       lock?.release();
     },
   };
+}
+
+/** PostgreSQL: its URL and pool settings (DATABASE_URL, DATABASE_POOL_SIZE, DATABASE_CONNECT_TIMEOUT). */
+export interface PostgresDatabase {
+  postgresUrl: string;
+  poolSize?: number;
+  connectTimeoutMs?: number;
+}
+
+async function openBackend(
+  database: string | OpenDatabase | PostgresDatabase,
+  options: { redact: <T>(value: T) => T; log: Logger; writes?: GroupCommitOptions },
+): Promise<Backend> {
+  if (typeof database === "string" || !("postgresUrl" in database))
+    return openSqliteBackend(database, options);
+  try {
+    return await openPostgresBackend(database.postgresUrl, {
+      log: options.log,
+      redact: options.redact,
+      ...(database.poolSize === undefined ? {} : { poolSize: database.poolSize }),
+      ...(database.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: database.connectTimeoutMs }),
+      ...(options.writes ? { writes: options.writes } : {}),
+    });
+  } catch (error) {
+    throw new StartupError(`DATABASE_URL: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * Start-up steps on state every replica shares (the signing key): replicas
+ * starting together may collide on a unique index; the loser reads what the
+ * winner stored.
+ */
+async function shared<T>(step: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i += 1) {
+    try {
+      return await step();
+    } catch (error) {
+      if (i >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * i));
+    }
+  }
 }
 
 /** A fetch whose requests are also aborted by `signal` (shutdown), on top of their own timeout. */

@@ -192,6 +192,22 @@ export const signingKeys = sqliteTable(
   ],
 );
 
+/**
+ * Per-channel pause after a Slack 429, shared by every worker (and replica):
+ * until = no posts at all before it; paced_until = one post at a time before it.
+ */
+export const channelPauses = sqliteTable("channel_pauses", {
+  channel: text("channel").primaryKey(),
+  until: integer("until").notNull(),
+  pacedUntil: integer("paced_until").notNull(),
+});
+
+/** The last tick each periodic job (the sweep) was claimed for: one run per tick across replicas. */
+export const jobTicks = sqliteTable("job_ticks", {
+  name: text("name").primaryKey(),
+  tick: integer("tick").notNull(),
+});
+
 export type RequestRow = typeof requests.$inferSelect;
 export type NewRequestRow = typeof requests.$inferInsert;
 export type DecisionRow = typeof decisions.$inferSelect;
@@ -199,3 +215,5 @@ export type OutboxRow = typeof slackOutbox.$inferSelect;
 export type CallbackRow = typeof callbacks.$inferSelect;
 export type AuditRow = typeof auditLog.$inferSelect;
 export type SigningKeyRow = typeof signingKeys.$inferSelect;
+export type ChannelPauseRow = typeof channelPauses.$inferSelect;
+export type JobTickRow = typeof jobTicks.$inferSelect;

@@ -12,11 +12,12 @@ import {
   postToApp,
   viewSubmissionPayload,
 } from "../../src/fake-slack/slack-requests.ts";
-import { type Service, startService } from "../../src/service.ts";
+import { type PostgresDatabase, type Service, startService } from "../../src/service.ts";
 import { validateMessage } from "../../src/slack/render/index.ts";
 import { FakeClock } from "./clock.ts";
 import { TOKENS, testConfig } from "./config.ts";
 import { REFUND } from "./contract-example.ts";
+import { freshPostgresUrl, onPostgres } from "./postgres.ts";
 
 export const SIGNING_SECRET = "test-signing-secret";
 export const BOT_TOKEN = "xoxb-test-token";
@@ -85,7 +86,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       done();
     },
   });
-  const database: OpenDatabase | string = options.database ?? options.dbPath ?? openDatabase(":memory:");
+  const database = await testDatabase(options);
   const service = await startService({
     config,
     slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, appToken: null, apiUrl: slack.url },
@@ -177,6 +178,35 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   };
   return harness;
+}
+
+/**
+ * The database a harness runs on. With COUNTERSIGN_TEST_DB=postgres the same
+ * tests run on PostgreSQL: a fresh database each, and a `dbPath` (a test that
+ * restarts on the same data) names the same database every time it is used.
+ */
+async function testDatabase(options: HarnessOptions): Promise<OpenDatabase | string | PostgresDatabase> {
+  if (!onPostgres) return options.database ?? options.dbPath ?? openDatabase(":memory:");
+  if (options.database !== undefined) {
+    throw new Error(
+      "this test hands the service a SQLite connection: mark it SQLite-only (describe.skipIf(onPostgres))",
+    );
+  }
+  return {
+    postgresUrl:
+      options.dbPath === undefined ? await freshPostgresUrl() : await postgresUrlFor(options.dbPath),
+  };
+}
+
+const namedDatabases = new Map<string, Promise<string>>();
+/** One PostgreSQL database per SQLite path a test uses (restarts find their data again). */
+export function postgresUrlFor(dbPath: string): Promise<string> {
+  let url = namedDatabases.get(dbPath);
+  if (url === undefined) {
+    url = freshPostgresUrl();
+    namedDatabases.set(dbPath, url);
+  }
+  return url;
 }
 
 /** A temp directory for database files, removed by the returned cleanup. */
