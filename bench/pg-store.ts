@@ -111,41 +111,46 @@ export async function pgStoreBench(ctx: BenchContext): Promise<Metric[]> {
   try {
     const best = { raw: 0, store: 0, rawGet: 0, storeGet: 0, raw8: 0, store8: 0 };
     let seq = 0;
+    const rawInsert = () => {
+      const v = row(`raw-${seq++}`);
+      return pool.query({ name: "bench_raw_insert", text: RAW_INSERT, values: keys.map((k) => v[k]) });
+    };
+    const storeInsert = () => backend.store.insertRequest(row(`st-${seq++}`));
+    const rawGet = (i: number) =>
+      pool.query({
+        name: "bench_raw_get",
+        text: "SELECT * FROM requests WHERE id = $1",
+        values: [`raw-${i}`],
+      });
+    const storeGet = (i: number) => backend.store.getRequest(`st-${i}`);
+    /** Both sides of a pair, the order flipped every round: neither always meets the bigger table. */
+    const pair = async (r: number, a: () => Promise<number>, b: () => Promise<number>) => {
+      if (r % 2 === 0) return [await a(), await b()] as const;
+      const second = await b();
+      return [await a(), second] as const;
+    };
     for (let r = 0; r < rounds; r += 1) {
-      // Alternate so both see the same machine noise and table size.
-      best.raw = Math.max(
-        best.raw,
-        await rate(n, 1, () => {
-          const v = row(`raw-${seq++}`);
-          return pool.query({ name: "bench_raw_insert", text: RAW_INSERT, values: keys.map((k) => v[k]) });
-        }),
+      const [raw, store] = await pair(
+        r,
+        () => rate(n, 1, rawInsert),
+        () => rate(n, 1, storeInsert),
       );
-      best.store = Math.max(
-        best.store,
-        await rate(n, 1, () => backend.store.insertRequest(row(`st-${seq++}`))),
+      const [rawG, storeG] = await pair(
+        r,
+        () => rate(n, 1, rawGet),
+        () => rate(n, 1, storeGet),
       );
-      best.rawGet = Math.max(
-        best.rawGet,
-        await rate(n, 1, (i) =>
-          pool.query({
-            name: "bench_raw_get",
-            text: "SELECT * FROM requests WHERE id = $1",
-            values: [`raw-${i}`],
-          }),
-        ),
+      const [raw8, store8] = await pair(
+        r,
+        () => rate(n, 8, rawInsert),
+        () => rate(n, 8, storeInsert),
       );
-      best.storeGet = Math.max(best.storeGet, await rate(n, 1, (i) => backend.store.getRequest(`st-${i}`)));
-      best.raw8 = Math.max(
-        best.raw8,
-        await rate(n, 8, () => {
-          const v = row(`raw-${seq++}`);
-          return pool.query({ name: "bench_raw_insert", text: RAW_INSERT, values: keys.map((k) => v[k]) });
-        }),
-      );
-      best.store8 = Math.max(
-        best.store8,
-        await rate(n, 8, () => backend.store.insertRequest(row(`st-${seq++}`))),
-      );
+      best.raw = Math.max(best.raw, raw);
+      best.store = Math.max(best.store, store);
+      best.rawGet = Math.max(best.rawGet, rawG);
+      best.storeGet = Math.max(best.storeGet, storeG);
+      best.raw8 = Math.max(best.raw8, raw8);
+      best.store8 = Math.max(best.store8, store8);
     }
     emit(info(B, "bare pg insert, sequential", best.raw, "/s"));
     emit(ratioAtLeast(B, "store.insertRequest, sequential", best.store, "/s", best.raw, 0.8, "bare pg"));

@@ -650,6 +650,34 @@ describe.skipIf(!onPostgres)("PostgreSQL store", () => {
     expect((await a.store.auditFor("r1")).map((r) => r.event)).toEqual(["approved"]);
   });
 
+  it("every pooled connection busy past the budget → the write is refused with StoreUnavailable, the others commit", async () => {
+    const url = await freshPostgresUrl();
+    const b = await openPostgresBackend(url, {
+      log: recorder().log,
+      poolSize: 1,
+      writes: { budgetMs: 200 },
+    });
+    opened.push(b);
+    await b.store.insertRequest(request("r1"));
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const first = b.writes.run(async () => {
+      await b.store.setOutcome("r1", "x");
+      await held;
+      return b.store.finalize(approve("r1", 1));
+    });
+    const second = b.writes.run(() => b.store.setThreadTs("r1", "t"), { budgetMs: 200 });
+    await expect(second).rejects.toBeInstanceOf(StoreUnavailable);
+    release();
+    expect(await first).toBe(true);
+    expect(await b.store.getRequest("r1")).toMatchObject({ status: "approved", slackThreadTs: null });
+    // The connection that arrived too late went back to the pool: the next write gets it.
+    await b.writes.run(() => b.store.setThreadTs("r1", "t2"));
+    expect((await b.store.getRequest("r1"))?.slackThreadTs).toBe("t2");
+  });
+
   it("server stopped → writes are refused with StoreUnavailable within the budget, nothing acknowledged", async () => {
     const cluster = startCluster();
     clusters.push(cluster.dir);

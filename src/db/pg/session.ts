@@ -43,10 +43,42 @@ export function createPgSession(pool: pg.Pool) {
   // The router is no Pool, so drizzle never opens transactions itself: tx() below does.
   const db: PgDb = drizzle({ client: router as unknown as pg.Pool, schema });
 
-  async function tx<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * A pooled connection, waiting at most `waitMs` when all are in use (the pool's
+   * own connectionTimeoutMillis otherwise); one that arrives too late goes back.
+   */
+  async function acquire(waitMs: number | undefined): Promise<pg.PoolClient> {
+    if (waitMs === undefined) return pool.connect();
+    const pending = pool.connect();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `timeout exceeded when trying to connect (no free connection in ${Math.round(waitMs)} ms)`,
+            ),
+          ),
+        Math.max(0, waitMs),
+      );
+    });
+    try {
+      return await Promise.race([pending, timeout]);
+    } catch (error) {
+      pending.then(
+        (client) => client.release(),
+        () => undefined,
+      );
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function tx<T>(fn: () => Promise<T>, options: { waitMs?: number } = {}): Promise<T> {
     const outer = als.getStore();
     if (outer !== undefined) return savepoint(outer, fn);
-    const client = await pool.connect();
+    const client = await acquire(options.waitMs);
     const ctx: TxContext = { client, depth: 0, afterCommit: [], audit: { locked: false, head: null } };
     let broken: Error | undefined;
     // A connection that dies while checked out emits "error" on the client (the pool only

@@ -382,7 +382,7 @@ export function createPgStore(
   };
 
   return {
-    tx: session.tx,
+    tx: (fn) => session.tx(fn),
     async ping(): Promise<boolean> {
       try {
         await session.pool.query("SELECT 1");

@@ -96,7 +96,8 @@ export function createPgWrites(session: PgSession, options: PgWritesOptions = {}
       let uniqueRetries = 0;
       for (;;) {
         try {
-          const result = await session.tx(fn);
+          // Waiting for a free connection counts against the budget too.
+          const result = await session.tx(fn, { waitMs: deadline - performance.now() });
           failing = null;
           return result;
         } catch (error) {
