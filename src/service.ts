@@ -70,6 +70,8 @@ export interface Service {
   /** One sweep at the clock's now; with a budget, stops after that many rows (report.more). */
   sweepNow(budget?: number): Promise<SweepReport>;
   kick(): void;
+  /** Slack calls and callback attempts this replica is running now. */
+  inFlight(): number;
   stop(): Promise<void>;
 }
 
@@ -305,6 +307,7 @@ async function startOn(
     url: `http://127.0.0.1:${port}`,
     sweepNow,
     kick,
+    inFlight: () => outbox.inFlight + callbacks.inFlight,
     async stop() {
       if (stopping) return;
       stopping = true;

@@ -51,7 +51,7 @@ export function verifyModeOf(header: ExportHeader): VerifyOptions["start"] {
 
 /** Writes the header and every row, waiting for the stream when it is full (bounded memory). */
 export async function writeExport(
-  rows: Iterable<ChainRow>,
+  rows: Iterable<ChainRow> | AsyncIterable<ChainRow>,
   header: Omit<ExportHeader, "type" | "version">,
   out: Writable,
 ): Promise<number> {
@@ -60,7 +60,7 @@ export async function writeExport(
     if (!out.write(`${line}\n`)) await once(out, "drain");
   };
   await write(exportHeaderLine(header));
-  for (const row of rows) {
+  for await (const row of rows) {
     await write(exportLine(row));
     n += 1;
   }

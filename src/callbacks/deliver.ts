@@ -150,6 +150,10 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
   return {
     start: loop.start,
     kick,
+    /** Attempts running now (claimed, not yet recorded). */
+    get inFlight(): number {
+      return inFlight.size;
+    },
     async stop(timeoutMs = 10_000): Promise<void> {
       loop.stop();
       await Promise.race([

@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import { type CliIo, EXIT, type ExitCode, line, UsageError } from "./io.ts";
 
 const ENV_HELP = `
-Reads the same environment as \`npm start\` (DATABASE_PATH, COUNTERSIGN_CONFIG, …).
+Reads the same environment as \`npm start\` (DATABASE_PATH or DATABASE_URL, COUNTERSIGN_CONFIG, …).
 Exit status: 0 success, 1 a failed check, 2 bad usage or settings.`;
 
 /**
@@ -29,7 +29,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   program
     .command("migrate")
     .description(
-      "apply pending database migrations to DATABASE_PATH (refused while the service holds the database)",
+      "apply pending database migrations to DATABASE_PATH (refused while the service holds it) or DATABASE_URL (safe while replicas run)",
     )
     .action(run(async () => (await import("./commands/migrate.ts")).migrateCommand(io)));
 

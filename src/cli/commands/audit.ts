@@ -3,8 +3,9 @@ import { finished } from "node:stream/promises";
 import { ExportFormatError, readExport, verifyModeOf, writeExport } from "../../audit/export.ts";
 import { ChainVerifier, type VerifyResult } from "../../audit/verify.ts";
 import { iterateAudit } from "../../db/audit.ts";
+import type { Backend } from "../../db/backend.ts";
 import { type CliIo, EXIT, type ExitCode, line, UsageError } from "../io.ts";
-import { cliEnv, openReadOnly } from "../settings.ts";
+import { cliEnv, openPostgresForCli, openReadOnly } from "../settings.ts";
 
 export interface VerifyOptions {
   file?: string;
@@ -14,7 +15,18 @@ export interface VerifyOptions {
 /** `audit verify`: walks the chain (database or export) row by row and names the first bad event. */
 export async function auditVerify(io: CliIo, options: VerifyOptions): Promise<ExitCode> {
   if (options.file !== undefined) return verifyFile(io, options.file, options.anchor ?? null);
-  const sqlite = openReadOnly(cliEnv(io.env));
+  const env = cliEnv(io.env);
+  const postgres = await openPostgresForCli(env, { migrate: false });
+  if (postgres !== null) {
+    try {
+      const verifier = new ChainVerifier({ start: "genesis", anchor: options.anchor ?? null });
+      for await (const row of postgres.audit.iterate()) if (!verifier.push(row)) break;
+      return report(io, verifier.finish(), "genesis");
+    } finally {
+      await postgres.close();
+    }
+  }
+  const sqlite = openReadOnly(env);
   try {
     const verifier = new ChainVerifier({ start: "genesis", anchor: options.anchor ?? null });
     for (const row of iterateAudit(sqlite)) if (!verifier.push(row)) break;
@@ -83,15 +95,18 @@ export async function auditExport(io: CliIo, options: ExportOptions): Promise<Ex
       );
     }
   }
-  const sqlite = openReadOnly(cliEnv(io.env));
+  const env = cliEnv(io.env);
+  const postgres = await openPostgresForCli(env, { migrate: false });
+  const sqlite = postgres === null ? openReadOnly(env) : null;
   try {
     const out = options.output === undefined ? io.stdout : createWriteStream(options.output);
     const header = {
       since: sinceMs === null ? null : new Date(sinceMs).toISOString(),
       request: options.request ?? null,
     };
+    const query = { sinceMs, requestId: options.request ?? null };
     const n = await writeExport(
-      iterateAudit(sqlite, { sinceMs, requestId: options.request ?? null }),
+      sqlite === null ? (postgres as Backend).audit.iterate(query) : iterateAudit(sqlite, query),
       header,
       out,
     );
@@ -105,6 +120,7 @@ export async function auditExport(io: CliIo, options: ExportOptions): Promise<Ex
     );
     return EXIT.ok;
   } finally {
-    sqlite.close();
+    sqlite?.close();
+    await postgres?.close();
   }
 }

@@ -12,7 +12,13 @@ import { cliEnv, openReadOnly } from "../settings.ts";
  */
 export async function backup(io: CliIo, target: string): Promise<ExitCode> {
   if (existsSync(target)) throw new UsageError(`<path>: ${target} already exists; choose a new file`);
-  const sqlite = openReadOnly(cliEnv(io.env));
+  const env = cliEnv(io.env);
+  if (env.databaseUrl !== null) {
+    throw new UsageError(
+      "DATABASE_URL: backup copies a SQLite file; back PostgreSQL up with pg_dump (then `countersign audit verify` against the restored copy)",
+    );
+  }
+  const sqlite = openReadOnly(env);
   try {
     await sqlite.backup(target);
   } finally {

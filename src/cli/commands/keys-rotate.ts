@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { formatDuration } from "../../config/duration.ts";
-import { openDatabase } from "../../db/open.ts";
+import { type OpenDatabase, openDatabase } from "../../db/open.ts";
 import { createKeyStore } from "../../db/signing-keys.ts";
 import { createStore } from "../../db/store.ts";
 import { createRedactor } from "../../redact.ts";
@@ -8,7 +8,7 @@ import { maxTokenTtlMs } from "../../tokens/issuer.ts";
 import { describeKey, rotateSigningKey } from "../../tokens/keys.ts";
 import { cliConfig } from "../config.ts";
 import { type CliIo, EXIT, type ExitCode, line, UsageError } from "../io.ts";
-import { cliEnv } from "../settings.ts";
+import { cliEnv, openPostgresForCli } from "../settings.ts";
 
 /**
  * `keys rotate [--key file.pem]`: a new approval-token signing key becomes active
@@ -23,7 +23,8 @@ export async function keysRotate(io: CliIo, options: { key?: string }, now: numb
       "COUNTERSIGN_SIGNING_KEY is set: the service signs with that key; rotate by changing the variable and restarting",
     );
   }
-  if (env.databasePath === ":memory:") throw new UsageError("DATABASE_PATH: :memory: holds no signing key");
+  if (env.databaseUrl === null && env.databasePath === ":memory:")
+    throw new UsageError("DATABASE_PATH: :memory: holds no signing key");
   const config = cliConfig(env, io.env);
   let privateKeyPem: string | undefined;
   if (options.key !== undefined) {
@@ -36,12 +37,16 @@ export async function keysRotate(io: CliIo, options: { key?: string }, now: numb
       );
     }
   }
-  const database = openDatabase(env.databasePath);
+  // Every replica reads the active key per approval: the next one signs with the new key.
+  const postgres = await openPostgresForCli(env, { migrate: false });
+  const database = postgres === null ? openDatabase(env.databasePath) : null;
   try {
     const retainMs = maxTokenTtlMs(config);
-    const store = createStore(database, { redact: createRedactor(config.redact) });
+    const store =
+      postgres?.store ?? createStore(database as OpenDatabase, { redact: createRedactor(config.redact) });
+    const keys = postgres?.keys ?? createKeyStore(database as OpenDatabase);
     const result = await store.tx(async () => {
-      const rotated = await rotateSigningKey(createKeyStore(database), {
+      const rotated = await rotateSigningKey(keys, {
         now,
         retainMs,
         ...(privateKeyPem === undefined ? {} : { privateKeyPem }),
@@ -63,6 +68,7 @@ export async function keysRotate(io: CliIo, options: { key?: string }, now: numb
     );
     return EXIT.ok;
   } finally {
-    database.sqlite.close();
+    database?.sqlite.close();
+    await postgres?.close();
   }
 }
