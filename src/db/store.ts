@@ -5,7 +5,7 @@ import type { OpenDatabase } from "./open.ts";
 
 export type { FinalUpdate, NewCallback };
 
-import { auditLog, callbacks, decisions, requests, slackOutbox } from "./schema.ts";
+import { auditLog, callbacks, channelPauses, decisions, jobTicks, requests, slackOutbox } from "./schema.ts";
 
 const p = sql.placeholder;
 
@@ -174,6 +174,35 @@ export function createStore(
       .where(eq(slackOutbox.id, p("id")))
       .prepare(),
     outboxDepth: db.select({ n: sql<number>`count(*)` }).from(slackOutbox).prepare(),
+    pauseChannel: db
+      .insert(channelPauses)
+      .values({
+        channel: sql`${p("channel")}`,
+        until: sql`${p("until")}`,
+        pacedUntil: sql`${p("pacedUntil")}`,
+      })
+      .onConflictDoUpdate({
+        target: channelPauses.channel,
+        set: {
+          until: sql`max(${channelPauses.until}, excluded."until")`,
+          pacedUntil: sql`max(${channelPauses.pacedUntil}, excluded.paced_until)`,
+        },
+      })
+      .prepare(),
+    channelPauses: db
+      .select()
+      .from(channelPauses)
+      .where(or(sql`${channelPauses.until} > ${p("now")}`, sql`${channelPauses.pacedUntil} > ${p("now")}`))
+      .prepare(),
+    claimTick: db
+      .insert(jobTicks)
+      .values({ name: sql`${p("name")}`, tick: sql`${p("tick")}` })
+      .onConflictDoUpdate({
+        target: jobTicks.name,
+        set: { tick: sql`excluded.tick` },
+        setWhere: sql`${jobTicks.tick} < excluded.tick`,
+      })
+      .prepare(),
     insertCallback: db
       .insert(callbacks)
       .values(placeholdersFor({ ...getTableColumns(callbacks) }))
@@ -312,10 +341,6 @@ export function createStore(
     }
   };
   const write = txs.write;
-  // One process writes a SQLite file (db/lock.ts): per-channel pauses and job
-  // ticks are that process's own state.
-  const pauses = new Map<string, { until: number; pacedUntil: number }>();
-  const ticks = new Map<string, number>();
 
   const store: Store = {
     tx: txs.tx,
@@ -372,18 +397,16 @@ export function createStore(
       write(() => void s.retrySlack.run({ id, nextAttemptAt, error })),
     outboxDepth: () => read(() => s.outboxDepth.get()?.n ?? 0),
     pauseChannel: (channel, until, pacedUntil) =>
-      read(() => {
-        const was = pauses.get(channel);
-        pauses.set(channel, {
-          until: Math.max(until, was?.until ?? 0),
-          pacedUntil: Math.max(pacedUntil, was?.pacedUntil ?? 0),
-        });
-      }),
+      write(() => void s.pauseChannel.run({ channel, until, pacedUntil })),
     channelPauses: (now) =>
-      read(() => {
-        for (const [channel, p] of pauses) if (p.until <= now && p.pacedUntil <= now) pauses.delete(channel);
-        return new Map(pauses);
-      }),
+      read(
+        () =>
+          new Map(
+            s.channelPauses
+              .all({ now })
+              .map((r) => [r.channel, { until: r.until, pacedUntil: r.pacedUntil }]),
+          ),
+      ),
     insertCallback: (row) =>
       write(
         () =>
@@ -423,12 +446,7 @@ export function createStore(
           .limit(limit)
           .all(),
       ),
-    claimTick: (name, tick) =>
-      read(() => {
-        if ((ticks.get(name) ?? Number.NEGATIVE_INFINITY) >= tick) return false;
-        ticks.set(name, tick);
-        return true;
-      }),
+    claimTick: (name, tick) => write(() => s.claimTick.run({ name, tick }).changes === 1),
   };
   return Object.assign(store, {
     /** The query plan of historyFor, so a test can prove it reads the index (SQLite only). */
