@@ -1,6 +1,7 @@
 // A throwaway PostgreSQL cluster for tests and local runs (no Docker):
 //   node scripts/pg-cluster.mjs start [--dir D] [--port P]   prints postgres://… on stdout
 //   node scripts/pg-cluster.mjs stop --dir D                 stops it and deletes D
+//   node scripts/pg-cluster.mjs pause|resume --dir D        stops it like a crash, keeping its data / starts it again
 // Uses Debian's binaries (/usr/lib/postgresql/<version>/bin, the newest) or
 // whatever initdb/pg_ctl are on PATH. fsync is off: for tests only. PostgreSQL
 // refuses to run as root, so as root the cluster runs as the `postgres` user.
@@ -97,6 +98,15 @@ export function stop({ dir }) {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** Stops the server at once (like a crash) but keeps its data: `resume` starts it again. */
+export function pause({ dir }) {
+  run("pg_ctl", ["-D", join(dir, "data"), "-m", "immediate", "-w", "stop"]);
+}
+
+export function resume({ dir }) {
+  run("pg_ctl", ["-D", join(dir, "data"), "-l", join(dir, "server.log"), "-w", "-t", "60", "start"]);
+}
+
 function arg(name) {
   const i = process.argv.indexOf(`--${name}`);
   return i === -1 ? undefined : process.argv[i + 1];
@@ -114,8 +124,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.log(cluster.url);
   } else if (command === "stop" && dir !== undefined) {
     stop({ dir });
+  } else if (command === "pause" && dir !== undefined) {
+    pause({ dir });
+  } else if (command === "resume" && dir !== undefined) {
+    resume({ dir });
   } else {
-    console.error("usage: node scripts/pg-cluster.mjs start [--dir D] [--port P] | stop --dir D");
+    console.error(
+      "usage: node scripts/pg-cluster.mjs start [--dir D] [--port P] | stop|pause|resume --dir D",
+    );
     process.exit(2);
   }
 }
