@@ -34,14 +34,28 @@ export async function waitForDecision(
   waitMs: number,
   signal: AbortSignal,
 ): Promise<GetResult> {
-  let row = await ownRow(deps, agentId, id);
   const deadline = deps.clock.now() + waitMs;
+  let row: RequestRow | undefined;
   // Any change wakes the wait (a first vote of two, an escalation); keep waiting until the status is final.
-  while (row?.status === "pending" && !signal.aborted) {
+  for (;;) {
     const left = deadline - deps.clock.now();
-    if (left <= 0) break;
-    if ((await deps.events.wait(row.id, left, signal)) !== "changed") break;
+    // Listening starts before the read: a change committed (on any replica) while
+    // the read is on its way still wakes this wait instead of slipping past it.
+    const done = new AbortController();
+    const changed =
+      left > 0 && !signal.aborted ? deps.events.wait(id, left, AbortSignal.any([signal, done.signal])) : null;
     row = await ownRow(deps, agentId, id);
+    if (changed === null || row?.status !== "pending") {
+      done.abort();
+      break;
+    }
+    const woke = await changed;
+    done.abort();
+    if (woke !== "changed") {
+      // Timed out or aborted: answer with the request as it stands now.
+      row = await ownRow(deps, agentId, id);
+      break;
+    }
   }
   return row
     ? { kind: "found", resource: toResource(row, await deps.store.decisionsFor(row.id)) }

@@ -43,4 +43,31 @@ describe("read verbs", () => {
     const result = await waitForDecision(h.service.deps, "support-bot", id, 50, new AbortController().signal);
     expect(result).toMatchObject({ kind: "found", resource: { status: "pending" } });
   });
+
+  it("waitForDecision: a decision committed while its read is on the way (another replica) still wakes it", async () => {
+    h = await startHarness();
+    const { id } = (await h.create(REFUND)).json;
+    const { deps } = h.service;
+    let reads = 0;
+    // The first read answers "pending" as it was, and the decision lands (and is announced) meanwhile.
+    const racing = {
+      ...deps,
+      store: {
+        ...deps.store,
+        getRequest: async (requestId: string) => {
+          const row = await deps.store.getRequest(requestId);
+          reads += 1;
+          if (reads === 1) {
+            await h?.click("U0LEAD1", "approve", id);
+            // The click's own notice has been sent by now: only a listener registered before the read hears it.
+          }
+          return row;
+        },
+      },
+    };
+    const started = Date.now();
+    const result = await waitForDecision(racing, "support-bot", id, 10_000, new AbortController().signal);
+    expect(result).toMatchObject({ kind: "found", resource: { status: "approved" } });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
 });
