@@ -72,6 +72,7 @@ export class FakeSlack {
   private readonly server: Server;
   private faults = new Map<MethodKey, Required<Pick<FaultSpec, "times">> & FaultSpec>();
   private delays = new Map<MethodKey, { ms: number; times: number }>();
+  private lateAnswers = new Map<MethodKey, { ms: number; times: number }>();
   private buckets = new Map<string, { tokens: number; last: number }>();
   private extraRoutes: ExtraRoute[] = [];
   private readonly socketMode: FakeSocketMode | null;
@@ -137,6 +138,14 @@ export class FakeSlack {
     this.delays.set(method, { ms, times });
   }
 
+  /**
+   * Handle the next call(s) to `method` at once (a message is posted) but hold
+   * the answer for `ms`: Slack took it, the app has not heard yet.
+   */
+  answerLateNext(method: MethodKey, ms: number, times = 1): void {
+    this.lateAnswers.set(method, { ms, times });
+  }
+
   callsTo(method: string): RecordedCall[] {
     return this.calls.filter((c) => c.method === method);
   }
@@ -180,6 +189,7 @@ export class FakeSlack {
     Object.assign(this.stats, { calls: 0, rateLimited: 0, injectedFaults: 0 });
     this.faults.clear();
     this.delays.clear();
+    this.lateAnswers.clear();
     this.buckets.clear();
     this.workspace.reset();
   }
@@ -308,7 +318,10 @@ export class FakeSlack {
       return send(429, { ok: false, error: "ratelimited" }, { "retry-after": "1" });
     }
     const ctx = { ws: this.workspace, validateBlocks: this.opts.validateBlocks };
-    return send(200, callMethod(ctx, method, args));
+    const answer = callMethod(ctx, method, args);
+    const late = this.take(this.lateAnswers, method);
+    if (late) await new Promise((r) => setTimeout(r, late.ms));
+    return send(200, answer);
   }
 }
 

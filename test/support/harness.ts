@@ -26,8 +26,8 @@ export interface HarnessOptions {
   config?: AppConfig;
   /** A database file path (kept across restarts) instead of :memory:. */
   dbPath?: string;
-  /** On PostgreSQL: exactly this database (e.g. on a cluster of the test's own), instead of a fresh one. */
-  postgresUrl?: string;
+  /** How long a claim on queued work lasts (WORK_LEASE_SECONDS); after a crash, a restart waits this long on PostgreSQL. */
+  leaseMs?: number;
   /** An already open database (a test that needs the service's own connection, e.g. to fill its "disk"). */
   database?: OpenDatabase;
   /** PostgreSQL only: this database URL (e.g. through a proxy the test can cut) instead of a fresh one. */
@@ -103,6 +103,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     outbox: { pollMs: 20 },
     callbacks: { pollMs: 20, ...options.callbacks },
     signingKey: options.signingKey ?? null,
+    ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     ...(options.writes ? { writes: options.writes } : {}),
   });
   const url = service.url;
@@ -205,7 +206,6 @@ async function testDatabase(options: HarnessOptions): Promise<OpenDatabase | str
       "this test hands the service a SQLite connection: mark it SQLite-only (describe.skipIf(onPostgres))",
     );
   }
-  if (options.postgresUrl !== undefined) return { postgresUrl: options.postgresUrl };
   return {
     postgresUrl:
       options.dbPath === undefined ? await freshPostgresUrl() : await postgresUrlFor(options.dbPath),
