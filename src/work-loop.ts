@@ -77,3 +77,19 @@ export function createWorkLoop(pass: () => void | Promise<void>, options: WorkLo
     },
   };
 }
+
+/**
+ * Keeps a claim alive while its work runs: renews it every third of the lease,
+ * so a live replica never loses an item to another because a call was slow;
+ * one that dies stops renewing and its claim lapses. Call the returned stop()
+ * when the work is done.
+ */
+export function keepLeased(
+  leaseMs: number,
+  renew: () => Promise<void>,
+  onError: (error: unknown) => void,
+): () => void {
+  const timer = setInterval(() => renew().catch(onError), Math.max(50, Math.floor(leaseMs / 3)));
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,6 +1,6 @@
 import type { Deps } from "../approvals/deps.ts";
 import type { CallbackRow } from "../db/schema.ts";
-import { createWorkLoop } from "../work-loop.ts";
+import { createWorkLoop, keepLeased } from "../work-loop.ts";
 import { type PostCallback, postCallback } from "./post.ts";
 import { CALLBACK_RETRY_WINDOW_MS, callbackBackoffMs, signWebhook } from "./sign.ts";
 import type { TargetPolicy } from "./target.ts";
@@ -63,11 +63,17 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
         // Exactly one replica delivers it; a replica that dies leaves it to the others after the lease.
         if (!(await deps.store.leaseCallback(row.id, now, leaseMs))) continue;
         agentLoad.set(row.agent, (agentLoad.get(row.agent) ?? 0) + 1);
+        const release = keepLeased(
+          leaseMs,
+          () => deps.store.renewCallback(row.id, deps.clock.now() + leaseMs),
+          (error) => deps.log.warn({ err: error, webhookId: row.id }, "could not renew a callback claim"),
+        );
         const run = attempt(row)
           .catch((error: unknown) =>
             deps.log.error({ err: error, webhookId: row.id }, "callback bookkeeping failed"),
           )
           .finally(() => {
+            release();
             inFlight.delete(row.id);
             const left = (agentLoad.get(row.agent) ?? 1) - 1;
             if (left > 0) agentLoad.set(row.agent, left);

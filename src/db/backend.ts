@@ -121,6 +121,11 @@ export interface Store {
    */
   leaseSlack(id: number, now: number, leaseMs: number): Promise<boolean>;
   deleteSlack(id: number): Promise<void>;
+  /**
+   * Extends this worker's claim while its Slack calls are still running (a
+   * live replica never loses an item to another because Slack was slow).
+   */
+  renewSlack(id: number, until: number): Promise<void>;
   /** Reschedules a claimed item (ends its lease); attempts is not counted again. */
   retrySlack(id: number, nextAttemptAt: number, error: string): Promise<void>;
   outboxDepth(): Promise<number>;
@@ -134,6 +139,8 @@ export interface Store {
   dueCallbacks(now: number, limit: number, busy?: readonly string[]): Promise<CallbackRow[]>;
   /** Claims one due callback (same lease rule as leaseSlack). */
   leaseCallback(id: string, now: number, leaseMs: number): Promise<boolean>;
+  /** Extends the claim on a callback whose attempt is still running. */
+  renewCallback(id: string, until: number): Promise<void>;
   callbackAttempt(a: {
     id: string;
     nextAttemptAt: number | null;

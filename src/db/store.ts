@@ -392,6 +392,7 @@ export function createStore(
     dueSlack: (now, limit, afterId = 0) => read(() => s.dueSlack.all({ now, limit, afterId })),
     // One worker process: its in-flight set is the lease; the count tells a retry from a first try.
     leaseSlack: (id) => write(() => s.leaseSlack.run({ id }).changes === 1),
+    renewSlack: async () => undefined,
     deleteSlack: (id) => write(() => void s.deleteSlack.run({ id })),
     retrySlack: (id, nextAttemptAt, error) =>
       write(() => void s.retrySlack.run({ id, nextAttemptAt, error })),
@@ -422,6 +423,7 @@ export function createStore(
     dueCallbacks: (now, limit, busy = []) =>
       read(() => s.dueCallbacks.all({ now, limit, busy: JSON.stringify(busy) })),
     leaseCallback: async () => true,
+    renewCallback: async () => undefined,
     callbackAttempt: (a) => write(() => void s.callbackAttempt.run(a)),
     callbacksFor: (id) => read(() => s.callbacksFor.all({ id })),
     pendingCallbacks: () => read(() => s.pendingCallbacks.get()?.n ?? 0),

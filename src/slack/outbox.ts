@@ -2,7 +2,7 @@ import type { WebClient } from "@slack/web-api";
 import type { Deps } from "../approvals/deps.ts";
 import { type SlackEffect, slackEffectSchema } from "../approvals/slack-effects.ts";
 import type { OutboxRow, RequestRow } from "../db/schema.ts";
-import { createWorkLoop } from "../work-loop.ts";
+import { createWorkLoop, keepLeased } from "../work-loop.ts";
 import { createEffectSender, type SendResult } from "./send-effect.ts";
 import { classifySlackError } from "./slack-errors.ts";
 
@@ -120,6 +120,11 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
         if (!(await deps.store.leaseSlack(item.id, now, leaseMs))) continue;
         if (channel !== null) busyChannels.add(channel);
         started += 1;
+        const release = keepLeased(
+          leaseMs,
+          () => deps.store.renewSlack(item.id, deps.clock.now() + leaseMs),
+          (error) => deps.log.warn({ err: error, item: item.id }, "could not renew an outbox claim"),
+        );
         const run = send(item, parsed.data, row)
           .catch((error: unknown) => failure(error, now, item))
           .then((result) => settle(item, result, channel))
@@ -127,6 +132,7 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
             deps.log.error({ err: error, item: item.id }, "outbox bookkeeping failed"),
           )
           .finally(() => {
+            release();
             inFlight.delete(item.id);
             if (channel !== null) busyChannels.delete(channel);
             rescan();

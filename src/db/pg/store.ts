@@ -253,6 +253,23 @@ export function createPgStore(
       .orderBy(asc(callbacks.nextAttemptAt))
       .limit(p("limit"))
       .prepare("cs_due_callbacks"),
+    renewSlack: db
+      .update(slackOutbox)
+      .set({ nextAttemptAt: sql`${p("until")}` })
+      .where(and(eq(slackOutbox.id, p("id")), sql`${slackOutbox.nextAttemptAt} < ${p("until")}`))
+      .prepare("cs_renew_slack"),
+    renewCallback: db
+      .update(callbacks)
+      .set({ nextAttemptAt: sql`${p("until")}` })
+      .where(
+        and(
+          eq(callbacks.id, p("id")),
+          isNull(callbacks.deliveredAt),
+          isNull(callbacks.failedAt),
+          sql`${callbacks.nextAttemptAt} < ${p("until")}`,
+        ),
+      )
+      .prepare("cs_renew_callback"),
     leaseCallback: db
       .update(callbacks)
       .set({ nextAttemptAt: sql`${p("until")}` })
@@ -462,6 +479,8 @@ export function createPgStore(
       })),
     dueCallbacks: (now, limit, busy = []): Promise<CallbackRow[]> =>
       s.dueCallbacks.execute({ now, limit, busy: [...busy] }),
+    renewSlack: async (id, until) => void (await s.renewSlack.execute({ id, until })),
+    renewCallback: async (id, until) => void (await s.renewCallback.execute({ id, until })),
     leaseCallback: async (id, now, leaseMs) =>
       (await s.leaseCallback.execute({ id, now, until: now + leaseMs })).length === 1,
     callbackAttempt: async (a) => void (await s.callbackAttempt.execute(a)),
