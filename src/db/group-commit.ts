@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type Database from "better-sqlite3";
 import type { WriteOptions, Writes } from "./backend.ts";
+import { isConnectionError } from "./connection-errors.ts";
 import type { SqliteTransactions } from "./sqlite-tx.ts";
 
 /**
@@ -46,35 +47,6 @@ const UNAVAILABLE = ["SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_C
 export function sqliteCode(error: unknown): string | null {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && code.startsWith("SQLITE_") ? code : null;
-}
-
-/** Node's network errors: the database server cannot be reached. */
-const NETWORK = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "ENOTFOUND",
-  "EHOSTUNREACH",
-  "EAI_AGAIN",
-]);
-
-/**
- * PostgreSQL (and the network under it) cannot take the statement now:
- * SQLSTATE class 08 (connection exception), 53 (insufficient resources: disk
- * full, too many connections), 57P01–57P03 (shut down, crashed, not yet
- * accepting), or node-postgres losing or never getting its connection.
- */
-export function isConnectionError(error: unknown): boolean {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  if (typeof code === "string" && (NETWORK.has(code) || /^(08|53)[0-9A-Z]{3}$|^57P0[123]$/.test(code)))
-    return true;
-  return (
-    typeof message === "string" &&
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
-      message,
-    )
-  );
 }
 
 /** Whether an error means "the database could not store it now" rather than a bug. */

@@ -1,8 +1,11 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { WriteOptions, Writes } from "../backend.ts";
+import { codeOf, isConnectionError } from "../connection-errors.ts";
 import { StoreUnavailable } from "../group-commit.ts";
 import { CommitFailed, type PgSession } from "./session.ts";
+
+export { isConnectionError };
 
 /** SQLSTATEs worth running the whole transaction again for. */
 const SERIALIZATION_FAILURE = "40001";
@@ -10,46 +13,6 @@ const DEADLOCK = "40P01";
 /** A racing create with the same idempotency key: the retry finds the winner's row. */
 const UNIQUE_VIOLATION = "23505";
 const MAX_UNIQUE_RETRIES = 3;
-
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-]);
-
-/** The SQLSTATE or network code of an error or of what caused it (drizzle wraps the driver's error). */
-const codeOf = (error: unknown): string | undefined => {
-  for (let e = error, depth = 0; e !== null && typeof e === "object" && depth < 5; depth += 1) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string") return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-};
-
-/**
- * The server cannot be reached or refuses work for now: the connection failed or
- * was cut, the pool had no connection in time, the server is shutting down or
- * starting (57P0x), is out of connections (53300) or a connection exception (08xxx).
- */
-export function isConnectionError(error: unknown): boolean {
-  const code = codeOf(error);
-  if (code !== undefined) {
-    if (NETWORK_CODES.has(code) || code.startsWith("08") || code.startsWith("57P") || code === "53300")
-      return true;
-  }
-  if (error instanceof AggregateError && error.errors.some(isConnectionError)) return true;
-  const message = error instanceof Error ? error.message : "";
-  const lost =
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection closed|Client was closed/i;
-  if (lost.test(message)) return true;
-  const cause = (error as { cause?: unknown } | null)?.cause;
-  return cause !== undefined && cause !== error && isConnectionError(cause);
-}
 
 export interface PgWritesOptions {
   /** How long a write keeps trying in total before it is refused (default 2 s). */
