@@ -11,6 +11,9 @@
  *   BENCH_COUNTERSIGN_ENTRY=/abs/entry.ts npm run bench   run another countersign entry (a patched
  *                                      tree) under the same load; see bench/servers/countersign.ts
  *   BENCH_KEEP=1 npm run bench         keep the temp databases and child logs
+ *   npm run bench -- --db=postgres     intake and click on PostgreSQL, 1 and 3 replicas on one
+ *                                      database vs bare node:http + pg (bench/pg-replicas.ts),
+ *                                      plus pgstore; needs PostgreSQL's binaries (scripts/pg-cluster.mjs)
  *   npm run bench -- --wait-idle       before each benchmark, wait (≤ 10 min) until other
  *                                      processes use ≤ 10% of the machine
  */
@@ -30,6 +33,7 @@ import { type Metric, markdownTable } from "./lib/report.ts";
 import { listBench } from "./list.ts";
 import { lockBench } from "./lock.ts";
 import { memoryBench } from "./memory.ts";
+import { pgClickBench, pgIntakeBench } from "./pg-replicas.ts";
 import { pgStoreBench } from "./pg-store.ts";
 import { sweepBench } from "./sweep.ts";
 
@@ -47,8 +51,16 @@ export const BENCHES: Record<string, (ctx: BenchContext) => Promise<Metric[]>> =
   pgstore: pgStoreBench,
 };
 
+/** `--db=postgres`: the same names (--only=intake,click,pgstore) run on PostgreSQL. */
+export const PG_BENCHES: Record<string, (ctx: BenchContext) => Promise<Metric[]>> = {
+  intake: pgIntakeBench,
+  click: pgClickBench,
+  pgstore: pgStoreBench,
+};
+
 function parseArgs(argv: string[]) {
-  let only: string[] = Object.keys(BENCHES);
+  let only: string[] | null = null;
+  let db: "sqlite" | "postgres" = "sqlite";
   let size: Size = "full";
   let profile = false;
   let json: string | null = null;
@@ -62,12 +74,18 @@ function parseArgs(argv: string[]) {
     else if (arg === "--strict") strict = true;
     else if (arg === "--wait-idle") waitIdle = true;
     else if (arg.startsWith("--json=")) json = arg.slice("--json=".length);
+    else if (arg === "--db=postgres" || arg === "--db=sqlite")
+      db = arg === "--db=postgres" ? "postgres" : "sqlite";
     else throw new Error(`unknown argument ${arg}; see the header of bench/run.ts`);
   }
-  const unknown = only.filter((name) => !(name in BENCHES));
+  const benches = db === "postgres" ? PG_BENCHES : BENCHES;
+  only ??= Object.keys(benches);
+  const unknown = only.filter((name) => !(name in benches));
   if (unknown.length > 0)
-    throw new Error(`unknown benchmark ${unknown.join(", ")}; known: ${Object.keys(BENCHES).join(", ")}`);
-  return { only, size, profile, json, strict, waitIdle };
+    throw new Error(
+      `unknown benchmark ${unknown.join(", ")} for --db=${db}; known: ${Object.keys(benches).join(", ")}`,
+    );
+  return { only, size, profile, json, strict, waitIdle, db, benches };
 }
 
 async function main(): Promise<void> {
@@ -76,7 +94,7 @@ async function main(): Promise<void> {
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const ctx = createContext(args.size, { profileDir });
   process.stdout.write(
-    `countersign benchmarks — ${args.size} run of ${args.only.join(", ")}\n${machine()}\n${new Date().toISOString()}\n\n`,
+    `countersign benchmarks — ${args.size} run of ${args.only.join(", ")}${args.db === "postgres" ? " on PostgreSQL" : ""}\n${machine()}\n${new Date().toISOString()}\n\n`,
   );
   const failed: string[] = [];
   const busyBefore: Record<string, number | null> = {};
@@ -88,7 +106,7 @@ async function main(): Promise<void> {
       `— ${name}${busy === null ? "" : ` (machine ${(busy * 100).toFixed(0)}% busy with other work before it)`}\n`,
     );
     try {
-      await BENCHES[name]!(ctx);
+      await args.benches[name]!(ctx);
     } catch (error) {
       failed.push(name);
       process.stdout.write(

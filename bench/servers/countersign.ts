@@ -11,7 +11,12 @@ import { BOT_TOKEN, SIGNING_SECRET } from "../lib/fixtures.ts";
 
 export interface CountersignChildOptions {
   configYaml: string;
-  dbPath: string;
+  /** SQLite: the database file. Ignored when databaseUrl is set. */
+  dbPath?: string;
+  /** PostgreSQL (DATABASE_URL): several children may share one database as replicas. */
+  databaseUrl?: string;
+  /** DATABASE_POOL_SIZE (PostgreSQL only; the service's default when unset). */
+  poolSize?: number;
   slackApiUrl: string;
   logLevel?: string;
 }
@@ -25,7 +30,13 @@ const service = await startService({
   slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, appToken: null, apiUrl: options.slackApiUrl },
   port: 0,
   host: "127.0.0.1",
-  database: options.dbPath,
+  database:
+    options.databaseUrl !== undefined
+      ? {
+          postgresUrl: options.databaseUrl,
+          ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+        }
+      : (options.dbPath ?? ":memory:"),
   log: createLogger(options.logLevel ?? "info"),
   sweepCron: "*/10 * * * * *",
 });

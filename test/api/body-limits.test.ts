@@ -108,7 +108,7 @@ describe("413 payload_too_large", () => {
     const before = await h.baseline();
     const created = await h.create(REFUND);
     expect(created.status).toBe(201);
-    expect(h.counts().requests).toBe(before.requests + 1);
+    expect((await h.counts()).requests).toBe(before.requests + 1);
   });
 });
 

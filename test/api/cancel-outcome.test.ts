@@ -26,7 +26,7 @@ describe("POST /v1/requests/:id/cancel", () => {
       resolution: "cancelled_by_agent",
       decided_at: "2026-11-22T10:01:05.432Z",
     });
-    expect(h.auditEvents(created.json.id)).toContain("cancelled");
+    expect(await h.auditEvents(created.json.id)).toContain("cancelled");
     const got = await h.api("GET", `/v1/requests/${created.json.id}`);
     expect(got.json).toMatchObject({ status: "cancelled", resolution: "cancelled_by_agent" });
   });
@@ -57,7 +57,7 @@ describe("POST /v1/requests/:id/cancel", () => {
     const before = await h.baseline();
     const res = await h.api("POST", `/v1/requests/${created.json.id}/cancel`, { why: "x" });
     expect(issuePaths(res)).toEqual(["why"]);
-    expect(h.counts()).toEqual(before);
+    expect(await h.counts()).toEqual(before);
     expect((await h.service.deps.store.getRequest(created.json.id))?.status).toBe("pending");
   });
 
@@ -68,7 +68,7 @@ describe("POST /v1/requests/:id/cancel", () => {
     const res = await h.api("POST", `/v1/requests/${created.json.id}/cancel`, {});
     const error = expectError(res, 409, "conflict");
     expect(error.message).toContain("cancelled");
-    expect(h.counts()).toEqual(before);
+    expect(await h.counts()).toEqual(before);
   });
 
   it.each([
@@ -80,7 +80,7 @@ describe("POST /v1/requests/:id/cancel", () => {
     const before = await h.baseline();
     const res = await h.api("POST", `/v1/requests/${created.json.id}/cancel`, {});
     expectError(res, 409, "conflict");
-    expect(h.counts()).toEqual(before);
+    expect(await h.counts()).toEqual(before);
     expect((await h.api("GET", `/v1/requests/${created.json.id}`)).json.status).toBe(status);
   });
 
@@ -91,7 +91,7 @@ describe("POST /v1/requests/:id/cancel", () => {
     const before = await h.baseline();
     const res = await h.api("POST", `/v1/requests/${created.json.id}/cancel`, {});
     expectError(res, 409, "conflict");
-    expect(h.counts()).toEqual(before);
+    expect(await h.counts()).toEqual(before);
   });
 });
 
@@ -110,7 +110,7 @@ describe("POST /v1/requests/:id/outcome", () => {
       at: "2026-11-22T10:00:01.250Z",
     });
     expect(res.json.status).toBe("approved");
-    expect(h.auditEvents(created.json.id)).toEqual(["created", "approved", "outcome"]);
+    expect(await h.auditEvents(created.json.id)).toEqual(["created", "approved", "outcome"]);
     const got = await h.api("GET", `/v1/requests/${created.json.id}`);
     expect(got.json.outcome).toEqual(res.json.outcome);
   });
@@ -149,7 +149,7 @@ describe("POST /v1/requests/:id/outcome", () => {
       detail: "oops",
     });
     expectError(second, 409, "conflict");
-    expect(h.counts()).toEqual(before);
+    expect(await h.counts()).toEqual(before);
     expect((await h.api("GET", `/v1/requests/${created.json.id}`)).json.outcome).toEqual(first.json.outcome);
   });
 
@@ -159,7 +159,7 @@ describe("POST /v1/requests/:id/outcome", () => {
     const res = await h.api("POST", `/v1/requests/${created.json.id}/outcome`, { status: "succeeded" });
     const error = expectError(res, 409, "conflict");
     expect(error.message).toContain("pending");
-    expect(h.counts()).toEqual(before);
+    expect(await h.counts()).toEqual(before);
   });
 
   it.each([
@@ -171,7 +171,7 @@ describe("POST /v1/requests/:id/outcome", () => {
     const before = await h.baseline();
     const res = await h.api("POST", `/v1/requests/${created.json.id}/outcome`, { status: "failed" });
     expectError(res, 409, "conflict");
-    expect(h.counts()).toEqual(before);
+    expect(await h.counts()).toEqual(before);
   });
 
   it.each([
@@ -187,7 +187,7 @@ describe("POST /v1/requests/:id/outcome", () => {
       const before = await h.baseline();
       const res = await h.api("POST", `/v1/requests/${created.json.id}/outcome`, body);
       expect(issuePaths(res)).toEqual(paths);
-      expect(h.counts()).toEqual(before);
+      expect(await h.counts()).toEqual(before);
       expect((await h.api("GET", `/v1/requests/${created.json.id}`)).json.outcome).toBeNull();
     },
   );

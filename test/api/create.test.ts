@@ -119,9 +119,9 @@ describe("POST /v1/requests → 201 with the request resource", () => {
   it("a 201 stores one request, its created + routed audit and one queued Slack post", async () => {
     const before = await h.baseline();
     const res = await h.create(REFUND);
-    expect(h.counts().requests).toBe(before.requests + 1);
+    expect((await h.counts()).requests).toBe(before.requests + 1);
     await h.settle();
-    expect(h.auditEvents(res.json.id).slice(0, 2)).toEqual(["created", "routed"]);
+    expect((await h.auditEvents(res.json.id)).slice(0, 2)).toEqual(["created", "routed"]);
     expect(h.slack.callsTo("chat.postMessage")).toHaveLength(1);
   });
 });
@@ -141,10 +141,10 @@ describe("policy decisions", () => {
       created_at: "2026-11-22T10:00:00.005Z",
       decided_at: "2026-11-22T10:00:00.005Z",
     });
-    expect(h.counts().slack_outbox).toBe(0);
+    expect((await h.counts()).slack_outbox).toBe(0);
     await h.settle();
     expect(h.slack.callsTo("chat.postMessage")).toHaveLength(0);
-    expect(h.auditEvents(res.json.id)).toEqual(["created", "approved"]);
+    expect(await h.auditEvents(res.json.id)).toEqual(["created", "approved"]);
   });
 
   it("db.drop_table → 201 rejected / rejected_by_policy, expires_at = decision time (nothing left to decide), no Slack post queued", async () => {
@@ -165,7 +165,7 @@ describe("policy decisions", () => {
     });
     await h.settle();
     expect(h.slack.callsTo("chat.postMessage")).toHaveLength(0);
-    expect(h.auditEvents(res.json.id)).toEqual(["created", "rejected"]);
+    expect(await h.auditEvents(res.json.id)).toEqual(["created", "rejected"]);
   });
 
   it("the boundary: $50 is not small (lt 50) → medium-refunds, pending", async () => {
@@ -233,7 +233,7 @@ describe("Idempotency-Key", () => {
     expect(first.status).toBe(201);
     expect(first.headers.get("idempotent-replayed")).toBeNull();
     await h.settle();
-    const afterFirst = h.counts();
+    const afterFirst = await h.counts();
     expect(afterFirst.requests).toBe(before.requests + 1);
 
     const second = await h.create(REFUND, { headers: { "idempotency-key": key } });
@@ -243,7 +243,7 @@ describe("Idempotency-Key", () => {
     expect(second.json.created_at).toBe(first.json.created_at);
     expect(second.json.args_hash).toBe(first.json.args_hash);
     await h.settle();
-    expect(h.counts()).toEqual(afterFirst);
+    expect(await h.counts()).toEqual(afterFirst);
     expect(h.slack.callsTo("chat.postMessage")).toHaveLength(1);
   });
 
@@ -266,7 +266,7 @@ describe("Idempotency-Key", () => {
       { headers: { "idempotency-key": key } },
     );
     expectError(res, 409, "idempotency_conflict");
-    expect(h.counts()).toEqual(before);
+    expect(await h.counts()).toEqual(before);
   });
 
   it("same key + a body differing only outside params (summary) → 409 idempotency_conflict", async () => {
@@ -303,7 +303,7 @@ describe("Idempotency-Key", () => {
     expect(second.status).toBe(200);
     expect(second.headers.get("idempotent-replayed")).toBe("true");
     expect(second.json).toEqual(first.json);
-    expect(h.counts()).toEqual(before);
+    expect(await h.counts()).toEqual(before);
   });
 
   it("without a key the same body twice → two requests (201, 201)", async () => {

@@ -110,7 +110,7 @@ describe("POST /v1/requests under random input (property)", () => {
           seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
           expect(res.status).toBeLessThan(500);
           expect([200, 201, 400, 409, 422]).toContain(res.status);
-          const after = h.counts();
+          const after = await h.counts();
           if (res.status === 201) {
             expect(after.requests).toBe(before.requests + 1);
             expect(res.json.id).toMatch(/^req_/);
@@ -239,7 +239,7 @@ describe("hostile input → a 4xx in the contract's shape, never a 500, nothing 
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_json");
-    expect(h.counts()).toEqual(before);
+    expect(await h.counts()).toEqual(before);
   });
 
   it.each(["gzip", "deflate", "br", "x-custom"])(
@@ -277,7 +277,7 @@ describe("hostile input → a 4xx in the contract's shape, never a 500, nothing 
     expect([400, 404]).toContain(res.status);
     expect(res.headers).toContain("application/json");
     expect(JSON.parse(res.body).error.code).toMatch(/^(invalid_request|not_found)$/);
-    expect(h.counts()).toEqual(before);
+    expect(await h.counts()).toEqual(before);
   });
 
   it.each([
@@ -315,7 +315,7 @@ describe("hostile input → a 4xx in the contract's shape, never a 500, nothing 
     await new Promise((r) => setTimeout(r, 100));
     socket.destroy();
     await new Promise((r) => setTimeout(r, 200));
-    expect(h.counts()).toEqual(before);
+    expect(await h.counts()).toEqual(before);
     const errors = h.logs.filter((line) => (JSON.parse(line) as { level: number }).level >= 50);
     expect(errors).toEqual([]);
   });
@@ -365,7 +365,7 @@ describe("lone surrogates and huge numbers anywhere (property)", () => {
         });
         expect(res.status).toBe(400);
         expect(res.json.error.code).toBe("invalid_request");
-        expect(h.counts()).toEqual(before);
+        expect(await h.counts()).toEqual(before);
       }),
       { numRuns: 60 },
     );

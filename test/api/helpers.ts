@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { expect } from "vitest";
 import { parseConfig } from "../../src/config/file.ts";
 import { SECRETS, TEST_CONFIG_YAML, TOKENS } from "../support/config.ts";
+import { openReader } from "../support/db-reader.ts";
 import { type Harness, type HarnessOptions, startHarness, tempDir } from "../support/harness.ts";
 
 export interface RowCounts {
@@ -15,13 +15,13 @@ export interface RowCounts {
   decisions: number;
 }
 
-/** A harness on a temp-file database, with a second read-only connection for counting rows. */
+/** A harness on a temp-file database, with a second read-only connection for counting rows (SQLite or PostgreSQL). */
 export interface ApiHarness extends Harness {
-  counts(): RowCounts;
+  counts(): Promise<RowCounts>;
   /** Waits for the background queues to go quiet, then counts: a stable baseline to compare a refusal against. */
   baseline(): Promise<RowCounts>;
   /** The audit events of one request, oldest first. */
-  auditEvents(id: string): string[];
+  auditEvents(id: string): Promise<string[]>;
   /** Runs a refused call and proves that no row was written anywhere. */
   refused<T>(call: () => Promise<T>): Promise<T>;
 }
@@ -32,12 +32,10 @@ export async function startApi(options: Omit<HarnessOptions, "dbPath"> = {}): Pr
   const { dir, cleanup } = tempDir();
   const dbPath = join(dir, "countersign.db");
   const h = await startHarness({ ...options, dbPath });
-  const reader = new Database(dbPath, { readonly: true, fileMustExist: true });
-  const counts = (): RowCounts => {
+  const reader = await openReader(dbPath);
+  const counts = async (): Promise<RowCounts> => {
     const out = {} as RowCounts;
-    for (const table of TABLES) {
-      out[table] = (reader.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-    }
+    for (const table of TABLES) out[table] = await reader.count(table);
     return out;
   };
   const stop = h.stop;
@@ -45,10 +43,15 @@ export async function startApi(options: Omit<HarnessOptions, "dbPath"> = {}): Pr
     counts,
     async baseline() {
       // Callbacks to unreachable hosts retry on the fake clock and never drain, so wait only
-      // until none is due (an attempt in flight is still due): then no row changes by itself.
+      // until none is due and nothing is in flight (on PostgreSQL a claimed callback is leased,
+      // not due, while its attempt runs): then no row changes by itself.
       const { store } = h.service.deps;
       const deadline = Date.now() + 3000;
-      while ((await store.outboxDepth()) > 0 || (await store.dueCallbacks(h.clock.now(), 1)).length > 0) {
+      const busy = async () =>
+        (await store.outboxDepth()) > 0 ||
+        (await store.dueCallbacks(h.clock.now(), 1)).length > 0 ||
+        h.service.inFlight() > 0;
+      while (await busy()) {
         if (Date.now() > deadline) throw new Error("background queues did not go quiet");
         h.service.kick();
         await new Promise((r) => setTimeout(r, 10));
@@ -58,18 +61,18 @@ export async function startApi(options: Omit<HarnessOptions, "dbPath"> = {}): Pr
     async refused<T>(call: () => Promise<T>): Promise<T> {
       const before = await harness.baseline();
       const res = await call();
-      expect(counts()).toEqual(before);
+      expect(await counts()).toEqual(before);
       return res;
     },
-    auditEvents(id: string) {
-      return (
-        reader.prepare("SELECT event FROM audit_log WHERE request_id = ? ORDER BY id").all(id) as {
-          event: string;
-        }[]
-      ).map((r) => r.event);
+    async auditEvents(id: string) {
+      const rows = await reader.all<{ event: string }>(
+        "SELECT event FROM audit_log WHERE request_id = ? ORDER BY id",
+        [id],
+      );
+      return rows.map((r) => r.event);
     },
     async stop() {
-      reader.close();
+      await reader.close();
       try {
         await stop();
       } finally {

@@ -35,7 +35,7 @@ describe("an agent sees only its own requests", () => {
     const before = await h.baseline();
     const res = await h.api("POST", `/v1/requests/${mine.json.id}/cancel`, {}, { token: TOKENS.deploy });
     expectError(res, 404, "not_found");
-    expect(h.counts()).toEqual(before);
+    expect(await h.counts()).toEqual(before);
     const own = await h.api("GET", `/v1/requests/${mine.json.id}`);
     expect(own.json).toMatchObject({ status: "pending", resolution: null, decided_at: null });
   });
@@ -51,7 +51,7 @@ describe("an agent sees only its own requests", () => {
       { token: TOKENS.deploy },
     );
     expectError(res, 404, "not_found");
-    expect(h.counts()).toEqual(before);
+    expect(await h.counts()).toEqual(before);
     expect((await h.api("GET", `/v1/requests/${mine.json.id}`)).json.outcome).toBeNull();
   });
 

@@ -8,14 +8,37 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../src/approvals/hash.ts";
 import { chainContentJson, chainHash, GENESIS_HASH, isoMs } from "../../src/audit/chain.ts";
-import { auditHead, iterateAudit } from "../../src/db/audit.ts";
+import { iterateAudit } from "../../src/db/audit.ts";
+import type { Store } from "../../src/db/backend.ts";
 import { openDatabase } from "../../src/db/open.ts";
+import { openPostgresBackend } from "../../src/db/pg/index.ts";
 import { createStore } from "../../src/db/store.ts";
 import { useCleanups } from "../support/cleanups.ts";
+import { openReader } from "../support/db-reader.ts";
 import { tempDir } from "../support/harness.ts";
-import { seedEvents, tamper, verifyDb } from "./helpers.ts";
+import { onPostgres } from "../support/postgres.ts";
+import { dbTarget, seedEvents, tamper, verifyDb, verifyHarnessDb } from "./helpers.ts";
 
 const cleanups = useCleanups();
+
+type Stores = [Store, Store, () => Promise<void>];
+function twoSqliteStores(path: string): Stores {
+  const a = openDatabase(path);
+  const b = openDatabase(path);
+  const close = async () => {
+    a.sqlite.close();
+    b.sqlite.close();
+  };
+  return [createStore(a), createStore(b), close];
+}
+/** Two backends (two pools) on the database that stands for `path`, like two replicas. */
+async function twoPostgresStores(path: string): Promise<Stores> {
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const url = await dbTarget(path);
+  const a = await openPostgresBackend(url, { log: quiet, poolSize: 2 });
+  const b = await openPostgresBackend(url, { log: quiet, poolSize: 2 });
+  return [a.store, b.store, async () => void (await Promise.all([a.close(), b.close()]))];
+}
 function dbFile(): string {
   const { dir, cleanup } = tempDir();
   cleanups.push(cleanup);
@@ -66,60 +89,67 @@ describe("chain content", () => {
 describe("audit verify on the database", () => {
   it("untouched chain → ok, every event counted, head is the last event's hash", async () => {
     const path = dbFile();
-    await seedEvents(path, 20);
-    const result = verifyDb(path);
-    const sqlite = new Database(path, { readonly: true });
-    const head = auditHead(sqlite);
-    sqlite.close();
-    expect(result).toMatchObject({ ok: true, count: 20, head: { seq: 20, hash: head?.hash } });
+    await seedEvents(await dbTarget(path), 20);
+    const result = await verifyHarnessDb(path);
+    const reader = await openReader(path);
+    const [last] = await reader.all<{ hash: string }>("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1");
+    await reader.close();
+    expect(last?.hash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(result).toMatchObject({ ok: true, count: 20, head: { seq: 20, hash: last?.hash } });
   });
 
   it("an event's detail changed with UPDATE → edited, that event named", async () => {
     const path = dbFile();
-    await seedEvents(path, 20);
-    tamper(path, `UPDATE audit_log SET detail = '{"n":7,"approved":true}' WHERE id = 8`);
-    expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "edited", seq: 8 } });
+    await seedEvents(await dbTarget(path), 20);
+    await tamper(
+      await dbTarget(path),
+      `UPDATE audit_log SET detail = '{"n":7,"approved":true}' WHERE id = 8`,
+    );
+    expect(await verifyHarnessDb(path)).toMatchObject({ ok: false, problem: { kind: "edited", seq: 8 } });
   });
 
   it("an event's actor changed with UPDATE → edited", async () => {
     const path = dbFile();
-    await seedEvents(path, 20);
-    tamper(path, `UPDATE audit_log SET actor = 'slack:U0MALLORY' WHERE id = 3`);
-    expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "edited", seq: 3 } });
+    await seedEvents(await dbTarget(path), 20);
+    await tamper(await dbTarget(path), `UPDATE audit_log SET actor = 'slack:U0MALLORY' WHERE id = 3`);
+    expect(await verifyHarnessDb(path)).toMatchObject({ ok: false, problem: { kind: "edited", seq: 3 } });
   });
 
   it("an event removed with DELETE → deleted, named by the gap before the next event", async () => {
     const path = dbFile();
-    await seedEvents(path, 20);
-    tamper(path, "DELETE FROM audit_log WHERE id = 5");
-    const result = verifyDb(path);
+    await seedEvents(await dbTarget(path), 20);
+    await tamper(await dbTarget(path), "DELETE FROM audit_log WHERE id = 5");
+    const result = await verifyHarnessDb(path);
     expect(result).toMatchObject({ ok: false, problem: { kind: "deleted", seq: 6 } });
     expect(result.ok || result.problem.message).toContain("event 5 was deleted");
   });
 
   it("the first event deleted → deleted (the chain must start at genesis)", async () => {
     const path = dbFile();
-    await seedEvents(path, 5);
-    tamper(path, "DELETE FROM audit_log WHERE id = 1");
-    expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "deleted", seq: 2 } });
+    await seedEvents(await dbTarget(path), 5);
+    await tamper(await dbTarget(path), "DELETE FROM audit_log WHERE id = 1");
+    expect(await verifyHarnessDb(path)).toMatchObject({ ok: false, problem: { kind: "deleted", seq: 2 } });
   });
 
   it("a row INSERTed at the end without hashes → inserted", async () => {
     const path = dbFile();
-    await seedEvents(path, 10);
-    tamper(
-      path,
+    await seedEvents(await dbTarget(path), 10);
+    await tamper(
+      await dbTarget(path),
       `INSERT INTO audit_log (request_id, at, event, actor) VALUES ('req_1', 1, 'approved', 'slack:U0X')`,
     );
-    expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "inserted", seq: 11 } });
+    expect(await verifyHarnessDb(path)).toMatchObject({ ok: false, problem: { kind: "inserted", seq: 11 } });
   });
 
   it("a forged row INSERTed in the middle with a valid-looking hash → inserted, that row named", async () => {
     const path = dbFile();
-    await seedEvents(path, 10);
-    const sqlite = new Database(path);
-    const prev = sqlite.prepare("SELECT hash FROM audit_log WHERE id = 5").get() as { hash: string };
-    sqlite.exec(
+    await seedEvents(await dbTarget(path), 10);
+    const reader = await openReader(path);
+    const [prev] = await reader.all<{ hash: string }>("SELECT hash FROM audit_log WHERE id = 5");
+    await reader.close();
+    if (prev === undefined) throw new Error("no event 5");
+    await tamper(
+      await dbTarget(path),
       "UPDATE audit_log SET id = id + 1000 WHERE id > 5; UPDATE audit_log SET id = id - 999 WHERE id > 1000",
     );
     const forged = {
@@ -129,41 +159,32 @@ describe("audit verify on the database", () => {
       actor: "slack:U0X",
       detail: null,
     };
-    sqlite
-      .prepare(
-        "INSERT INTO audit_log (id, request_id, at, event, actor, detail, prev_hash, hash) VALUES (6, ?, ?, ?, ?, ?, ?, ?)",
-      )
-      .run(
-        forged.requestId,
-        forged.at,
-        forged.event,
-        forged.actor,
-        null,
-        prev.hash,
-        chainHash(prev.hash, forged),
-      );
-    sqlite.close();
-    expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "inserted", seq: 6 } });
+    const quote = (v: string) => `'${v.replace(/'/g, "''")}'`;
+    await tamper(
+      await dbTarget(path),
+      `INSERT INTO audit_log (id, request_id, at, event, actor, detail, prev_hash, hash) VALUES (6, ${quote(forged.requestId)}, ${forged.at}, ${quote(forged.event)}, ${quote(forged.actor)}, NULL, ${quote(prev.hash)}, ${quote(chainHash(prev.hash, forged))})`,
+    );
+    expect(await verifyHarnessDb(path)).toMatchObject({ ok: false, problem: { kind: "inserted", seq: 6 } });
   });
 
   it("two rows swapped → reordered, the first misplaced event named", async () => {
     const path = dbFile();
-    await seedEvents(path, 10);
-    tamper(
-      path,
+    await seedEvents(await dbTarget(path), 10);
+    await tamper(
+      await dbTarget(path),
       "UPDATE audit_log SET id = -4 WHERE id = 4; UPDATE audit_log SET id = 4 WHERE id = 3; UPDATE audit_log SET id = 3 WHERE id = -4",
     );
-    expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "reordered", seq: 3 } });
+    expect(await verifyHarnessDb(path)).toMatchObject({ ok: false, problem: { kind: "reordered", seq: 3 } });
   });
 
   it("the tail cut off → still a valid chain, but not once the head was anchored", async () => {
     const path = dbFile();
-    await seedEvents(path, 10);
-    const anchored = verifyDb(path);
+    await seedEvents(await dbTarget(path), 10);
+    const anchored = await verifyHarnessDb(path);
     if (!anchored.ok || anchored.head === null) throw new Error("expected a valid chain");
-    tamper(path, "DELETE FROM audit_log WHERE id > 8");
-    expect(verifyDb(path)).toMatchObject({ ok: true, count: 8 });
-    expect(verifyDb(path, { start: "genesis", anchor: anchored.head.hash })).toMatchObject({
+    await tamper(await dbTarget(path), "DELETE FROM audit_log WHERE id > 8");
+    expect(await verifyHarnessDb(path)).toMatchObject({ ok: true, count: 8 });
+    expect(await verifyHarnessDb(path, { start: "genesis", anchor: anchored.head.hash })).toMatchObject({
       ok: false,
       problem: { kind: "deleted" },
     });
@@ -171,36 +192,37 @@ describe("audit verify on the database", () => {
 
   it("tail cut, then new events appended → the gap in seq is reported as deleted", async () => {
     const path = dbFile();
-    await seedEvents(path, 10);
-    tamper(path, "DELETE FROM audit_log WHERE id > 8");
-    await seedEvents(path, 2, 10);
-    expect(verifyDb(path)).toMatchObject({ ok: false, problem: { kind: "deleted", seq: 11 } });
+    await seedEvents(await dbTarget(path), 10);
+    await tamper(await dbTarget(path), "DELETE FROM audit_log WHERE id > 8");
+    await seedEvents(await dbTarget(path), 2, 10);
+    expect(await verifyHarnessDb(path)).toMatchObject({ ok: false, problem: { kind: "deleted", seq: 11 } });
   });
 });
 
 describe("appending", () => {
-  it("two store instances on one file, interleaved → one chain", async () => {
+  it("two store instances on one database, interleaved → one chain", async () => {
     const path = dbFile();
-    const a = openDatabase(path);
-    const b = openDatabase(path);
-    const [sa, sb] = [createStore(a), createStore(b)];
-    for (let i = 0; i < 50; i += 1) {
-      await sa.tx(() => sa.audit("req_a", i, "created", null, { i }));
-      await sb.audit("req_b", i, "created", null, { i }); // outside a transaction: opens its own
+    const [sa, sb, close] = onPostgres ? await twoPostgresStores(path) : twoSqliteStores(path);
+    try {
+      for (let i = 0; i < 50; i += 1) {
+        await sa.tx(() => sa.audit("req_a", i, "created", null, { i }));
+        await sb.audit("req_b", i, "created", null, { i }); // outside a transaction: opens its own
+      }
+    } finally {
+      await close();
     }
-    a.sqlite.close();
-    b.sqlite.close();
-    expect(verifyDb(path)).toMatchObject({ ok: true, count: 100 });
+    expect(await verifyHarnessDb(path)).toMatchObject({ ok: true, count: 100 });
   });
 
   it("two processes appending at the same time → one chain with every event", async () => {
     const path = dbFile();
-    openDatabase(path).sqlite.close();
+    if (!onPostgres) openDatabase(path).sqlite.close();
+    const target = await dbTarget(path);
     const run = (from: number) =>
       new Promise<number | null>((resolve) => {
         const child = spawn(
           process.execPath,
-          ["--import", "tsx", "test/audit/append-child.ts", path, "300", String(from)],
+          ["--import", "tsx", "test/audit/append-child.ts", target, "300", String(from)],
           {
             stdio: "ignore",
           },
@@ -208,11 +230,12 @@ describe("appending", () => {
         child.once("exit", resolve);
       });
     expect(await Promise.all([run(0), run(1000)])).toEqual([0, 0]);
-    expect(verifyDb(path)).toMatchObject({ ok: true, count: 600 });
+    expect(await verifyHarnessDb(path)).toMatchObject({ ok: true, count: 600 });
   });
 });
 
-describe("upgrade from the schema before the chain", () => {
+// Upgrading an old SQLite file (PostgreSQL support starts with the chained schema).
+describe.skipIf(onPostgres)("upgrade from the schema before the chain", () => {
   it("a database built with migrations 0000–0002 keeps every event, chained, and verifies", async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useCleanups } from "../support/cleanups.ts";
 import { REFUND, startHarness, tempDir } from "../support/harness.ts";
-import { verifyDb } from "./helpers.ts";
+import { verifyHarnessDb } from "./helpers.ts";
 
 const cleanups = useCleanups();
 
@@ -21,7 +21,7 @@ describe("the audit head is logged for anchoring", () => {
     const startup = lines.find((l) => l.msg === "audit chain head (start-up)");
     const shutdown = lines.find((l) => l.msg === "audit chain head (shutdown)");
     expect(startup?.audit_head).toBeNull();
-    const result = verifyDb(dbPath);
+    const result = await verifyHarnessDb(dbPath);
     if (!result.ok || result.head === null) throw new Error("expected a valid, non-empty chain");
     expect(shutdown?.audit_head).toEqual(result.head);
   });

@@ -3,10 +3,12 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it, vi } from "vitest";
-import { seedEvents, tamper } from "../audit/helpers.ts";
+import { dbTarget, seedEvents, tamper } from "../audit/helpers.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { SECRETS, TEST_CONFIG_YAML, TOKENS } from "../support/config.ts";
-import { REFUND, startHarness, tempDir } from "../support/harness.ts";
+import { openReader } from "../support/db-reader.ts";
+import { postgresUrlFor, REFUND, startHarness, tempDir } from "../support/harness.ts";
+import { onPostgres } from "../support/postgres.ts";
 import { type CliRun, runCli } from "./run.ts";
 
 const cleanups = useCleanups();
@@ -20,7 +22,7 @@ function setup() {
   const configPath = join(dir, "countersign.yml");
   writeFileSync(configPath, TEST_CONFIG_YAML);
   const dbPath = join(dir, "countersign.db");
-  const env = {
+  const env: Record<string, string> = {
     DATABASE_PATH: dbPath,
     COUNTERSIGN_CONFIG: configPath,
     SUPPORT_TOKEN: TOKENS.support,
@@ -28,6 +30,17 @@ function setup() {
     DEPLOY_TOKEN: TOKENS.deploy,
   };
   return { dir, dbPath, configPath, env };
+}
+
+/**
+ * setup() for commands that read the database: on PostgreSQL with DATABASE_URL
+ * (which wins over DATABASE_PATH) naming the database that stands for dbPath;
+ * `target` is what seedEvents/tamper take for it.
+ */
+async function dbSetup() {
+  const s = setup();
+  if (onPostgres) s.env.DATABASE_URL = await postgresUrlFor(s.dbPath);
+  return { ...s, target: await dbTarget(s.dbPath) };
 }
 
 describe("countersign --help", () => {
@@ -73,7 +86,8 @@ describe("countersign --help", () => {
 });
 
 describe("countersign migrate", () => {
-  it("a new file → every migration applied, exit 0; again → nothing new", async () => {
+  // A new SQLite file (on PostgreSQL: cli-postgres.test.ts, migrate on a shared database).
+  it.skipIf(onPostgres)("a new file → every migration applied, exit 0; again → nothing new", async () => {
     const { env, dbPath } = setup();
     const first = await runCli(["migrate"], env);
     const all = JSON.parse(readFileSync("migrations/meta/_journal.json", "utf8")).entries.length;
@@ -186,30 +200,31 @@ describe("countersign policy test", () => {
 
 describe("countersign audit verify / export", () => {
   it("an untouched database → exit 0 with the count and head; an edited row → exit 1 naming it", async () => {
-    const { env, dbPath } = setup();
-    await seedEvents(dbPath, 30);
+    const { env, target } = await dbSetup();
+    await seedEvents(target, 30);
     const ok = await runCli(["audit", "verify"], env);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain("ok, 30 event(s) checked");
     expect(ok.stdout).toMatch(/head: event 30 sha256:[0-9a-f]{64}/);
-    tamper(dbPath, `UPDATE audit_log SET actor = 'slack:U0MALLORY' WHERE id = 12`);
+    await tamper(target, `UPDATE audit_log SET actor = 'slack:U0MALLORY' WHERE id = 12`);
     const bad = await runCli(["audit", "verify"], env);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("FAILED (edited) at event 12");
   });
 
   it("--anchor of an earlier head → exit 1 once the tail was cut", async () => {
-    const { env, dbPath } = setup();
-    await seedEvents(dbPath, 10);
+    const { env, target } = await dbSetup();
+    await seedEvents(target, 10);
     const head = /head: event 10 (sha256:[0-9a-f]{64})/.exec(
       (await runCli(["audit", "verify"], env)).stdout,
     )?.[1];
-    tamper(dbPath, "DELETE FROM audit_log WHERE id > 7");
+    await tamper(target, "DELETE FROM audit_log WHERE id > 7");
     const run = await runCli(["audit", "verify", "--anchor", head ?? "missing"], env);
     expect(run).toMatchObject({ code: 1, stderr: expect.stringContaining("is not in the chain") });
   });
 
-  it("no database, or one never migrated → exit 2 naming DATABASE_PATH", async () => {
+  // A missing or empty SQLite file (DATABASE_PATH).
+  it.skipIf(onPostgres)("no database, or one never migrated → exit 2 naming DATABASE_PATH", async () => {
     const { env, dbPath } = setup();
     const missing = await runCli(["audit", "verify"], env);
     expect(missing).toMatchObject({ code: 2, stderr: expect.stringContaining("DATABASE_PATH") });
@@ -219,8 +234,8 @@ describe("countersign audit verify / export", () => {
   });
 
   it("export → verify --file round trip; --since and --request exports verify; an edited line → exit 1", async () => {
-    const { env, dbPath, dir } = setup();
-    await seedEvents(dbPath, 40);
+    const { env, dir, target } = await dbSetup();
+    await seedEvents(target, 40);
     const full = join(dir, "full.jsonl");
     const exported = await runCli(["audit", "export", "--output", full], env);
     expect(exported).toMatchObject({ code: 0, stdout: expect.stringContaining("40 event(s) written") });
@@ -269,8 +284,8 @@ describe("countersign audit verify / export", () => {
   });
 
   it("export piped into a reader that stops early (| head) → exit 0, no stack trace", async () => {
-    const { env, dbPath } = setup();
-    await seedEvents(dbPath, 5000);
+    const { env, target } = await dbSetup();
+    await seedEvents(target, 5000);
     const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "audit", "export"], {
       env: { PATH: process.env.PATH ?? "", ...env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -284,8 +299,8 @@ describe("countersign audit verify / export", () => {
   });
 
   it("a bad --since or --file → exit 2; a file that is not an export → exit 1", async () => {
-    const { env, dbPath, dir } = setup();
-    await seedEvents(dbPath, 3);
+    const { env, dir, target } = await dbSetup();
+    await seedEvents(target, 3);
     const junk = join(dir, "junk.jsonl");
     writeFileSync(junk, "hello\n");
     const [since, file, notExport] = await Promise.all([
@@ -301,7 +316,7 @@ describe("countersign audit verify / export", () => {
 
 describe("countersign keys rotate", () => {
   it("rotate twice → a new active key each time, the old one retired, audited as key_rotated", async () => {
-    const { env, dbPath } = setup();
+    const { env, dbPath } = await dbSetup();
     expect((await runCli(["migrate"], env)).code).toBe(0);
     const first = await runCli(["keys", "rotate"], env);
     expect(first).toMatchObject({ code: 0, stdout: expect.stringContaining("no key was active before") });
@@ -309,21 +324,21 @@ describe("countersign keys rotate", () => {
     expect(second.code).toBe(0);
     const firstKid = /signing key (\S+) is now active/.exec(first.stdout)?.[1];
     expect(second.stdout).toContain(`key ${firstKid} is retired and stays in /.well-known/jwks.json`);
-    const sqlite = new Database(dbPath, { readonly: true });
-    const keys = sqlite.prepare("SELECT kid, retired_at FROM signing_keys ORDER BY created_at").all() as {
-      retired_at: number | null;
-    }[];
-    const audited = sqlite
-      .prepare("SELECT count(*) AS n FROM audit_log WHERE event = 'key_rotated'")
-      .get() as { n: number };
-    sqlite.close();
+    const reader = await openReader(dbPath);
+    const keys = await reader.all<{ retired_at: number | null }>(
+      "SELECT kid, retired_at FROM signing_keys ORDER BY created_at",
+    );
+    const audited = await reader.all<{ event: string }>(
+      "SELECT event FROM audit_log WHERE event = 'key_rotated'",
+    );
+    await reader.close();
     expect(keys.map((k) => k.retired_at === null)).toEqual([false, true]);
-    expect(audited.n).toBe(2);
+    expect(audited).toHaveLength(2);
     expect((await runCli(["audit", "verify"], env)).code).toBe(0);
   });
 
   it("COUNTERSIGN_SIGNING_KEY set, or an unreadable --key → exit 2 naming it", async () => {
-    const { env, dir } = setup();
+    const { env, dir } = await dbSetup();
     const { generateSigningKey } = await import("../../src/tokens/keys.ts");
     const [fromEnv, badKey] = await Promise.all([
       runCli(["keys", "rotate"], { ...env, COUNTERSIGN_SIGNING_KEY: generateSigningKey() }),
@@ -337,7 +352,8 @@ describe("countersign keys rotate", () => {
   });
 });
 
-describe("countersign backup", () => {
+// A SQLite file's online backup; on PostgreSQL `backup` points at pg_dump (cli-postgres.test.ts).
+describe.skipIf(onPostgres)("countersign backup", () => {
   it("while the service runs and writes → a consistent copy whose audit chain verifies; audit verify works, migrate is refused (exit 2), an existing target → exit 2", async () => {
     const { env, dbPath, dir } = setup();
     const h = await startHarness({ dbPath });

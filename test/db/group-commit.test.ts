@@ -5,6 +5,7 @@ import { createGroupCommit, StoreUnavailable } from "../../src/db/group-commit.t
 import { type OpenDatabase, openDatabase } from "../../src/db/open.ts";
 import { createStore } from "../../src/db/store.ts";
 import { tempDir } from "../support/harness.ts";
+import { onPostgres } from "../support/postgres.ts";
 
 let cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -29,7 +30,8 @@ function setUp() {
   return { path, database, other, store, count };
 }
 
-describe("group commit", () => {
+// SQLite's group commit (one writer, savepoints, a foreign write lock, a full file); PostgreSQL's writes: pg-store.test.ts.
+describe.skipIf(onPostgres)("group commit", () => {
   it("three writes in one event-loop turn → one transaction (each sees the earlier ones, another connection none until COMMIT); each answered after the COMMIT", async () => {
     const { database, other, store, count } = setUp();
     const writes = createGroupCommit(database);

@@ -63,6 +63,67 @@ describe("compose.yaml", () => {
   });
 });
 
+describe("deploy/compose.postgres.yaml", () => {
+  const compose = parse(read("deploy/compose.postgres.yaml")) as {
+    services: Record<string, Record<string, unknown> & { environment?: Record<string, string> }>;
+    volumes?: Record<string, unknown>;
+  };
+  const replicas = Object.entries(compose.services).filter(([name]) => name.startsWith("countersign"));
+  const healthTest = (svc: Record<string, unknown>) =>
+    JSON.stringify((svc.healthcheck as { test?: unknown } | undefined)?.test ?? null);
+
+  it("runs two countersign replicas of the repository's image on one PostgreSQL, with only official images", () => {
+    expect(replicas.map(([name]) => name)).toEqual(["countersign-a", "countersign-b"]);
+    for (const [, svc] of replicas) {
+      expect(svc.build).toEqual({ context: ".." });
+      expect(svc.image).toBe("countersign:local");
+      expect(svc.env_file).toBe("../.env");
+      expect(svc.volumes).toContain("../countersign.yml:/etc/countersign/countersign.yml:ro");
+      expect(svc.depends_on).toMatchObject({ postgres: { condition: "service_healthy" } });
+      // Several replicas share DATABASE_URL; DATABASE_PATH would give each its own SQLite file.
+      expect(svc.environment).not.toHaveProperty("DATABASE_PATH");
+    }
+    for (const [name, svc] of Object.entries(compose.services)) {
+      if (name.startsWith("countersign")) continue;
+      // Official images only (Docker Hub library images have no namespace).
+      expect(String(svc.image), name).toMatch(/^(postgres|caddy|nginx|haproxy):[\w.-]+$/);
+    }
+    expect(compose.volumes).toHaveProperty("countersign-pg");
+  });
+
+  it("gives both replicas the same postgres:// DATABASE_URL, pointing at the postgres service", () => {
+    const urls = replicas.map(([, svc]) => svc.environment?.DATABASE_URL);
+    expect(urls[0]).toMatch(/^postgres:\/\/countersign:\$\{POSTGRES_PASSWORD\}@postgres:5432\/countersign$/);
+    expect(urls[1]).toBe(urls[0]);
+    const pg = compose.services.postgres as { environment: Record<string, string> };
+    expect(pg.environment.POSTGRES_DB).toBe("countersign");
+    expect(pg.environment.POSTGRES_USER).toBe("countersign");
+    expect(pg.environment.POSTGRES_PASSWORD).toMatch(/^\$\{POSTGRES_PASSWORD:\?/);
+  });
+
+  it("health-checks every replica on /healthz and PostgreSQL with pg_isready; the balancer waits for both", () => {
+    for (const [, svc] of replicas) {
+      expect(healthTest(svc)).toContain("/healthz");
+      expect(healthTest(svc)).toContain(`:${svc.environment?.PORT ?? 3000}/healthz`);
+    }
+    expect(healthTest(compose.services.postgres as Record<string, unknown>)).toContain("pg_isready");
+    const lb = compose.services.caddy as { depends_on: unknown; ports: string[]; volumes: string[] };
+    expect(lb.depends_on).toEqual({
+      "countersign-a": { condition: "service_healthy" },
+      "countersign-b": { condition: "service_healthy" },
+    });
+    expect(lb.ports).toEqual(["127.0.0.1:3000:8080"]);
+    expect(lb.volumes).toContain("./Caddyfile:/etc/caddy/Caddyfile:ro");
+  });
+
+  it("the Caddyfile balances over both replicas and health-checks them on /healthz", () => {
+    const caddyfile = read("deploy/Caddyfile");
+    expect(caddyfile).toMatch(/^\s*reverse_proxy countersign-a:3000 countersign-b:3000 \{$/m);
+    expect(caddyfile).toMatch(/^\s*health_uri \/healthz$/m);
+    expect(caddyfile).toMatch(/^:8080 \{$/m);
+  });
+});
+
 describe("deploy/countersign.service", () => {
   const unit = read("deploy/countersign.service");
 

@@ -1,12 +1,11 @@
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { argsHash } from "../../src/approvals/hash.ts";
 import { writeExport } from "../../src/audit/export.ts";
-import { iterateAudit } from "../../src/db/audit.ts";
-import { verifyDb } from "../audit/helpers.ts";
+import { verifyHarnessDb, withAuditRows } from "../audit/helpers.ts";
 import { useCleanups } from "../support/cleanups.ts";
+import { openReader } from "../support/db-reader.ts";
 import { REFUND, startHarness, tempDir } from "../support/harness.ts";
 import { startReceiver } from "../time/helpers.ts";
 
@@ -29,10 +28,18 @@ async function exportText(path: string): Promise<string> {
       done();
     },
   });
-  const sqlite = new Database(path, { readonly: true });
-  await writeExport(iterateAudit(sqlite), { since: null, request: null }, sink);
-  sqlite.close();
+  await withAuditRows(path, (rows) => writeExport(rows, { since: null, request: null }, sink));
   return chunks.join("");
+}
+
+/** Every column of every audit row, read by a second connection. */
+async function auditTable(path: string): Promise<unknown[]> {
+  const reader = await openReader(path);
+  try {
+    return await reader.all("SELECT * FROM audit_log ORDER BY id");
+  } finally {
+    await reader.close();
+  }
 }
 
 describe("redaction everywhere", () => {
@@ -80,9 +87,7 @@ describe("redaction everywhere", () => {
     const channels: Record<string, string> = {
       slack: JSON.stringify(h.slack.calls),
       logs: h.logs.join(""),
-      audit: JSON.stringify(
-        new Database(dbPath, { readonly: true }).prepare("SELECT * FROM audit_log").all(),
-      ),
+      audit: JSON.stringify(await auditTable(dbPath)),
       export: await exportText(dbPath),
       events: JSON.stringify([
         (await h.api("GET", `/v1/requests/${a.json.id}/events`)).json,
@@ -109,6 +114,6 @@ describe("redaction everywhere", () => {
     expect(own.json.params).toEqual(PARAMS);
     expect(own.json.args_hash).toBe(argsHash(PARAMS));
     expect(hook.deliveries.map((d) => d.body).join("")).toContain(SECRET);
-    expect(verifyDb(dbPath)).toMatchObject({ ok: true });
+    expect(await verifyHarnessDb(dbPath)).toMatchObject({ ok: true });
   });
 });

@@ -1,14 +1,14 @@
 import { once } from "node:events";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { openDatabase } from "../../src/db/open.ts";
-import { createStore } from "../../src/db/store.ts";
 import { type FakeSlack, startFakeSlack } from "../../src/fake-slack/slack-api.ts";
 import { blockActionsPayload, postToApp } from "../../src/fake-slack/slack-requests.ts";
 import { validateMessage } from "../../src/slack/render/index.ts";
 import { TOKENS } from "../support/config.ts";
 import { type CrashChild, crashChildUrl, spawnCrashChild } from "../support/crash-child.ts";
-import { REFUND, SIGNING_SECRET, tempDir } from "../support/harness.ts";
+import { openReader } from "../support/db-reader.ts";
+import { postgresUrlFor, REFUND, SIGNING_SECRET, tempDir } from "../support/harness.ts";
+import { onPostgres } from "../support/postgres.ts";
 
 let child: CrashChild | undefined;
 let slack: FakeSlack | undefined;
@@ -32,7 +32,8 @@ describe("kill -9 right after Slack got the ack", () => {
     const dbPath = join(t.dir, "cs.db");
     slack = await startFakeSlack({ validateBlocks: (b) => validateMessage(b) });
     slack.setUsergroup("S0LEADS", ["U0GROUP1"]);
-    child = spawnCrashChild(dbPath, slack.url, Date.parse("2026-11-22T10:00:00.000Z"));
+    const database = onPostgres ? await postgresUrlFor(dbPath) : dbPath;
+    child = spawnCrashChild(database, slack.url, Date.parse("2026-11-22T10:00:00.000Z"));
     const url = await crashChildUrl(child);
 
     const created = await fetch(`${url}/v1/requests`, {
@@ -62,16 +63,19 @@ describe("kill -9 right after Slack got the ack", () => {
     await once(child, "exit");
     expect(acked.status).toBe(200);
 
-    const database = openDatabase(dbPath);
+    // Read by a new connection, as the next process would.
+    const reader = await openReader(dbPath);
     try {
-      const store = createStore(database);
-      expect((await store.decisionsFor(id)).map((d) => d.approverId)).toEqual(["U0GROUP1"]);
-      expect(await store.getRequest(id)).toMatchObject({
-        status: "approved",
-        resolution: "approved_by_humans",
-      });
+      const votes = await reader.all<{ approver_id: string }>(
+        "SELECT approver_id FROM decisions WHERE request_id = ? ORDER BY id",
+        [id],
+      );
+      expect(votes.map((d) => d.approver_id)).toEqual(["U0GROUP1"]);
+      expect(await reader.all("SELECT status, resolution FROM requests WHERE id = ?", [id])).toEqual([
+        { status: "approved", resolution: "approved_by_humans" },
+      ]);
     } finally {
-      database.sqlite.close();
+      await reader.close();
     }
   }, 30_000);
 });

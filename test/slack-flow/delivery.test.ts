@@ -11,11 +11,13 @@ import {
   eventually,
   type Harness,
   type HarnessOptions,
+  postgresUrlFor,
   REFUND,
   SIGNING_SECRET,
   startHarness,
   tempDir,
 } from "../support/harness.ts";
+import { onPostgres } from "../support/postgres.ts";
 import {
   auditRows,
   channelMessage,
@@ -271,7 +273,11 @@ describe("a stop or crash between the state change and the post", () => {
     const hanging = await startHangingSlack();
     cleanups.push(() => hanging.close());
     const startMs = Date.parse("2026-11-22T10:00:00.000Z");
-    const child = spawnCrashChild(dbPath, hanging.url, startMs);
+    // On PostgreSQL the child claims the hanging post with a lease (on its clock) that its successor waits out.
+    const leaseMs = 10_000;
+    const child = onPostgres
+      ? spawnCrashChild(await postgresUrlFor(dbPath), hanging.url, startMs, leaseMs)
+      : spawnCrashChild(dbPath, hanging.url, startMs);
     cleanups.push(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     });
@@ -312,7 +318,7 @@ describe("a stop or crash between the state change and the post", () => {
     await once(child, "exit");
     expect(child.signalCode).toBe("SIGKILL");
 
-    const h = await start({ dbPath, clock: new FakeClock(startMs) });
+    const h = await start({ dbPath, clock: new FakeClock(startMs + (onPostgres ? leaseMs : 0)) });
     await h.slack.waitFor((s) => topLevel(s, "C0SUPPORT").length === 3, 5000);
     await h.settle();
     await pause(150);

@@ -73,7 +73,11 @@ export async function clickRaw(
   requestId: string,
   opts: { channel?: string; ts?: string; triggerId?: string; isDm?: boolean } = {},
 ) {
-  const r = await h.service.deps.store.getRequest(requestId);
+  // With both given, nothing is read (a click while the database is unreachable).
+  const r =
+    opts.channel !== undefined && opts.ts !== undefined
+      ? undefined
+      : await h.service.deps.store.getRequest(requestId);
   return postToApp(
     `${h.url}/slack/events`,
     SIGNING_SECRET,

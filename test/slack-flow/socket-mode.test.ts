@@ -5,11 +5,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/db/open.ts";
 import { type FakeSlack, startFakeSlack } from "../../src/fake-slack/slack-api.ts";
 import { blockActionsPayload, viewSubmissionPayload } from "../../src/fake-slack/slack-requests.ts";
-import { type Service, startService } from "../../src/service.ts";
+import { type PostgresDatabase, type Service, startService } from "../../src/service.ts";
 import { validateMessage } from "../../src/slack/render/index.ts";
 import { TOKENS, testConfig } from "../support/config.ts";
-import { REFUND, tempDir } from "../support/harness.ts";
+import { REFUND, tempDir, testDatabase } from "../support/harness.ts";
 import { freePort } from "../support/ports.ts";
+import { freshPostgresUrl, onPostgres } from "../support/postgres.ts";
+import { startDbProxy } from "../support/tcp-proxy.ts";
 
 let service: Service | undefined;
 let slack: FakeSlack | undefined;
@@ -29,7 +31,7 @@ describe("Socket Mode (SLACK_APP_TOKEN set)", () => {
       config: testConfig(),
       slack: { botToken: "xoxb-test", signingSecret: "secret", appToken: "xapp-1-test", apiUrl: slack.url },
       port,
-      database: openDatabase(":memory:"),
+      database: await testDatabase(),
       log: pino({ level: "silent" }),
       sweepCron: null,
       outbox: { pollMs: 20 },
@@ -62,7 +64,7 @@ describe("Socket Mode (SLACK_APP_TOKEN set)", () => {
       config: testConfig(),
       slack: { botToken: "xoxb-test", signingSecret: "secret", appToken: "xapp-1-test", apiUrl: slack.url },
       port,
-      database: openDatabase(":memory:"),
+      database: await testDatabase(),
       log: pino({ level: "silent" }),
       sweepCron: null,
     });
@@ -79,7 +81,7 @@ describe("Socket Mode (SLACK_APP_TOKEN set)", () => {
 
 /** countersign in Socket Mode against a fake Slack that serves the WebSocket, with one request posted. */
 async function socketService(
-  dbPath = ":memory:",
+  database?: string | PostgresDatabase,
 ): Promise<{ service: Service; slack: FakeSlack; id: string; ts: string }> {
   slack = await startFakeSlack({ validateBlocks: (b) => validateMessage(b), socketMode: true });
   const port = await freePort();
@@ -88,7 +90,12 @@ async function socketService(
     slack: { botToken: "xoxb-test", signingSecret: "secret", appToken: "xapp-1-test", apiUrl: slack.url },
     port,
     host: "127.0.0.1",
-    database: openDatabase(dbPath),
+    database:
+      database === undefined
+        ? await testDatabase()
+        : typeof database === "string"
+          ? openDatabase(database)
+          : database,
     log: pino({ level: "silent" }),
     sweepCron: null,
     outbox: { pollMs: 20 },
@@ -177,28 +184,59 @@ describe("Socket Mode end to end (interactions over the fake's WebSocket)", () =
     );
   });
 
-  it("approve while another process holds the write lock → the envelope is never acked (Slack shows the failure), the clicker is told, nothing stored", async () => {
-    const t = tempDir();
-    try {
-      const dbPath = join(t.dir, "cs.db");
-      const { service, slack, id, ts } = await socketService(dbPath);
-      const lock = new Database(dbPath);
+  it.skipIf(onPostgres)(
+    "approve while another process holds the write lock → the envelope is never acked (Slack shows the failure), the clicker is told, nothing stored",
+    async () => {
+      const t = tempDir();
       try {
-        lock.exec("BEGIN IMMEDIATE");
-        const ack = await slack.socket.sendInteractive(click("U0LEAD1", "approve", id, ts));
-        expect(ack.acked).toBe(false);
-        const told = await slack.waitFor((s) => s.ephemerals("C0SUPPORT", "U0LEAD1")[0]);
-        expect(told.text).toContain("could not save your click");
+        const dbPath = join(t.dir, "cs.db");
+        const { service, slack, id, ts } = await socketService(dbPath);
+        const lock = new Database(dbPath);
+        try {
+          lock.exec("BEGIN IMMEDIATE");
+          const ack = await slack.socket.sendInteractive(click("U0LEAD1", "approve", id, ts));
+          expect(ack.acked).toBe(false);
+          const told = await slack.waitFor((s) => s.ephemerals("C0SUPPORT", "U0LEAD1")[0]);
+          expect(told.text).toContain("could not save your click");
+        } finally {
+          lock.close();
+        }
+        expect((await service.deps.store.getRequest(id))?.status).toBe("pending");
+        expect(await service.deps.store.decisionsFor(id)).toEqual([]);
+        const again = await slack.socket.sendInteractive(click("U0LEAD1", "approve", id, ts));
+        expect(again.acked).toBe(true);
+        expect((await service.deps.store.getRequest(id))?.status).toBe("approved");
       } finally {
-        lock.close();
+        t.cleanup();
       }
-      expect((await service.deps.store.getRequest(id))?.status).toBe("pending");
-      expect(await service.deps.store.decisionsFor(id)).toEqual([]);
-      const again = await slack.socket.sendInteractive(click("U0LEAD1", "approve", id, ts));
-      expect(again.acked).toBe(true);
-      expect((await service.deps.store.getRequest(id))?.status).toBe("approved");
-    } finally {
-      t.cleanup();
-    }
-  });
+    },
+  );
+
+  it.runIf(onPostgres)(
+    "approve while PostgreSQL is unreachable → the envelope is never acked (Slack shows the failure), the clicker is told, nothing stored",
+    async () => {
+      const proxy = await startDbProxy(await freshPostgresUrl());
+      try {
+        const { service, slack, id, ts } = await socketService({ postgresUrl: proxy.url });
+        proxy.down();
+        try {
+          const ack = await slack.socket.sendInteractive(click("U0LEAD1", "approve", id, ts));
+          expect(ack.acked).toBe(false);
+          const told = await slack.waitFor((s) => s.ephemerals("C0SUPPORT", "U0LEAD1")[0]);
+          expect(told.text).toContain("could not save your click");
+        } finally {
+          proxy.up();
+        }
+        expect((await service.deps.store.getRequest(id))?.status).toBe("pending");
+        expect(await service.deps.store.decisionsFor(id)).toEqual([]);
+        const again = await slack.socket.sendInteractive(click("U0LEAD1", "approve", id, ts));
+        expect(again.acked).toBe(true);
+        expect((await service.deps.store.getRequest(id))?.status).toBe("approved");
+      } finally {
+        await service?.stop();
+        service = undefined;
+        await proxy.close();
+      }
+    },
+  );
 });

@@ -8,7 +8,12 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export type CrashChild = ChildProcessByStdio<null, Readable, Readable>;
 
 /** countersign in a child process (test/slack-flow/crash-child.ts), to be killed with SIGKILL. */
-export function spawnCrashChild(dbPath: string, apiUrl: string, clockMs: number, leaseMs?: number): CrashChild {
+export function spawnCrashChild(
+  dbPath: string,
+  apiUrl: string,
+  clockMs: number,
+  leaseMs?: number,
+): CrashChild {
   const lease = leaseMs === undefined ? [] : [String(leaseMs)];
   return spawn(process.execPath, ["--import", "tsx", CHILD, dbPath, apiUrl, String(clockMs), ...lease], {
     cwd: ROOT,

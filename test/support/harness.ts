@@ -194,7 +194,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
  * tests run on PostgreSQL: a fresh database each, and a `dbPath` (a test that
  * restarts on the same data) names the same database every time it is used.
  */
-async function testDatabase(options: HarnessOptions): Promise<OpenDatabase | string | PostgresDatabase> {
+export async function testDatabase(
+  options: Pick<HarnessOptions, "database" | "dbPath" | "postgresUrl"> = {},
+): Promise<OpenDatabase | string | PostgresDatabase> {
   if (options.postgresUrl !== undefined) {
     if (!onPostgres)
       throw new Error("postgresUrl is for the postgres project: mark the test describe.runIf(onPostgres)");

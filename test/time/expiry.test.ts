@@ -1,9 +1,9 @@
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { useCleanups } from "../support/cleanups.ts";
 import { FakeClock } from "../support/clock.ts";
 import { SECRETS } from "../support/config.ts";
+import { openReader } from "../support/db-reader.ts";
 import { eventually, type Harness, REFUND, startHarness, tempDir } from "../support/harness.ts";
 import {
   actionsOf,
@@ -69,7 +69,10 @@ describe("expiry at ttl", () => {
       decided_at: new Date(expiredAt).toISOString(),
     });
 
+    // The worker tried meanwhile and got the 503 (recorded): it retries after its backoff, ≤ 6 s for a first attempt.
+    await eventually(async () => (await auditEvents(store, id)).includes("callback_failed"));
     hook.respond = () => 200;
+    h.clock.advance(6_000);
     await h.settle();
     for (const message of [rootMessage(h, "C0SUPPORT", row.slackTs), rootMessage(h, "D0MANAGER", row.dmTs)]) {
       expect(message?.updates).toBeGreaterThanOrEqual(1);
@@ -236,9 +239,9 @@ describe("one bad row does not block the rest", () => {
     await h.settle();
     const [good1, bad, good2] = ids as [string, string, string];
 
-    const raw = new Database(dbPath);
-    cleanups.push(() => void raw.close());
-    raw.prepare("UPDATE requests SET evidence = ? WHERE id = ?").run("{not json", bad);
+    const raw = await openReader(dbPath, { writable: true });
+    cleanups.push(() => raw.close());
+    expect(await raw.run("UPDATE requests SET evidence = ? WHERE id = ?", ["{not json", bad])).toBe(1);
 
     h.clock.advance(31 * MINUTE);
     const report = await h.service.sweepNow();
@@ -260,7 +263,7 @@ describe("one bad row does not block the rest", () => {
 
     // Not forgotten: the next sweep tries it again; once repaired, it expires.
     expect(await h.service.sweepNow()).toMatchObject({ expired: 0, failed: 1 });
-    raw.prepare("UPDATE requests SET evidence = ? WHERE id = ?").run("[]", bad);
+    expect(await raw.run("UPDATE requests SET evidence = ? WHERE id = ?", ["[]", bad])).toBe(1);
     expect(await h.service.sweepNow()).toMatchObject({ expired: 1, failed: 0 });
     expect((await store.getRequest(bad))?.status).toBe("expired");
   });

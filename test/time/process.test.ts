@@ -9,8 +9,10 @@ import { type FakeSlack, startFakeSlack } from "../../src/fake-slack/slack-api.t
 import { validateMessage } from "../../src/slack/render/index.ts";
 import { startHangingSlack } from "../slack-flow/helpers.ts";
 import { SECRETS, TEST_CONFIG_YAML, TOKENS } from "../support/config.ts";
-import { REFUND, tempDir } from "../support/harness.ts";
+import { openReader } from "../support/db-reader.ts";
+import { postgresUrlFor, REFUND, tempDir } from "../support/harness.ts";
 import { freePort } from "../support/ports.ts";
+import { onPostgres } from "../support/postgres.ts";
 import { sleep } from "./helpers.ts";
 
 /** The real service as `npm start` runs it: node + tsx on src/main.ts, configured only by env. */
@@ -87,7 +89,7 @@ async function setup(extra: Record<string, string> = {}): Promise<Setup> {
   const dbPath = join(t.dir, "data", "countersign.db");
   const envFile = join(t.dir, ".env");
   writeFileSync(envFile, "");
-  const env = {
+  const env: Record<string, string> = {
     SLACK_BOT_TOKEN: "xoxb-test-token",
     SLACK_SIGNING_SECRET: "test-signing-secret",
     SLACK_API_URL: slack.url,
@@ -100,6 +102,8 @@ async function setup(extra: Record<string, string> = {}): Promise<Setup> {
     DEPLOY_TOKEN: TOKENS.deploy,
     // Never the developer's own ./.env: each test says where its settings come from.
     COUNTERSIGN_ENV_FILE: envFile,
+    // On PostgreSQL the same process runs on the database that stands for this path (DATABASE_URL wins).
+    ...(onPostgres ? { DATABASE_URL: await postgresUrlFor(dbPath) } : {}),
     ...extra,
   };
   return { dir: t.dir, env, base: `http://127.0.0.1:${port}`, dbPath, configPath, slack };
@@ -208,24 +212,26 @@ describe("the real process", () => {
     expect(Date.now() - signalled).toBeLessThan(10_000);
     expect(child.stdout.join("")).toContain("shutting down");
 
-    const db = new Database(s.dbPath, { readonly: true });
+    if (!onPostgres) {
+      const file = new Database(s.dbPath, { readonly: true });
+      expect(file.pragma("integrity_check", { simple: true })).toBe("ok");
+      file.close();
+    }
+    const db = await openReader(s.dbPath);
     try {
-      expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
-      const rows = db.prepare("SELECT id, status, slack_ts FROM requests").all() as {
-        id: string;
-        status: string;
-        slack_ts: string | null;
-      }[];
+      const rows = await db.all<{ id: string; status: string; slack_ts: string | null }>(
+        "SELECT id, status, slack_ts FROM requests",
+      );
       expect(rows.map((r) => r.id).sort()).toEqual([waited, posting, uploadedId].sort());
       expect(rows.every((r) => r.status === "pending")).toBe(true);
       // The slow chat.postMessage finished, and its ts was stored before the database closed.
       const posted = s.slack.messages("C0SUPPORT").find((m) => m.text.includes("posting at SIGTERM"));
       expect(posted).toBeDefined();
       expect(rows.find((r) => r.id === posting)?.slack_ts).toBe(posted?.ts);
-      const outbox = db.prepare("SELECT request_id FROM slack_outbox").all() as { request_id: string }[];
+      const outbox = await db.all<{ request_id: string }>("SELECT request_id FROM slack_outbox");
       expect(outbox.every((o) => o.request_id === uploadedId)).toBe(true);
     } finally {
-      db.close();
+      await db.close();
     }
   });
 
@@ -271,13 +277,13 @@ describe("the real process", () => {
     child.process.kill("SIGTERM");
     expect(await exitWithin(child, 10_000)).toEqual({ code: 0, signal: null });
     expect(Date.now() - signalled).toBeLessThan(10_000);
-    const db = new Database(s.dbPath, { readonly: true });
+    const db = await openReader(s.dbPath);
     try {
-      expect(db.prepare("SELECT request_id, kind FROM slack_outbox").all()).toEqual([
+      expect(await db.all("SELECT request_id, kind FROM slack_outbox")).toEqual([
         { request_id: id, kind: "post" },
       ]);
     } finally {
-      db.close();
+      await db.close();
     }
 
     const restarted = spawnService(s.env);
@@ -290,41 +296,46 @@ describe("the real process", () => {
     expect(await exitWithin(restarted, 10_000)).toEqual({ code: 0, signal: null });
   }, 60_000);
 
-  it("running + a second instance on the same DATABASE_PATH → the second exits 2 naming the path, the first keeps serving; after kill -9 a new one starts", async () => {
-    const s = await setup();
-    const first = spawnService(s.env);
-    await waitHealthy(s.base, first);
+  // SQLite's one-writer file lock (PostgreSQL takes several replicas: test/replicas).
+  it.skipIf(onPostgres)(
+    "running + a second instance on the same DATABASE_PATH → the second exits 2 naming the path, the first keeps serving; after kill -9 a new one starts",
+    async () => {
+      const s = await setup();
+      const first = spawnService(s.env);
+      await waitHealthy(s.base, first);
 
-    const port = await freePort();
-    const second = spawnService({ ...s.env, PORT: String(port) });
-    const exit = await exitWithin(second, 20_000);
-    expect(exit.code).toBe(2);
-    const stderr = second.stderr.join("");
-    expect(stderr).toContain(s.dbPath);
-    expect(stderr).toContain("another countersign");
-    const created = await fetch(`${s.base}/v1/requests`, {
-      method: "POST",
-      headers: auth,
-      body: JSON.stringify(REFUND),
-    });
-    expect(created.status).toBe(201);
-    await s.slack.waitFor((f) => f.messages("C0SUPPORT").length === 1, 10_000);
+      const port = await freePort();
+      const second = spawnService({ ...s.env, PORT: String(port) });
+      const exit = await exitWithin(second, 20_000);
+      expect(exit.code).toBe(2);
+      const stderr = second.stderr.join("");
+      expect(stderr).toContain(s.dbPath);
+      expect(stderr).toContain("another countersign");
+      const created = await fetch(`${s.base}/v1/requests`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify(REFUND),
+      });
+      expect(created.status).toBe(201);
+      await s.slack.waitFor((f) => f.messages("C0SUPPORT").length === 1, 10_000);
 
-    // The lock dies with its process: no stale lock after kill -9.
-    first.process.kill("SIGKILL");
-    await first.exited;
-    const third = spawnService({ ...s.env, PORT: String(port) });
-    await waitHealthy(`http://127.0.0.1:${port}`, third);
-    // Readers are not locked out while it runs (backups, audit verify).
-    const db = new Database(s.dbPath, { readonly: true });
-    try {
-      expect(db.prepare("SELECT count(*) AS n FROM requests").get()).toEqual({ n: 1 });
-    } finally {
-      db.close();
-    }
-    third.process.kill("SIGTERM");
-    expect(await exitWithin(third, 10_000)).toEqual({ code: 0, signal: null });
-  }, 60_000);
+      // The lock dies with its process: no stale lock after kill -9.
+      first.process.kill("SIGKILL");
+      await first.exited;
+      const third = spawnService({ ...s.env, PORT: String(port) });
+      await waitHealthy(`http://127.0.0.1:${port}`, third);
+      // Readers are not locked out while it runs (backups, audit verify).
+      const db = new Database(s.dbPath, { readonly: true });
+      try {
+        expect(db.prepare("SELECT count(*) AS n FROM requests").get()).toEqual({ n: 1 });
+      } finally {
+        db.close();
+      }
+      third.process.kill("SIGTERM");
+      expect(await exitWithin(third, 10_000)).toEqual({ code: 0, signal: null });
+    },
+    60_000,
+  );
 
   it("start without SLACK_BOT_TOKEN → exits non-zero naming SLACK_BOT_TOKEN, nothing created", async () => {
     const s = await setup();

@@ -11,20 +11,26 @@ import {
 } from "jose";
 import { describe, expect, it } from "vitest";
 import { argsHash } from "../../src/approvals/hash.ts";
+import type { KeyStore } from "../../src/db/backend.ts";
 import { openDatabase } from "../../src/db/open.ts";
+import { openPostgresBackend } from "../../src/db/pg/index.ts";
 import { createKeyStore } from "../../src/db/signing-keys.ts";
-import { rotateKeys } from "../../src/tokens/rotate.ts";
+import { maxTokenTtlMs } from "../../src/tokens/issuer.ts";
+import { rotateSigningKey } from "../../src/tokens/keys.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { FakeClock } from "../support/clock.ts";
 import { TEST_CONFIG_YAML, testConfig } from "../support/config.ts";
+import { openReader } from "../support/db-reader.ts";
 import {
   eventually,
   type Harness,
   type HarnessOptions,
+  postgresUrlFor,
   REFUND,
   startHarness,
   tempDir,
 } from "../support/harness.ts";
+import { onPostgres } from "../support/postgres.ts";
 import { type Receiver, startReceiver } from "../support/receiver.ts";
 import { createPosted } from "../support/requests.ts";
 
@@ -78,6 +84,17 @@ function withPart(token: string, index: 0 | 1, value: unknown): string {
 }
 const partOf = (token: string, index: 0 | 1) =>
   JSON.parse(Buffer.from(token.split(".")[index] ?? "", "base64url").toString("utf8"));
+
+/** The signing keys through a second connection to the harness's database, as the CLI opens it. */
+async function otherConnection(dbPath: string): Promise<{ keys: KeyStore; close: () => Promise<void> }> {
+  if (!onPostgres) {
+    const database = openDatabase(dbPath);
+    return { keys: createKeyStore(database), close: async () => void database.sqlite.close() };
+  }
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const backend = await openPostgresBackend(await postgresUrlFor(dbPath), { log: quiet, migrate: false });
+  return { keys: backend.keys, close: () => backend.close() };
+}
 
 describe("approval token claims", () => {
   it("policy approval → token with exactly the §6 header and claims, approvers empty, 15m default ttl", async () => {
@@ -290,9 +307,12 @@ describe("signing keys", () => {
     const oldToken = (await h.create(SMALL)).json.approval_token as string;
     const oldKid = decodeProtectedHeader(oldToken).kid;
 
-    const cli = openDatabase(dbPath);
-    cleanups.push(() => void cli.sqlite.close());
-    const rotated = await rotateKeys(cli, { config: h.config, now: h.clock.now() });
+    const cli = await otherConnection(dbPath);
+    cleanups.push(cli.close);
+    const rotated = await rotateSigningKey(cli.keys, {
+      now: h.clock.now(),
+      retainMs: maxTokenTtlMs(h.config),
+    });
     expect(rotated.retired).toBe(oldKid);
 
     const newToken = (await h.create(SMALL)).json.approval_token as string;
@@ -330,9 +350,9 @@ describe("signing keys", () => {
     ).resolves.toBeDefined();
     await expect(verify(h, storedToken)).resolves.toBeDefined();
 
-    const check = openDatabase(dbPath);
-    cleanups.push(() => void check.sqlite.close());
-    const rows = await createKeyStore(check).all();
+    const check = await otherConnection(dbPath);
+    cleanups.push(check.close);
+    const rows = await check.keys.all();
     expect(rows.find((r) => r.kid === expectedKid)).toMatchObject({ privateKey: null, retiredAt: null });
     expect(JSON.stringify(rows)).not.toContain(pem.split("\n")[1]);
   });
@@ -348,9 +368,9 @@ describe("signing keys", () => {
     const pending = (await first.create()).json;
     await first.stop();
     // What a database from before this version holds: approved, no token.
-    const old = openDatabase(dbPath);
-    old.sqlite.prepare("UPDATE requests SET approval_token = NULL").run();
-    old.sqlite.close();
+    const old = await openReader(dbPath, { writable: true });
+    expect(await old.run("UPDATE requests SET approval_token = NULL")).toBe(3);
+    await old.close();
 
     clock.advance(60 * MINUTE);
     const h = await harness({ dbPath, clock });

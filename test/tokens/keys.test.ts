@@ -1,7 +1,8 @@
 import { generateKeyPairSync } from "node:crypto";
 import { calculateJwkThumbprint } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
-import { type OpenDatabase, openDatabase } from "../../src/db/open.ts";
+import { openDatabase } from "../../src/db/open.ts";
+import { openPostgresBackend } from "../../src/db/pg/index.ts";
 import { createKeyStore, type KeyStore } from "../../src/db/signing-keys.ts";
 import {
   describeKey,
@@ -10,16 +11,25 @@ import {
   publishedKeys,
   rotateSigningKey,
 } from "../../src/tokens/keys.ts";
+import { freshPostgresUrl, onPostgres } from "../support/postgres.ts";
 
 const MINUTE = 60_000;
 const T0 = Date.parse("2026-11-22T10:00:00.000Z");
-let database: OpenDatabase | undefined;
-afterEach(() => {
-  database?.sqlite.close();
-  database = undefined;
+let close: (() => Promise<void> | void) | undefined;
+afterEach(async () => {
+  await close?.();
+  close = undefined;
 });
-function keyStore(): KeyStore {
-  database = openDatabase(":memory:");
+/** An empty, migrated key store on the database under test (SQLite in memory, or a fresh PostgreSQL database). */
+async function keyStore(): Promise<KeyStore> {
+  if (onPostgres) {
+    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const backend = await openPostgresBackend(await freshPostgresUrl(), { log: quiet, poolSize: 2 });
+    close = () => backend.close();
+    return backend.keys;
+  }
+  const database = openDatabase(":memory:");
+  close = () => void database.sqlite.close();
   return createKeyStore(database);
 }
 const kids = async (keys: KeyStore, now: number, retainMs = 15 * MINUTE) =>
@@ -33,7 +43,7 @@ describe("signing keys", () => {
   });
 
   it("first start creates one key; later starts keep it", async () => {
-    const keys = keyStore();
+    const keys = await keyStore();
     const first = await ensureSigningKey(keys, { now: T0, retainMs: 15 * MINUTE, supplied: null });
     expect(first.created).toBe(true);
     const again = await ensureSigningKey(keys, { now: T0 + MINUTE, retainMs: 15 * MINUTE, supplied: null });
@@ -42,16 +52,22 @@ describe("signing keys", () => {
   });
 
   it("the database refuses a second active key", async () => {
-    const keys = keyStore();
+    const keys = await keyStore();
     await ensureSigningKey(keys, { now: T0, retainMs: 15 * MINUTE, supplied: null });
     const { kid, x } = describeKey(generateSigningKey());
-    await expect(
-      keys.insert({ kid, x, privateKey: null, createdAt: T0, retiredAt: null, publishUntil: null }),
-    ).rejects.toThrow(/UNIQUE/);
+    const refused = await keys
+      .insert({ kid, x, privateKey: null, createdAt: T0, retiredAt: null, publishUntil: null })
+      .then(
+        () => null,
+        (error: Error) => error,
+      );
+    // SQLite: "UNIQUE constraint failed"; PostgreSQL (wrapped by drizzle): "duplicate key … unique constraint".
+    expect(`${refused?.message} ${String(refused?.cause)}`).toMatch(/unique constraint/i);
+    expect(await keys.all()).toHaveLength(1);
   });
 
   it("rotation to a given key; the old key is published for retainMs after retirement, then dropped", async () => {
-    const keys = keyStore();
+    const keys = await keyStore();
     const { kid: old } = await ensureSigningKey(keys, { now: T0, retainMs: 15 * MINUTE, supplied: null });
     const pem = generateSigningKey();
     const rotated = await rotateSigningKey(keys, {
@@ -69,7 +85,7 @@ describe("signing keys", () => {
   });
 
   it("rotating back to a key used before is refused and changes nothing", async () => {
-    const keys = keyStore();
+    const keys = await keyStore();
     const pem = generateSigningKey();
     await rotateSigningKey(keys, { now: T0, retainMs: MINUTE, privateKeyPem: pem });
     const second = await rotateSigningKey(keys, { now: T0 + 1, retainMs: MINUTE });
@@ -80,7 +96,7 @@ describe("signing keys", () => {
   });
 
   it("a supplied key becomes active without its private half; removing it later creates a stored key again", async () => {
-    const keys = keyStore();
+    const keys = await keyStore();
     const { kid: stored } = await ensureSigningKey(keys, { now: T0, retainMs: 15 * MINUTE, supplied: null });
     const supplied = String(
       generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }),
