@@ -23,12 +23,18 @@ export const codeOf = (error: unknown): string | undefined => {
 /**
  * The server cannot be reached or refuses work for now: the connection failed or
  * was cut, the pool had no connection in time, the server is shutting down or
- * starting (57P0x), is out of resources (53xxx: disk full, out of connections) or a connection exception (08xxx).
+ * starting (57P0x), a lock was not free within the write's budget (55P03), is out of resources (53xxx: disk full, out of connections) or a connection exception (08xxx).
  */
 export function isConnectionError(error: unknown): boolean {
   const code = codeOf(error);
   if (code !== undefined) {
-    if (NETWORK_CODES.has(code) || code.startsWith("08") || code.startsWith("57P") || code.startsWith("53"))
+    if (
+      NETWORK_CODES.has(code) ||
+      code.startsWith("08") ||
+      code.startsWith("57P") ||
+      code.startsWith("53") ||
+      code === "55P03"
+    )
       return true;
   }
   if (error instanceof AggregateError && error.errors.some(isConnectionError)) return true;

@@ -308,8 +308,10 @@ describe.skipIf(!onPostgres)("PostgreSQL store", () => {
     // Both read the same 25 due heads; each one is claimed by exactly one of them.
     const ids = [...(x ?? []), ...(y ?? [])].map((item) => item.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids.length).toBe(25);
-    expect((await claimSlack(a.store, 100, 60_000, 25)).length).toBe(15);
+    // (One may read its due list after the other leased some: then it sees later heads.)
+    expect(ids.length).toBeGreaterThanOrEqual(25);
+    ids.push(...(await claimSlack(a.store, 100, 60_000, 40)).map((item) => item.id));
+    expect(new Set(ids).size).toBe(40);
     const all = [...(x ?? []), ...(y ?? [])];
     expect(
       all.every((item) => item.kind === "post" && item.channel === `C${JSON.parse(item.payload).i}`),
@@ -354,7 +356,7 @@ describe.skipIf(!onPostgres)("PostgreSQL store", () => {
     ]);
     const ids = [...x, ...y].map((c) => c.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids.length).toBe(10);
+    expect(ids.length).toBeGreaterThanOrEqual(10);
     ids.push(...(await claimCallbacks(a.store, 100, 1_000, 10, ["busy"])).map((c) => c.id));
     expect(new Set(ids).size).toBe(15);
     // Each claim comes back in due order (next_attempt_at), as on SQLite — not id order (cb10 < cb5).
@@ -437,6 +439,28 @@ describe.skipIf(!onPostgres)("PostgreSQL store", () => {
     const one: number[] = [];
     for await (const row of a.audit.iterate({ requestId: "r3" })) one.push(row.seq);
     expect(one).toHaveLength(25);
+  });
+
+  it("audit: transactions that append and then roll back (a retry, a kill -9) leave no gap: the chain still verifies", async () => {
+    const [a, b] = await replicas();
+    await a.store.audit("r1", 1, "created", "agent:x", {});
+    for (let i = 0; i < 5; i += 1) {
+      await expect(
+        (i % 2 === 0 ? a : b).writes.run(async () => {
+          await (i % 2 === 0 ? a : b).store.audit("r1", 2, "routed", null, { i });
+          throw new Error("rolled back");
+        }),
+      ).rejects.toThrow("rolled back");
+    }
+    await b.store.audit("r1", 3, "approved", "slack:U1", {});
+    const seqs: number[] = [];
+    const verifier = new ChainVerifier({ start: "genesis" });
+    for await (const row of a.audit.iterate()) {
+      seqs.push(row.seq);
+      verifier.push(row);
+    }
+    expect(seqs).toEqual([1, 2]);
+    expect(verifier.finish()).toMatchObject({ ok: true, count: 2 });
   });
 
   it("audit iterate pages past 1000 rows and starts at sinceMs", async () => {

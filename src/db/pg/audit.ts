@@ -11,10 +11,14 @@ import type { PgSession } from "./session.ts";
 export const AUDIT_LOCK_KEY = 0x61756469; // "audi"
 
 const LOCK = { name: "cs_audit_lock", text: "SELECT pg_advisory_xact_lock($1)" };
-const HEAD = { name: "cs_audit_head", text: "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1" };
+const HEAD = { name: "cs_audit_head", text: "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1" };
+// The id is the head's + 1, not the identity sequence's next value: a sequence
+// value is spent even when its transaction rolls back (a retry, a kill -9), and
+// a gap in the seq numbers reads as a deleted event to `audit verify`. Under the
+// chain's lock the head is this transaction's alone, so head + 1 is free.
 const INSERT = {
   name: "cs_audit_insert",
-  text: "INSERT INTO audit_log (request_id, at, event, actor, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+  text: "INSERT INTO audit_log (id, request_id, at, event, actor, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
 };
 
 /**
@@ -35,19 +39,21 @@ export function createPgAuditAppender(session: PgSession, redact: <T>(value: T) 
     const ctx = session.current();
     if (ctx === undefined) throw new Error("audit append outside a transaction");
     const text = detail === undefined || detail === null ? null : canonicalJson(redact(detail));
-    let prevHash = ctx.audit.locked ? ctx.audit.head : null;
+    let head = ctx.audit.locked ? ctx.audit.head : null;
     if (!ctx.audit.locked) {
       await ctx.client.query({ ...LOCK, values: [AUDIT_LOCK_KEY] });
       ctx.audit.locked = true;
     }
-    if (prevHash === null) {
+    if (head === null) {
       // Read after the lock, in a new statement: READ COMMITTED then sees the previous holder's commit.
-      const { rows } = await ctx.client.query<{ hash: string | null }>(HEAD);
-      prevHash = rows[0]?.hash ?? GENESIS_HASH;
+      const { rows } = await ctx.client.query<{ id: string; hash: string | null }>(HEAD);
+      const last = rows[0];
+      head = { seq: last === undefined ? 0 : Number(last.id), hash: last?.hash ?? GENESIS_HASH };
     }
-    const hash = chainHash(prevHash, { requestId, at, event, actor, detail: text });
-    await ctx.client.query({ ...INSERT, values: [requestId, at, event, actor, text, prevHash, hash] });
-    ctx.audit.head = hash;
+    const seq = head.seq + 1;
+    const hash = chainHash(head.hash, { requestId, at, event, actor, detail: text });
+    await ctx.client.query({ ...INSERT, values: [seq, requestId, at, event, actor, text, head.hash, hash] });
+    ctx.audit.head = { seq, hash };
   };
   return (
     requestId: string | null,

@@ -23,7 +23,7 @@ interface TxContext {
   depth: number;
   afterCommit: (() => void)[];
   /** This transaction holds the audit chain's advisory lock, and (once known) the chain's head. */
-  audit: { locked: boolean; head: string | null };
+  audit: { locked: boolean; head: { seq: number; hash: string } | null };
 }
 
 /**

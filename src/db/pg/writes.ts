@@ -60,7 +60,16 @@ export function createPgWrites(session: PgSession, options: PgWritesOptions = {}
       for (;;) {
         try {
           // Waiting for a free connection counts against the budget too.
-          const result = await session.tx(fn, { waitMs: deadline - performance.now() });
+          const result = await session.tx(
+            async () => {
+              // Nor does a lock held by another replica outlast it: a click must be
+              // answered within Slack's 3 s, stored or refused, never stored after.
+              const left = Math.max(10, Math.round(deadline - performance.now()));
+              await session.current()?.client.query(`SET LOCAL lock_timeout = ${left}`);
+              return fn();
+            },
+            { waitMs: deadline - performance.now() },
+          );
           failing = null;
           return result;
         } catch (error) {
