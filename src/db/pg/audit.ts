@@ -11,14 +11,31 @@ import type { PgSession } from "./session.ts";
 export const AUDIT_LOCK_KEY = 0x61756469; // "audi"
 
 const LOCK = { name: "cs_audit_lock", text: "SELECT pg_advisory_xact_lock($1)" };
-const HEAD = { name: "cs_audit_head", text: "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1" };
-// The id is the head's + 1, not the identity sequence's next value: a sequence
-// value is spent even when its transaction rolls back (a retry, a kill -9), and
-// a gap in the seq numbers reads as a deleted event to `audit verify`. Under the
-// chain's lock the head is this transaction's alone, so head + 1 is free.
+/**
+ * Ids are numbered like SQLite's AUTOINCREMENT: one past the highest ever
+ * given, kept in job_ticks ("audit_seq") inside the appending transaction. An
+ * identity sequence would spend a value on every rolled-back append (a retry, a
+ * kill -9), and `audit verify` reads a gap in the seq numbers as a deleted
+ * event; a high-water mark that is rolled back with its transaction leaves no
+ * gap, while deleting the newest events still does (the mark never goes back).
+ * The identity sequence is moved along too, for rows inserted by hand.
+ */
+const HEAD = {
+  name: "cs_audit_head",
+  text: `SELECT GREATEST(
+      (SELECT tick FROM job_ticks WHERE name = 'audit_seq'),
+      (SELECT max(id) FROM audit_log), 0) AS seq,
+    (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1) AS hash`,
+};
 const INSERT = {
   name: "cs_audit_insert",
-  text: "INSERT INTO audit_log (id, request_id, at, event, actor, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+  text: `WITH appended AS (
+      INSERT INTO audit_log (id, request_id, at, event, actor, detail, prev_hash, hash)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)),
+    mark AS (
+      INSERT INTO job_ticks (name, tick) VALUES ('audit_seq', $1)
+      ON CONFLICT (name) DO UPDATE SET tick = excluded.tick)
+    SELECT setval(pg_get_serial_sequence('audit_log', 'id'), $1)`,
 };
 
 /**
@@ -46,9 +63,8 @@ export function createPgAuditAppender(session: PgSession, redact: <T>(value: T) 
     }
     if (head === null) {
       // Read after the lock, in a new statement: READ COMMITTED then sees the previous holder's commit.
-      const { rows } = await ctx.client.query<{ id: string; hash: string | null }>(HEAD);
-      const last = rows[0];
-      head = { seq: last === undefined ? 0 : Number(last.id), hash: last?.hash ?? GENESIS_HASH };
+      const { rows } = await ctx.client.query<{ seq: string; hash: string | null }>(HEAD);
+      head = { seq: Number(rows[0]?.seq ?? 0), hash: rows[0]?.hash ?? GENESIS_HASH };
     }
     const seq = head.seq + 1;
     const hash = chainHash(head.hash, { requestId, at, event, actor, detail: text });
