@@ -58,11 +58,11 @@ export function statusOf(code: ApiErrorCode): number {
 
 /** A refusal the router turns into the contract's error body. */
 export class ApiError extends Error {
-  constructor(
-    readonly code: ApiErrorCode,
-    message: string,
-    readonly issues?: ApiIssue[],
-  ) {
+  readonly code: ApiErrorCode;
+  readonly issues: ApiIssue[] | undefined;
+  constructor(code: ApiErrorCode, message: string, issues?: ApiIssue[]) {
     super(message);
+    this.code = code;
+    this.issues = issues;
   }
 }

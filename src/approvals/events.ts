@@ -13,7 +13,9 @@ export class RequestEvents {
    * With a bus (several replicas on PostgreSQL), a change is published to
    * every replica, this one included, and waiters wake when it comes back.
    */
-  constructor(private readonly bus: ChangeBus | null = null) {
+  private readonly bus: ChangeBus | null;
+  constructor(bus: ChangeBus | null = null) {
+    this.bus = bus;
     bus?.subscribe((id) => (id === null ? this.wakeAll() : this.wake(id)));
   }
 

@@ -49,7 +49,10 @@ export class ChainVerifier {
   private start: string | null = null;
   private anchorSeen = false;
 
-  constructor(private readonly options: VerifyOptions) {}
+  private readonly options: VerifyOptions;
+  constructor(options: VerifyOptions) {
+    this.options = options;
+  }
 
   /** Checks one more row; returns false once a problem is known (stop pushing). */
   push(row: ChainRow): boolean {

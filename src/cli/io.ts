@@ -14,11 +14,10 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** Bad usage or settings: exit 2 with every problem listed. */
 export class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly problems: string[] = [],
-  ) {
+  readonly problems: string[];
+  constructor(message: string, problems: string[] = []) {
     super(message);
+    this.problems = problems;
   }
 }
 

@@ -10,12 +10,10 @@ import type { SqliteTransactions } from "./sqlite-tx.ts";
  * nothing of the write was stored, the caller may try again later.
  */
 export class StoreUnavailable extends Error {
-  constructor(
-    message: string,
-    readonly sqliteCode: string | null,
-    options?: { cause?: unknown },
-  ) {
+  readonly sqliteCode: string | null;
+  constructor(message: string, sqliteCode: string | null, options?: { cause?: unknown }) {
     super(message, options);
+    this.sqliteCode = sqliteCode;
     this.name = "StoreUnavailable";
   }
 }

@@ -26,10 +26,9 @@ export class FakeSocketMode {
   /** Every envelope sent and what its ack carried, in order (tests read it). */
   readonly envelopes: { envelope_id: string; type: string; acked: boolean }[] = [];
 
-  constructor(
-    server: Server,
-    private readonly appId = "A0FAKEAPP",
-  ) {
+  private readonly appId: string;
+  constructor(server: Server, appId = "A0FAKEAPP") {
+    this.appId = appId;
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (!(req.url ?? "").startsWith(PATH)) {
         socket.end("HTTP/1.1 404 Not Found\r\n\r\n");

@@ -8,18 +8,26 @@ export class CountersignError extends Error {
 /** countersign answered with its error body (CONTRACT §3). */
 export class CountersignApiError extends CountersignError {
   override name = "CountersignApiError";
+  /** The API's error code, e.g. `invalid_request`, `no_matching_policy`, `unavailable`. */
+  readonly code: string;
+  /** HTTP status of the answer. */
+  readonly status: number;
+  /** Which field is wrong, for `invalid_request`. */
+  readonly issues: ApiIssue[];
+  /** Seconds from a `Retry-After` header, when the service sent one. */
+  readonly retryAfter: number | null;
   constructor(
-    /** The API's error code, e.g. `invalid_request`, `no_matching_policy`, `unavailable`. */
-    readonly code: string,
+    code: string,
     message: string,
-    /** HTTP status of the answer. */
-    readonly status: number,
-    /** Which field is wrong, for `invalid_request`. */
-    readonly issues: ApiIssue[] = [],
-    /** Seconds from a `Retry-After` header, when the service sent one. */
-    readonly retryAfter: number | null = null,
+    status: number,
+    issues: ApiIssue[] = [],
+    retryAfter: number | null = null,
   ) {
     super(message);
+    this.code = code;
+    this.status = status;
+    this.issues = issues;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -39,15 +47,13 @@ export class ApprovalError extends CountersignError {
   /** The person whose decision ended the request (null for policy, timeout, cancel). */
   readonly approver: Decision["approver"] | null;
   readonly comment: string | null;
-  constructor(
-    readonly request: RequestResource,
-    message?: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly request: RequestResource;
+  constructor(request: RequestResource, message?: string, options?: { cause?: unknown }) {
     super(
       message ?? `request ${request.id} was ${request.status} (${request.resolution ?? "no resolution"})`,
       options,
     );
+    this.request = request;
     const last = closingDecision(request);
     this.resolution = request.resolution;
     this.approver = last?.approver ?? null;
@@ -102,12 +108,10 @@ export type TokenErrorReason = (typeof TOKEN_ERROR_REASONS)[number];
 /** An approval token that must not be honoured; `reason` says why. */
 export class ApprovalTokenError extends CountersignError {
   override name = "ApprovalTokenError";
-  constructor(
-    readonly reason: TokenErrorReason,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly reason: TokenErrorReason;
+  constructor(reason: TokenErrorReason, message: string, options?: { cause?: unknown }) {
     super(message, options);
+    this.reason = reason;
   }
 }
 
