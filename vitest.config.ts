@@ -25,6 +25,7 @@ if (!withPostgres && only !== "sqlite") {
 
 /** Tests that never touch a database (or only the demo's embedded SQLite) run once. */
 const DATABASE_FREE = [
+  "test/architecture/**",
   "test/config/**",
   "test/docs/**",
   "test/deploy/**",

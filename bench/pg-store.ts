@@ -13,7 +13,7 @@ import { getTableColumns } from "drizzle-orm";
 import pg from "pg";
 import { openPostgresBackend } from "../src/db/pg/index.ts";
 import { requests } from "../src/db/pg/schema.ts";
-import type { NewRequestRow } from "../src/db/schema.ts";
+import type { NewRequestRecord } from "../src/domain/records.ts";
 import { ROOT } from "./lib/child.ts";
 import { type BenchContext, pick } from "./lib/context.ts";
 import { info, type Metric, ratioAtLeast } from "./lib/report.ts";
@@ -22,10 +22,10 @@ const B = "pgstore";
 const script = join(ROOT, "scripts/pg-cluster.mjs");
 
 const columns = Object.values(getTableColumns(requests)).map((c) => c.name);
-const keys = Object.keys(getTableColumns(requests)) as (keyof NewRequestRow)[];
+const keys = Object.keys(getTableColumns(requests)) as (keyof NewRequestRecord)[];
 const RAW_INSERT = `INSERT INTO requests (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")})`;
 
-function row(id: string): Required<NewRequestRow> {
+function row(id: string): Required<NewRequestRecord> {
   return {
     id,
     agent: "bench",

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { RESOLUTIONS, type Resolution, type Status } from "./approvals/types.ts";
+import { RESOLUTIONS, type Resolution, type Status } from "./domain/vocabulary.ts";
 
 /** Who settled a request, one label value per resolution (low cardinality by construction). */
 export function decidedBy(resolution: Resolution): "human" | "policy" | "timeout" | "agent" {

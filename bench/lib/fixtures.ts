@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type Database from "better-sqlite3";
-import { argsHash, canonicalJson } from "../../src/approvals/hash.ts";
+import { argsHash, canonicalJson } from "../../src/domain/canonical-json.ts";
 import { CONTRACT_EXAMPLE } from "../../test/support/contract-example.ts";
 
 export const AGENT_TOKEN = "bench-agent-token-0123456789abcdef";

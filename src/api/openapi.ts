@@ -6,7 +6,7 @@ import {
   outcomeBodySchema,
   paramsSchema,
 } from "../approvals/request-body.ts";
-import { requestResourceSchema } from "../approvals/types.ts";
+import { requestResourceSchema } from "../domain/vocabulary.ts";
 import { jwksSchema } from "../tokens/keys.ts";
 import { API_ERROR_CODES, type ApiErrorCode, apiErrorBodySchema, statusOf } from "./errors.ts";
 import { idempotencyKeySchema, requestIdSchema, waitSchema } from "./parameters.ts";

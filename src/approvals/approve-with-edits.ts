@@ -1,9 +1,9 @@
 import type { WriteOptions } from "../db/backend.ts";
-import { approvedArgsHash, approvedParamsJson } from "./approved-version.ts";
+import { approvedArgsHash, approvedParamsJson } from "../domain/approved-version.ts";
+import { sha256Hex } from "../domain/canonical-json.ts";
 import type { MembershipCheck } from "./authority.ts";
 import type { Deps } from "./deps.ts";
 import { finalizeInTx, queueSlack } from "./finalize.ts";
-import { sha256Hex } from "./hash.ts";
 import { diffParams, parseEditedParams } from "./params-edit.ts";
 import {
   approvalsOn,

@@ -1,6 +1,6 @@
 import type { AppConfig, Role } from "../config/file.ts";
-import type { RequestRow } from "../db/schema.ts";
-import type { RefusalReason } from "./transitions.ts";
+import type { RequestRecord } from "../domain/records.ts";
+import type { RefusalReason } from "../domain/transitions.ts";
 
 /** Resolves whether a Slack user is in a user group (cached by the Slack layer). */
 export type MembershipCheck = (usergroup: string, userId: string) => Promise<boolean>;
@@ -13,7 +13,7 @@ export interface RoleApprovers {
 }
 
 /** The one answer to "who may approve this request now", for messages, reminders and refusals. */
-export function approversNow(config: Pick<AppConfig, "roles">, row: RequestRow): RoleApprovers {
+export function approversNow(config: Pick<AppConfig, "roles">, row: RequestRecord): RoleApprovers {
   const role = row.role === null ? undefined : config.roles[row.role];
   return {
     approvers: role?.approvers ?? [],
@@ -27,7 +27,7 @@ export function approversNow(config: Pick<AppConfig, "roles">, row: RequestRow):
  * manager once the request was escalated — never the person it is on behalf of.
  */
 export async function authorityOf(
-  row: RequestRow,
+  row: RequestRecord,
   role: Role | undefined,
   userId: string,
   isMember: MembershipCheck,

@@ -1,7 +1,7 @@
+import type { RequestResource } from "../domain/vocabulary.ts";
 import type { Deps } from "./deps.ts";
 import { afterFinal, finalizeInTx } from "./finalize.ts";
 import { toResource } from "./resource.ts";
-import type { RequestResource } from "./types.ts";
 
 export type CancelResult =
   | { kind: "cancelled"; resource: RequestResource }

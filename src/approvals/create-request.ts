@@ -1,15 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { Agent } from "../config/file.ts";
-import type { RequestRow } from "../db/schema.ts";
+import { argsHash, canonicalJson, sha256Hex } from "../domain/canonical-json.ts";
+import type { RequestRecord } from "../domain/records.ts";
+import { finalState } from "../domain/transitions.ts";
+import type { RequestResource } from "../domain/vocabulary.ts";
 import { findPolicy } from "../policy/match.ts";
 import { sampledForHumans } from "../policy/sample.ts";
 import type { Deps } from "./deps.ts";
 import { queueCallbackInTx, queueSlack } from "./finalize.ts";
-import { argsHash, canonicalJson, sha256Hex } from "./hash.ts";
 import type { CreateRequestBody } from "./request-body.ts";
 import { toResource } from "./resource.ts";
-import { finalState } from "./transitions.ts";
-import type { RequestResource } from "./types.ts";
 
 export type CreateResult =
   | { kind: "created"; resource: RequestResource }
@@ -117,7 +117,7 @@ export async function createRequest(
   const status = decided?.status ?? "pending";
   const resolution = decided?.resolution ?? null;
 
-  const row: RequestRow = {
+  const row: RequestRecord = {
     id,
     agent: agent.id,
     status,

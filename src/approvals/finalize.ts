@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type { RequestRow } from "../db/schema.ts";
-import { approversOfVersion } from "./approved-version.ts";
+import { approversOfVersion } from "../domain/approved-version.ts";
+import type { RequestRecord } from "../domain/records.ts";
+import { finalState } from "../domain/transitions.ts";
+import type { Resolution } from "../domain/vocabulary.ts";
 import type { Deps } from "./deps.ts";
 import { toResource } from "./resource.ts";
 import type { SlackEffect } from "./slack-effects.ts";
-import { finalState } from "./transitions.ts";
-import type { Resolution } from "./types.ts";
 
 /** Queues a Slack side effect in the caller's transaction. */
 export function queueSlack(
@@ -24,7 +24,7 @@ export function queueSlack(
  */
 export async function finalizeInTx(
   deps: Pick<Deps, "store" | "config" | "tokens">,
-  row: RequestRow,
+  row: RequestRecord,
   change: { resolution: Resolution; actor: string | null; detail?: unknown },
   now: number,
 ): Promise<boolean> {
@@ -82,7 +82,7 @@ export async function afterFinal(
   deps: Pick<Deps, "events" | "metrics" | "store">,
   requestId: string,
   // The row as committed, when the caller has already read it.
-  committed?: RequestRow,
+  committed?: RequestRecord,
 ): Promise<void> {
   const row = committed ?? (await deps.store.getRequest(requestId));
   if (row?.resolution && row.decidedAt !== null) {

@@ -1,7 +1,7 @@
-import type { RequestRow } from "../db/schema.ts";
+import type { RequestRecord } from "../domain/records.ts";
+import type { RequestResource } from "../domain/vocabulary.ts";
 import type { Deps } from "./deps.ts";
 import { toResource } from "./resource.ts";
-import type { RequestResource } from "./types.ts";
 
 export type GetResult = { kind: "found"; resource: RequestResource } | { kind: "not_found" };
 
@@ -10,7 +10,7 @@ async function ownRow(
   deps: Pick<Deps, "store">,
   agentId: string,
   id: string,
-): Promise<RequestRow | undefined> {
+): Promise<RequestRecord | undefined> {
   const row = await deps.store.getRequest(id);
   return row?.agent === agentId ? row : undefined;
 }
@@ -35,7 +35,7 @@ export async function waitForDecision(
   signal: AbortSignal,
 ): Promise<GetResult> {
   const deadline = deps.clock.now() + waitMs;
-  let row: RequestRow | undefined;
+  let row: RequestRecord | undefined;
   // Any change wakes the wait (a first vote of two, an escalation); keep waiting until the status is final.
   for (;;) {
     const left = deadline - deps.clock.now();

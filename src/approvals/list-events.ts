@@ -1,4 +1,4 @@
-import type { AuditRow } from "../db/schema.ts";
+import type { AuditRecord } from "../domain/records.ts";
 import type { Deps } from "./deps.ts";
 
 /** One entry of `GET /v1/requests/:id/events` (CONTRACT §7). */
@@ -24,7 +24,7 @@ export async function listEvents(
   return { kind: "found", events: (await deps.store.auditFor(id)).map(toEvent) };
 }
 
-function toEvent(r: AuditRow): RequestEvent {
+function toEvent(r: AuditRecord): RequestEvent {
   return {
     seq: r.id,
     at: new Date(r.at).toISOString(),

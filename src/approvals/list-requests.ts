@@ -1,8 +1,8 @@
 import { z } from "zod";
+import type { RequestResource } from "../domain/vocabulary.ts";
+import { STATUSES, type Status } from "../domain/vocabulary.ts";
 import type { Deps } from "./deps.ts";
 import { toResource } from "./resource.ts";
-import type { RequestResource } from "./types.ts";
-import { STATUSES, type Status } from "./types.ts";
 
 export const LIST_DEFAULT_LIMIT = 20;
 export const LIST_MAX_LIMIT = 100;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { canonicalJson } from "./hash.ts";
+import { canonicalJson } from "../domain/canonical-json.ts";
 import { createRequestBodySchema } from "./request-body.ts";
 
 type Json = Record<string, unknown>;

@@ -1,13 +1,13 @@
 import type { WriteOptions } from "../db/backend.ts";
-import type { DecisionRow, RequestRow } from "../db/schema.ts";
-import { approvedArgsHash } from "./approved-version.ts";
+import { approvedArgsHash } from "../domain/approved-version.ts";
+import type { DecisionRecord, RequestRecord } from "../domain/records.ts";
+import { expiryDue, type RefusalReason } from "../domain/transitions.ts";
+import type { RequestResource } from "../domain/vocabulary.ts";
 import { authorityOf, type MembershipCheck } from "./authority.ts";
 import type { Deps } from "./deps.ts";
 import { afterFinal, finalizeInTx, queueSlack } from "./finalize.ts";
 import { toResource } from "./resource.ts";
 import type { EphemeralMessage } from "./slack-effects.ts";
-import { expiryDue, type RefusalReason } from "./transitions.ts";
-import type { RequestResource } from "./types.ts";
 
 export interface DecisionInput {
   requestId: string;
@@ -80,7 +80,7 @@ export async function recordDecision(
 export async function castVoteInTx(
   deps: Pick<Deps, "store">,
   requestId: string,
-  votes: DecisionRow[],
+  votes: DecisionRecord[],
   input: Pick<DecisionInput, "user" | "decision" | "comment">,
   version: string,
   now: number,
@@ -102,8 +102,8 @@ export async function castVoteInTx(
 
 /** Approvals that count on `version`, leaving out `except` (whose vote is being cast). */
 export function approvalsOn(
-  row: Pick<RequestRow, "argsHash">,
-  votes: DecisionRow[],
+  row: Pick<RequestRecord, "argsHash">,
+  votes: DecisionRecord[],
   version: string,
   except: string,
 ): number {
@@ -159,8 +159,8 @@ export async function refusalFor(
 /** Inside the transaction: a late click or a refusal is audited and answered ephemerally. */
 export async function refuseInTx(
   deps: Deps,
-  row: RequestRow,
-  votes: DecisionRow[],
+  row: RequestRecord,
+  votes: DecisionRecord[],
   input: Pick<DecisionInput, "user" | "channel"> & { decision: ClickKind },
   refusal: RefusalReason | null,
   now: number,

@@ -1,9 +1,9 @@
 import { iso } from "../clock.ts";
+import type { Outcome, RequestResource } from "../domain/vocabulary.ts";
 import type { Deps } from "./deps.ts";
 import { queueSlack } from "./finalize.ts";
 import type { OutcomeBody } from "./request-body.ts";
 import { toResource } from "./resource.ts";
-import type { Outcome, RequestResource } from "./types.ts";
 
 export type OutcomeResult =
   | { kind: "recorded"; resource: RequestResource }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { parseDuration } from "../config/duration.ts";
-import { evidenceItemSchema, riskSchema } from "./types.ts";
+import { evidenceItemSchema, riskSchema } from "../domain/vocabulary.ts";
 
 // Tab, newline and carriage return are fine in text; other C0 control characters are not.
 const noControl = (s: string) => {

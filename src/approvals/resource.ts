@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { iso, isoOrNull } from "../clock.ts";
-import type { DecisionRow, RequestRow } from "../db/schema.ts";
-import { evidenceItemSchema, outcomeSchema, type RequestResource, riskSchema } from "./types.ts";
+import type { DecisionRecord, RequestRecord } from "../domain/records.ts";
+import { evidenceItemSchema, outcomeSchema, type RequestResource, riskSchema } from "../domain/vocabulary.ts";
 
 const paramsSchema = z.record(z.string(), z.unknown());
 const evidenceListSchema = z.array(evidenceItemSchema);
@@ -13,7 +13,7 @@ function parseJson<T>(schema: z.ZodType<T>, text: string, column: string): T {
   return result.data;
 }
 
-export function toResource(row: RequestRow, decisionRows: DecisionRow[]): RequestResource {
+export function toResource(row: RequestRecord, decisionRows: DecisionRecord[]): RequestResource {
   return {
     id: row.id,
     status: row.status,

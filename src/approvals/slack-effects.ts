@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { REFUSAL_REASONS } from "./transitions.ts";
+import { REFUSAL_REASONS } from "../domain/transitions.ts";
 
 const ephemeralMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("refused"), reason: z.enum(REFUSAL_REASONS) }),

@@ -1,7 +1,7 @@
 import { isUnavailable } from "../db/group-commit.ts";
+import { escalationDue, expiryDue, reminderDue } from "../domain/transitions.ts";
 import type { Deps } from "./deps.ts";
 import { afterFinal, finalizeInTx, queueSlack } from "./finalize.ts";
-import { escalationDue, expiryDue, reminderDue } from "./transitions.ts";
 
 export interface SweepReport {
   expired: number;

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { z } from "zod";
-import { canonicalJson } from "../approvals/hash.ts";
+import { canonicalJson } from "../domain/canonical-json.ts";
 import type { ChainRow, VerifyOptions } from "./verify.ts";
 
 /**

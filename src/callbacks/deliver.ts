@@ -1,5 +1,5 @@
 import type { Deps } from "../approvals/deps.ts";
-import type { CallbackRow } from "../db/schema.ts";
+import type { CallbackRecord } from "../domain/records.ts";
 import { createWorkLoop, keepLeased } from "../work-loop.ts";
 import { type PostCallback, postCallback } from "./post.ts";
 import { CALLBACK_RETRY_WINDOW_MS, callbackBackoffMs, signWebhook } from "./sign.ts";
@@ -85,7 +85,7 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
     }
   }
 
-  async function attempt(row: CallbackRow): Promise<void> {
+  async function attempt(row: CallbackRecord): Promise<void> {
     const agent = deps.config.agents.find((a) => a.id === row.agent);
     const started = deps.clock.now();
     let status: number | null = null;

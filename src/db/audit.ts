@@ -1,10 +1,9 @@
 import type Database from "better-sqlite3";
-import { canonicalJson } from "../approvals/hash.ts";
 import { chainHash, GENESIS_HASH } from "../audit/chain.ts";
 import type { AuditEvent } from "../audit/events.ts";
 import type { ChainRow } from "../audit/verify.ts";
+import { canonicalJson } from "../domain/canonical-json.ts";
 import type { AuditQuery, AuditReader } from "./backend.ts";
-import type { OpenDatabase } from "./open.ts";
 
 export type { AuditQuery };
 
@@ -16,7 +15,10 @@ export type { AuditQuery };
  * Plain better-sqlite3 statements, prepared once: on this path drizzle's
  * parameter mapping cost more than the hashing (≈ 13 µs of 24 µs per event).
  */
-export function createAuditAppender({ sqlite }: OpenDatabase, redact: <T>(value: T) => T = (v) => v) {
+export function createAuditAppender(
+  { sqlite }: { sqlite: Database.Database },
+  redact: <T>(value: T) => T = (v) => v,
+) {
   const head = sqlite.prepare("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").pluck();
   const insert = sqlite.prepare(
     "INSERT INTO audit_log (request_id, at, event, actor, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",

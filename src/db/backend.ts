@@ -1,15 +1,16 @@
-import type { FinalState } from "../approvals/transitions.ts";
 import type { AuditEvent } from "../audit/events.ts";
 import type { ChainRow } from "../audit/verify.ts";
 import type {
-  AuditRow,
-  CallbackRow,
-  DecisionRow,
-  NewRequestRow,
-  OutboxRow,
-  RequestRow,
-  SigningKeyRow,
-} from "./schema.ts";
+  AuditRecord,
+  CallbackRecord,
+  DecisionRecord,
+  FinalUpdate,
+  NewCallback,
+  NewRequestRecord,
+  OutboxItem,
+  RequestRecord,
+  SigningKeyRecord,
+} from "../domain/records.ts";
 
 /**
  * The one storage interface the rest of countersign sees. Two implementations:
@@ -22,19 +23,7 @@ import type {
  * mirrors them column for column (times are bigint milliseconds read as numbers).
  */
 
-export type FinalUpdate = FinalState & {
-  id: string;
-  decidedAt: number;
-  /** Set exactly when the new status is approved. */
-  approvalToken: string | null;
-};
-
-export type NewCallback = Omit<
-  CallbackRow,
-  "attempts" | "lastStatus" | "lastError" | "deliveredAt" | "failedAt"
->;
-
-export type OutboxItem = OutboxRow & { channel: string | null };
+export type { FinalUpdate, NewCallback, OutboxItem };
 
 export interface Store {
   /**
@@ -45,19 +34,19 @@ export interface Store {
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
 
-  insertRequest(row: Required<NewRequestRow>): Promise<void>;
+  insertRequest(row: Required<NewRequestRecord>): Promise<void>;
   /**
    * The request, or undefined. Inside a transaction on PostgreSQL the row is
    * locked (FOR UPDATE) until commit, so writers on one request are serialized
    * across replicas exactly as SQLite's single writer serializes them.
    */
-  getRequest(id: string): Promise<RequestRow | undefined>;
-  findByIdempotencyKey(agent: string, key: string): Promise<RequestRow | undefined>;
-  decisionsFor(id: string): Promise<DecisionRow[]>;
-  insertDecision(row: Omit<DecisionRow, "id">): Promise<void>;
+  getRequest(id: string): Promise<RequestRecord | undefined>;
+  findByIdempotencyKey(agent: string, key: string): Promise<RequestRecord | undefined>;
+  decisionsFor(id: string): Promise<DecisionRecord[]>;
+  insertDecision(row: Omit<DecisionRecord, "id">): Promise<void>;
   changeVote(
     id: number,
-    decision: DecisionRow["decision"],
+    decision: DecisionRecord["decision"],
     comment: string | null,
     at: number,
     argsHash: string,
@@ -76,7 +65,7 @@ export interface Store {
   markEscalated(id: string, at: number, to: string): Promise<boolean>;
   skipEscalation(id: string): Promise<boolean>;
   clearReminder(id: string): Promise<boolean>;
-  approvedWithoutToken(limit: number): Promise<RequestRow[]>;
+  approvedWithoutToken(limit: number): Promise<RequestRecord[]>;
   setApprovalToken(id: string, token: string): Promise<boolean>;
   setOutcome(id: string, outcome: string): Promise<boolean>;
   setChannelMessage(id: string, channel: string, ts: string): Promise<void>;
@@ -90,7 +79,7 @@ export interface Store {
     actor: string | null,
     detail?: unknown,
   ): Promise<void>;
-  auditFor(id: string): Promise<AuditRow[]>;
+  auditFor(id: string): Promise<AuditRecord[]>;
 
   listForAgent(q: {
     agent: string;
@@ -98,14 +87,14 @@ export interface Store {
     beforeAt: number;
     beforeId: string;
     limit: number;
-  }): Promise<RequestRow[]>;
+  }): Promise<RequestRecord[]>;
   historyFor(q: {
     agent: string;
     action: string;
     since: number;
     until: number;
     id: string;
-  }): Promise<{ status: RequestRow["status"]; n: number }[]>;
+  }): Promise<{ status: RequestRecord["status"]; n: number }[]>;
 
   enqueueSlack(requestId: string, kind: string, payload: unknown, at: number): Promise<void>;
   /** Due heads of the per-request queues (id > afterId), with the request's channel; read only. */
@@ -136,7 +125,7 @@ export interface Store {
 
   insertCallback(row: NewCallback): Promise<void>;
   /** Due undelivered callbacks, skipping agents in `busy`; read only. */
-  dueCallbacks(now: number, limit: number, busy?: readonly string[]): Promise<CallbackRow[]>;
+  dueCallbacks(now: number, limit: number, busy?: readonly string[]): Promise<CallbackRecord[]>;
   /** Claims one due callback (same lease rule as leaseSlack). */
   leaseCallback(id: string, now: number, leaseMs: number): Promise<boolean>;
   /** Extends the claim on a callback whose attempt is still running. */
@@ -149,17 +138,17 @@ export interface Store {
     deliveredAt: number | null;
     failedAt: number | null;
   }): Promise<void>;
-  callbacksFor(id: string): Promise<CallbackRow[]>;
+  callbacksFor(id: string): Promise<CallbackRecord[]>;
   pendingCallbacks(): Promise<number>;
 
   dueExpiries(now: number, limit: number): Promise<string[]>;
   dueEscalations(now: number, limit: number): Promise<string[]>;
   dueReminders(now: number, limit: number): Promise<string[]>;
   countByStatus(): Promise<
-    { status: RequestRow["status"]; resolution: RequestRow["resolution"]; n: number }[]
+    { status: RequestRecord["status"]; resolution: RequestRecord["resolution"]; n: number }[]
   >;
   /** Pending requests of some roles or escalated to a user, oldest first (Home tab). */
-  pendingFor(roles: string[], userId: string, limit: number): Promise<RequestRow[]>;
+  pendingFor(roles: string[], userId: string, limit: number): Promise<RequestRecord[]>;
 
   /**
    * Claims the named periodic job for `tick` (e.g. the sweep's minute): true
@@ -191,10 +180,10 @@ export interface Writes {
 
 export interface KeyStore {
   tx<T>(fn: () => Promise<T>): Promise<T>;
-  active(): Promise<SigningKeyRow | undefined>;
-  byKid(kid: string): Promise<SigningKeyRow | undefined>;
-  all(): Promise<SigningKeyRow[]>;
-  insert(row: SigningKeyRow): Promise<void>;
+  active(): Promise<SigningKeyRecord | undefined>;
+  byKid(kid: string): Promise<SigningKeyRecord | undefined>;
+  all(): Promise<SigningKeyRecord[]>;
+  insert(row: SigningKeyRecord): Promise<void>;
   retire(kid: string, at: number, publishUntil: number): Promise<void>;
   reactivate(kid: string): Promise<void>;
 }

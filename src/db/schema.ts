@@ -1,10 +1,22 @@
 import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import type { Resolution, Status } from "../approvals/types.ts";
+import type {
+  AuditRecord,
+  CallbackRecord,
+  ChannelPauseRecord,
+  DecisionRecord,
+  JobTickRecord,
+  NewRequestRecord,
+  OutboxRecord,
+  RequestRecord,
+  Same,
+  SigningKeyRecord,
+} from "../domain/records.ts";
+import type { Resolution, Status } from "../domain/vocabulary.ts";
 
 /**
  * Times are integer milliseconds since the epoch; JSON columns hold text that
- * is parsed with zod when read back (see src/db/rows.ts).
+ * is parsed with zod when read back. The rows are src/domain/records.ts (checked below).
  */
 export const requests = sqliteTable(
   "requests",
@@ -208,12 +220,30 @@ export const jobTicks = sqliteTable("job_ticks", {
   tick: integer("tick").notNull(),
 });
 
-export type RequestRow = typeof requests.$inferSelect;
-export type NewRequestRow = typeof requests.$inferInsert;
-export type DecisionRow = typeof decisions.$inferSelect;
-export type OutboxRow = typeof slackOutbox.$inferSelect;
-export type CallbackRow = typeof callbacks.$inferSelect;
-export type AuditRow = typeof auditLog.$inferSelect;
-export type SigningKeyRow = typeof signingKeys.$inferSelect;
-export type ChannelPauseRow = typeof channelPauses.$inferSelect;
-export type JobTickRow = typeof jobTicks.$inferSelect;
+/**
+ * Compile-time proof that this schema's rows are the domain's records
+ * (src/domain/records.ts), in both directions: a column added here and not
+ * there, or typed differently, fails the typecheck.
+ */
+type Mirrors = {
+  requests: Same<typeof requests.$inferSelect, RequestRecord>;
+  newRequests: Same<Required<typeof requests.$inferInsert>, Required<NewRequestRecord>>;
+  decisions: Same<typeof decisions.$inferSelect, DecisionRecord>;
+  auditLog: Same<typeof auditLog.$inferSelect, AuditRecord>;
+  slackOutbox: Same<typeof slackOutbox.$inferSelect, OutboxRecord>;
+  callbacks: Same<typeof callbacks.$inferSelect, CallbackRecord>;
+  signingKeys: Same<typeof signingKeys.$inferSelect, SigningKeyRecord>;
+  channelPauses: Same<typeof channelPauses.$inferSelect, ChannelPauseRecord>;
+  jobTicks: Same<typeof jobTicks.$inferSelect, JobTickRecord>;
+};
+export const schemaMatchesRecords = {
+  requests: true,
+  newRequests: true,
+  decisions: true,
+  auditLog: true,
+  slackOutbox: true,
+  callbacks: true,
+  signingKeys: true,
+  channelPauses: true,
+  jobTicks: true,
+} as const satisfies Mirrors;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { RISK_TIERS } from "../approvals/types.ts";
+import { RISK_TIERS } from "../domain/vocabulary.ts";
 
 /**
  * Policy matchers (CONTRACT §2). Keys of a `match` mapping, all ANDed ({} matches everything):

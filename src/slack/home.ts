@@ -2,7 +2,7 @@ import type { App } from "@slack/bolt";
 import type { KnownBlock } from "@slack/types";
 import type { MembershipCheck } from "../approvals/authority.ts";
 import type { Deps } from "../approvals/deps.ts";
-import type { RequestRow } from "../db/schema.ts";
+import type { RequestRecord } from "../domain/records.ts";
 import { escapeMrkdwn, formatDuration, messageUrl, slackDate, truncate } from "./mrkdwn.ts";
 
 const LIST_LIMIT = 20;
@@ -41,11 +41,11 @@ export async function pendingFor(
   deps: Deps,
   userId: string,
   isMember: MembershipCheck,
-): Promise<RequestRow[]> {
+): Promise<RequestRecord[]> {
   return deps.store.pendingFor(await rolesOf(deps, userId, isMember), userId, LIST_LIMIT);
 }
 
-function line(row: RequestRow, now?: number): string {
+function line(row: RequestRecord, now?: number): string {
   const where =
     row.slackChannel !== null && row.slackTs !== null
       ? ` · <${messageUrl(row.slackChannel, row.slackTs, row.slackThreadTs)}|open in <#${row.slackChannel}>>`
@@ -59,7 +59,10 @@ function line(row: RequestRow, now?: number): string {
   return `*${escapeMrkdwn(truncate(row.action, 150))}* — ${escapeMrkdwn(truncate(row.summary, 300))}\n\`${row.id}\` · ${escapeMrkdwn(row.agent)} · expires ${slackDate(new Date(row.expiresAt).toISOString())}${left}${where}`;
 }
 
-export function renderPendingList(rows: RequestRow[], now?: number): { text: string; blocks: KnownBlock[] } {
+export function renderPendingList(
+  rows: RequestRecord[],
+  now?: number,
+): { text: string; blocks: KnownBlock[] } {
   if (rows.length === 0) {
     const text = "Nothing is waiting for your decision.";
     return {

@@ -1,7 +1,7 @@
 import type { WebClient } from "@slack/web-api";
 import type { Deps } from "../approvals/deps.ts";
 import { type SlackEffect, slackEffectSchema } from "../approvals/slack-effects.ts";
-import type { OutboxRow, RequestRow } from "../db/schema.ts";
+import type { OutboxRecord, RequestRecord } from "../domain/records.ts";
 import { createWorkLoop, keepLeased } from "../work-loop.ts";
 import { createEffectSender, type SendResult } from "./send-effect.ts";
 import { classifySlackError } from "./slack-errors.ts";
@@ -48,7 +48,11 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
   });
   const kick = loop.kick;
 
-  const channelOf = (item: OutboxRow, effect: SlackEffect, row: RequestRow | undefined): string | null => {
+  const channelOf = (
+    item: OutboxRecord,
+    effect: SlackEffect,
+    row: RequestRecord | undefined,
+  ): string | null => {
     if (effect.kind === "ephemeral") return effect.channel;
     if (effect.kind === "escalation_dm") return `dm:${effect.manager}`;
     return row?.slackChannel ?? `request:${item.requestId}`;
@@ -157,7 +161,7 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
     setTimeout(rescan, Math.max(0, until - deps.clock.now())).unref();
   }
 
-  async function settle(item: OutboxRow, result: SendResult, channel: string | null): Promise<void> {
+  async function settle(item: OutboxRecord, result: SendResult, channel: string | null): Promise<void> {
     const now = deps.clock.now();
     if (result.done) {
       // After a 429, keep to Slack's ~1 message per second on that channel
@@ -172,7 +176,7 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
     await deps.store.retrySlack(item.id, result.retryAt, result.error);
   }
 
-  async function failure(error: unknown, now: number, item: OutboxRow): Promise<SendResult> {
+  async function failure(error: unknown, now: number, item: OutboxRecord): Promise<SendResult> {
     const failed = classifySlackError(error);
     if (failed.kind === "rate_limited") {
       deps.metrics.slackCall(item.kind, "rate_limited");

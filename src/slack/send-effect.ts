@@ -3,10 +3,10 @@ import { approversNow } from "../approvals/authority.ts";
 import type { Deps } from "../approvals/deps.ts";
 import { toResource } from "../approvals/resource.ts";
 import type { SlackEffect } from "../approvals/slack-effects.ts";
-import type { RequestResource } from "../approvals/types.ts";
 import type { AuditEvent } from "../audit/events.ts";
 import { formatDuration } from "../config/duration.ts";
-import type { OutboxRow, RequestRow } from "../db/schema.ts";
+import type { OutboxRecord, RequestRecord } from "../domain/records.ts";
+import type { RequestResource } from "../domain/vocabulary.ts";
 import { messageUrl } from "./mrkdwn.ts";
 import {
   type RenderContext,
@@ -37,12 +37,12 @@ export type SendResult =
 export function createEffectSender(
   deps: Deps,
   client: WebClient,
-): (item: OutboxRow, effect: SlackEffect, row: RequestRow) => Promise<SendResult> {
-  const revisionOf = async (row: RequestRow): Promise<RequestResource | null> => {
+): (item: OutboxRecord, effect: SlackEffect, row: RequestRecord) => Promise<SendResult> {
+  const revisionOf = async (row: RequestRecord): Promise<RequestResource | null> => {
     const previous = row.revises === null ? undefined : await deps.store.getRequest(row.revises);
     return previous ? toResource(previous, await deps.store.decisionsFor(previous.id)) : null;
   };
-  const revisedBy = async (row: RequestRow): Promise<RenderContext["revisedBy"]> => {
+  const revisedBy = async (row: RequestRecord): Promise<RenderContext["revisedBy"]> => {
     if (row.revisedBy === null) return null;
     const revision = await deps.store.getRequest(row.revisedBy);
     const url =
@@ -52,7 +52,7 @@ export function createEffectSender(
     return { id: row.revisedBy, url };
   };
   const HISTORY_WINDOW_MS = 24 * 3_600_000;
-  const history = async (row: RequestRow): Promise<RenderContext["history"]> => {
+  const history = async (row: RequestRecord): Promise<RenderContext["history"]> => {
     const rows = await deps.store.historyFor({
       agent: row.agent,
       action: row.action,
@@ -73,7 +73,7 @@ export function createEffectSender(
     const params = redactParams(resource.params, deps.config.redact);
     return policy ? policy.match.explain({ ...resource, params }) : null;
   };
-  const contextFor = async (row: RequestRow, resource: RequestResource): Promise<RenderContext> => ({
+  const contextFor = async (row: RequestRecord, resource: RequestResource): Promise<RenderContext> => ({
     why: why(resource),
     history: await history(row),
     edits: deps.config.policies.find((p) => p.name === row.policy)?.edits ?? false,
@@ -88,7 +88,7 @@ export function createEffectSender(
   });
 
   /** The escalation DM's context: why it came, and a link to the channel message (null if Slack gives none). */
-  const escalationDm = async (row: RequestRow): Promise<RenderContext["escalationDm"]> => {
+  const escalationDm = async (row: RequestRecord): Promise<RenderContext["escalationDm"]> => {
     if (row.slackChannel === null) return undefined;
     let permalink: string | null = null;
     if (row.slackTs !== null) {
@@ -121,7 +121,7 @@ export function createEffectSender(
    * and the post goes out: at least once rather than lost.
    */
   const findPosted = async (
-    item: OutboxRow,
+    item: OutboxRecord,
     channel: string,
     requestId: string,
     kind: "post" | "escalation_dm",
@@ -157,7 +157,11 @@ export function createEffectSender(
   };
 
   /** Performs one item's Slack calls; returns done once its effects are stored. */
-  return async function send(item: OutboxRow, effect: SlackEffect, row: RequestRow): Promise<SendResult> {
+  return async function send(
+    item: OutboxRecord,
+    effect: SlackEffect,
+    row: RequestRecord,
+  ): Promise<SendResult> {
     const resource = toResource(row, await deps.store.decisionsFor(row.id));
     const context = await contextFor(row, resource);
     const message = renderRequestMessage(resource, context);

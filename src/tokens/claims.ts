@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { approvedArgsHash as approvedVersion } from "../approvals/approved-version.ts";
-import type { DecisionRow, RequestRow } from "../db/schema.ts";
+import { approvedArgsHash as approvedVersion } from "../domain/approved-version.ts";
+import type { DecisionRecord, RequestRecord } from "../domain/records.ts";
 
 /** The `typ` of every approval token's header (CONTRACT §6). */
 export const TOKEN_TYPE = "countersign-approval+jwt";
@@ -26,13 +26,13 @@ export interface ApprovalClaims {
  * The args hash a token binds: the one place that decides it, so an
  * approve-with-edits (which approves other params) changes only this.
  */
-export function approvedArgsHash(row: Pick<RequestRow, "argsHash" | "approvedArgsHash">): string {
+export function approvedArgsHash(row: Pick<RequestRecord, "argsHash" | "approvedArgsHash">): string {
   return approvedVersion(row);
 }
 
 /** Claims for `row` approved at `now` by `approvers`. */
 export function approvalClaims(
-  row: Pick<RequestRow, "id" | "agent" | "action" | "argsHash" | "approvedArgsHash" | "policy">,
+  row: Pick<RequestRecord, "id" | "agent" | "action" | "argsHash" | "approvedArgsHash" | "policy">,
   approvers: readonly string[],
   now: number,
   opts: { issuer: string; tokenTtlMs: number },
@@ -53,6 +53,6 @@ export function approvalClaims(
 }
 
 /** The `approvers` claim: Slack ids of the approve votes, in the order they were cast. */
-export function approverIds(decisions: readonly Pick<DecisionRow, "decision" | "approverId">[]): string[] {
+export function approverIds(decisions: readonly Pick<DecisionRecord, "decision" | "approverId">[]): string[] {
   return decisions.filter((d) => d.decision === "approve").map((d) => d.approverId);
 }

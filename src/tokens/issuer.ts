@@ -1,7 +1,7 @@
 import { createSigner } from "fast-jwt";
 import { type AppConfig, DEFAULT_TOKEN_TTL_MS } from "../config/file.ts";
 import type { KeyStore } from "../db/backend.ts";
-import type { RequestRow } from "../db/schema.ts";
+import type { RequestRecord } from "../domain/records.ts";
 import { type ApprovalClaims, approvalClaims, TOKEN_TYPE } from "./claims.ts";
 import { describeKey, type Jwks, publishedKeys } from "./keys.ts";
 
@@ -51,7 +51,7 @@ export function createTokenIssuer(deps: {
      * by `approvers`, and what the audit records of it (kid, jti, exp).
      */
     async issueInTx(
-      row: Pick<RequestRow, "id" | "agent" | "action" | "argsHash" | "approvedArgsHash" | "policy">,
+      row: Pick<RequestRecord, "id" | "agent" | "action" | "argsHash" | "approvedArgsHash" | "policy">,
       approvers: readonly string[],
       now: number,
     ): Promise<IssuedToken> {

@@ -6,9 +6,9 @@ import {
   type KeyObject,
 } from "node:crypto";
 import { z } from "zod";
-import { canonicalJson } from "../approvals/hash.ts";
-import type { SigningKeyRow } from "../db/schema.ts";
 import type { KeyStore } from "../db/signing-keys.ts";
+import { canonicalJson } from "../domain/canonical-json.ts";
+import type { SigningKeyRecord } from "../domain/records.ts";
 
 /** An Ed25519 public key as the JWKS publishes it (CONTRACT §6). */
 export const publicJwkSchema = z.object({
@@ -116,7 +116,7 @@ async function storeNewKey(keys: KeyStore, pem: string, now: number): Promise<st
   return kid;
 }
 
-const newRow = (kid: string, x: string, privateKey: string | null, now: number): SigningKeyRow => ({
+const newRow = (kid: string, x: string, privateKey: string | null, now: number): SigningKeyRecord => ({
   kid,
   x,
   privateKey,

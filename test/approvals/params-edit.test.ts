@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { approvedArgsHash, approversOfVersion } from "../../src/approvals/approved-version.ts";
 import { diffParams, editableJson, parseEditedParams } from "../../src/approvals/params-edit.ts";
+import { approvedArgsHash, approversOfVersion } from "../../src/domain/approved-version.ts";
 import { changeLines } from "../../src/slack/render/changes.ts";
 
 const KEYS = ["card_number", "Token"];

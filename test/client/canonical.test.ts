@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { argsHash, canonicalJson } from "../../clients/typescript/src/index.ts";
-import { argsHash as serviceArgsHash } from "../../src/approvals/hash.ts";
+import { argsHash as serviceArgsHash } from "../../src/domain/canonical-json.ts";
 
 /** Values where canonical JSON implementations tend to disagree (RFC 8785 §3.2). */
 const ODD_PARAMS: Record<string, unknown>[] = [

@@ -6,7 +6,7 @@ import {
   CountersignClient,
   CountersignConnectionError,
 } from "../../clients/typescript/src/index.ts";
-import { argsHash } from "../../src/approvals/hash.ts";
+import { argsHash } from "../../src/domain/canonical-json.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { CONTRACT_EXAMPLE } from "../support/contract-example.ts";
 import { eventually } from "../support/harness.ts";

@@ -2,7 +2,7 @@ import { describe, expectTypeOf, it } from "vitest";
 import type { z } from "zod";
 import type * as client from "../../clients/typescript/src/index.ts";
 import type { createRequestBodySchema, outcomeBodySchema } from "../../src/approvals/request-body.ts";
-import type * as service from "../../src/approvals/types.ts";
+import type * as service from "../../src/domain/vocabulary.ts";
 import type { ApprovalClaims as ServiceClaims } from "../../src/tokens/claims.ts";
 
 /**

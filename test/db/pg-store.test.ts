@@ -1,11 +1,11 @@
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import { finalState } from "../../src/approvals/transitions.ts";
 import { ChainVerifier } from "../../src/audit/verify.ts";
 import type { Backend, Store } from "../../src/db/backend.ts";
 import { StoreUnavailable } from "../../src/db/group-commit.ts";
 import { openPostgres, openPostgresBackend } from "../../src/db/pg/index.ts";
-import type { NewRequestRow, RequestRow } from "../../src/db/schema.ts";
+import type { NewRequestRecord, RequestRecord } from "../../src/domain/records.ts";
+import { finalState } from "../../src/domain/transitions.ts";
 import { freePort } from "../support/ports.ts";
 import { freshPostgresUrl, onPostgres, startCluster, stopCluster } from "../support/postgres.ts";
 
@@ -43,7 +43,7 @@ async function replicas(): Promise<[Backend, Backend]> {
   return [await open(url), await open(url)];
 }
 
-function request(id: string, over: Partial<RequestRow> = {}): Required<NewRequestRow> {
+function request(id: string, over: Partial<RequestRecord> = {}): Required<NewRequestRecord> {
   return {
     id,
     agent: "agent-1",

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { argsHash } from "../../src/approvals/hash.ts";
 import { writeExport } from "../../src/audit/export.ts";
+import { argsHash } from "../../src/domain/canonical-json.ts";
 import { verifyHarnessDb, withAuditRows } from "../audit/helpers.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { openReader } from "../support/db-reader.ts";

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { argsHash } from "../../src/approvals/hash.ts";
+import { argsHash } from "../../src/domain/canonical-json.ts";
 import { EDITS_CONFIG_YAML, SECRETS, testConfig } from "../support/config.ts";
 import { eventually, type Harness, REFUND, startHarness } from "../support/harness.ts";
 import { startReceiver, verifyWebhook } from "../support/receiver.ts";

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-import type { DecisionRow, RequestRow } from "../../src/db/schema.ts";
+import type { DecisionRecord, RequestRecord } from "../../src/domain/records.ts";
 import {
   blockActionsPayload,
   postToApp,
@@ -19,13 +19,13 @@ export const LARGE_REFUND = {
   params: { amount: 500, currency: "USD", order_id: "48214" },
 };
 
-export async function row(h: Harness, id: string): Promise<RequestRow> {
+export async function row(h: Harness, id: string): Promise<RequestRecord> {
   const found = await h.service.deps.store.getRequest(id);
   if (!found) throw new Error(`request ${id} not in the database`);
   return found;
 }
 
-export function decisions(h: Harness, id: string): Promise<DecisionRow[]> {
+export function decisions(h: Harness, id: string): Promise<DecisionRecord[]> {
   return h.service.deps.store.decisionsFor(id);
 }
 

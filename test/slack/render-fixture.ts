@@ -1,4 +1,4 @@
-import type { DecisionView, RequestResource } from "../../src/approvals/types.ts";
+import type { DecisionView, RequestResource } from "../../src/domain/vocabulary.ts";
 import type { RenderContext } from "../../src/slack/render/index.ts";
 import { CONTRACT_EXAMPLE } from "../support/contract-example.ts";
 

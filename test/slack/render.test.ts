@@ -1,7 +1,7 @@
 import type { ActionsBlock, Button, ContextBlock, KnownBlock, SectionBlock } from "@slack/types";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { RequestResource } from "../../src/approvals/types.ts";
+import type { RequestResource } from "../../src/domain/vocabulary.ts";
 import {
   LIMITS,
   measureBlocks,

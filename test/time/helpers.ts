@@ -1,5 +1,5 @@
-import { FINAL_STATUSES } from "../../src/approvals/types.ts";
 import type { Store } from "../../src/db/store.ts";
+import { FINAL_STATUSES } from "../../src/domain/vocabulary.ts";
 import type { SlackMessage } from "../../src/fake-slack/workspace.ts";
 import type { Harness } from "../support/harness.ts";
 

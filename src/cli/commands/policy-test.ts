@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { text } from "node:stream/consumers";
 import { issuesOf } from "../../api/http.ts";
-import { argsHash } from "../../approvals/hash.ts";
 import { createRequestBodySchema } from "../../approvals/request-body.ts";
 import { formatDuration } from "../../config/duration.ts";
 import type { AppConfig } from "../../config/file.ts";
+import { argsHash } from "../../domain/canonical-json.ts";
 import type { MatchInput } from "../../policy/match.ts";
 import { redact } from "../../redact.ts";
 import { cliConfig } from "../config.ts";

@@ -1,6 +1,6 @@
-import { canonicalJson } from "../../approvals/hash.ts";
 import { chainHash, GENESIS_HASH } from "../../audit/chain.ts";
 import type { AuditEvent } from "../../audit/events.ts";
+import { canonicalJson } from "../../domain/canonical-json.ts";
 import type { PgSession } from "./session.ts";
 
 /**

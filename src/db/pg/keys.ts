@@ -1,6 +1,6 @@
 import { desc, eq, isNull, sql } from "drizzle-orm";
+import type { SigningKeyRecord } from "../../domain/records.ts";
 import type { KeyStore } from "../backend.ts";
-import type { SigningKeyRow } from "../schema.ts";
 import { signingKeys } from "./schema.ts";
 import type { PgSession } from "./session.ts";
 
@@ -29,7 +29,7 @@ export function createPgKeyStore(session: PgSession): KeyStore {
         await db.execute(sql`SELECT pg_advisory_xact_lock(${KEYS_LOCK_KEY})`);
         return fn();
       }),
-    active: async (): Promise<SigningKeyRow | undefined> => (await s.active.execute())[0],
+    active: async (): Promise<SigningKeyRecord | undefined> => (await s.active.execute())[0],
     byKid: async (kid) => (await s.byKid.execute({ kid }))[0],
     all: () => s.all.execute(),
     insert: async (row) => void (await db.insert(signingKeys).values(row)),

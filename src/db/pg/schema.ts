@@ -1,7 +1,18 @@
 import { sql } from "drizzle-orm";
 import { bigint, index, integer, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
-import type { Resolution, Status } from "../../approvals/types.ts";
-import type * as sqlite from "../schema.ts";
+import type {
+  AuditRecord,
+  CallbackRecord,
+  ChannelPauseRecord,
+  DecisionRecord,
+  JobTickRecord,
+  NewRequestRecord,
+  OutboxRecord,
+  RequestRecord,
+  Same,
+  SigningKeyRecord,
+} from "../../domain/records.ts";
+import type { Resolution, Status } from "../../domain/vocabulary.ts";
 
 /**
  * The PostgreSQL mirror of src/db/schema.ts, column for column, with the same
@@ -169,23 +180,22 @@ export const jobTicks = pgTable("job_ticks", {
 });
 
 /**
- * Compile-time proof that rows read here are the rows the Store interface
- * promises (the SQLite schema's types), in both directions, so a column added
- * to one schema and not the other fails the typecheck.
+ * Compile-time proof that this schema's rows are the domain's records
+ * (src/domain/records.ts), in both directions: a column added here and not
+ * there, or typed differently, fails the typecheck.
  */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Mirrors = {
-  requests: Same<typeof requests.$inferSelect, sqlite.RequestRow>;
-  newRequests: Same<Required<typeof requests.$inferInsert>, Required<sqlite.NewRequestRow>>;
-  decisions: Same<typeof decisions.$inferSelect, sqlite.DecisionRow>;
-  auditLog: Same<typeof auditLog.$inferSelect, sqlite.AuditRow>;
-  slackOutbox: Same<typeof slackOutbox.$inferSelect, sqlite.OutboxRow>;
-  callbacks: Same<typeof callbacks.$inferSelect, sqlite.CallbackRow>;
-  signingKeys: Same<typeof signingKeys.$inferSelect, sqlite.SigningKeyRow>;
-  channelPauses: Same<typeof channelPauses.$inferSelect, sqlite.ChannelPauseRow>;
-  jobTicks: Same<typeof jobTicks.$inferSelect, sqlite.JobTickRow>;
+  requests: Same<typeof requests.$inferSelect, RequestRecord>;
+  newRequests: Same<Required<typeof requests.$inferInsert>, Required<NewRequestRecord>>;
+  decisions: Same<typeof decisions.$inferSelect, DecisionRecord>;
+  auditLog: Same<typeof auditLog.$inferSelect, AuditRecord>;
+  slackOutbox: Same<typeof slackOutbox.$inferSelect, OutboxRecord>;
+  callbacks: Same<typeof callbacks.$inferSelect, CallbackRecord>;
+  signingKeys: Same<typeof signingKeys.$inferSelect, SigningKeyRecord>;
+  channelPauses: Same<typeof channelPauses.$inferSelect, ChannelPauseRecord>;
+  jobTicks: Same<typeof jobTicks.$inferSelect, JobTickRecord>;
 };
-export const schemaMirrorsSqlite = {
+export const schemaMatchesRecords = {
   requests: true,
   newRequests: true,
   decisions: true,

@@ -12,8 +12,13 @@ import {
   or,
   sql,
 } from "drizzle-orm";
+import type {
+  CallbackRecord,
+  DecisionRecord,
+  NewRequestRecord,
+  RequestRecord,
+} from "../../domain/records.ts";
 import type { FinalUpdate, NewCallback, OutboxItem, Store } from "../backend.ts";
-import type { CallbackRow, DecisionRow, NewRequestRow, RequestRow } from "../schema.ts";
 import { createPgAuditAppender } from "./audit.ts";
 import { auditLog, callbacks, channelPauses, decisions, jobTicks, requests, slackOutbox } from "./schema.ts";
 import type { PgSession } from "./session.ts";
@@ -408,15 +413,15 @@ export function createPgStore(
         return false;
       }
     },
-    insertRequest: async (row: Required<NewRequestRow>) => void (await s.insertRequest.execute(row)),
-    getRequest: async (id: string): Promise<RequestRow | undefined> =>
+    insertRequest: async (row: Required<NewRequestRecord>) => void (await s.insertRequest.execute(row)),
+    getRequest: async (id: string): Promise<RequestRecord | undefined> =>
       (session.current() === undefined
         ? await s.getRequest.execute({ id })
         : await s.getRequestForUpdate.execute({ id }))[0],
     findByIdempotencyKey: async (agent: string, key: string) =>
       (await s.byIdempotencyKey.execute({ agent, key }))[0],
-    decisionsFor: (id: string): Promise<DecisionRow[]> => s.decisionsFor.execute({ id }),
-    insertDecision: async (row: Omit<DecisionRow, "id">) => void (await s.insertDecision.execute(row)),
+    decisionsFor: (id: string): Promise<DecisionRecord[]> => s.decisionsFor.execute({ id }),
+    insertDecision: async (row: Omit<DecisionRecord, "id">) => void (await s.insertDecision.execute(row)),
     changeVote: async (id, decision, comment, at, argsHash) =>
       void (await s.changeVote.execute({ id, decision, comment, at, argsHash })),
     setEdit: async (id, approvedParams, approvedArgsHash, editedBy) =>
@@ -477,7 +482,7 @@ export function createPgStore(
         deliveredAt: null,
         failedAt: null,
       })),
-    dueCallbacks: (now, limit, busy = []): Promise<CallbackRow[]> =>
+    dueCallbacks: (now, limit, busy = []): Promise<CallbackRecord[]> =>
       s.dueCallbacks.execute({ now, limit, busy: [...busy] }),
     renewSlack: async (id, until) => void (await s.renewSlack.execute({ id, until })),
     renewCallback: async (id, until) => void (await s.renewCallback.execute({ id, until })),

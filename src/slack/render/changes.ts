@@ -1,6 +1,6 @@
 import type { ParamChange } from "../../approvals/params-edit.ts";
 import { diffParams } from "../../approvals/params-edit.ts";
-import type { RequestResource } from "../../approvals/types.ts";
+import type { RequestResource } from "../../domain/vocabulary.ts";
 import { escapeTruncate, userMention } from "../mrkdwn.ts";
 import { REDACTED, redactParams } from "./params.ts";
 import { approvers } from "./status.ts";

@@ -1,4 +1,4 @@
-import type { Status } from "../../approvals/types.ts";
+import type { Status } from "../../domain/vocabulary.ts";
 import { escapeTruncate } from "../mrkdwn.ts";
 
 /** The agent's other requests for the same action in the window before this one, by status. */

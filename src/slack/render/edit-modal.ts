@@ -1,6 +1,6 @@
 import type { ModalView } from "@slack/types";
 import { editableJson } from "../../approvals/params-edit.ts";
-import type { RequestResource } from "../../approvals/types.ts";
+import type { RequestResource } from "../../domain/vocabulary.ts";
 import { escapeTruncate } from "../mrkdwn.ts";
 
 /** Slack's plain_text_input holds at most 3000 characters. */

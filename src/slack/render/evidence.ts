@@ -1,5 +1,5 @@
 import type { SectionBlock } from "@slack/types";
-import type { EvidenceItem } from "../../approvals/types.ts";
+import type { EvidenceItem } from "../../domain/vocabulary.ts";
 import { escapeMrkdwn, escapeTruncate, isSafeUrl, safeLink } from "../mrkdwn.ts";
 import { LIMITS } from "./limits.ts";
 

@@ -1,7 +1,7 @@
 import type { KnownBlock } from "@slack/types";
 import type { RoleApprovers } from "../../approvals/authority.ts";
-import type { RefusalReason } from "../../approvals/transitions.ts";
-import type { RequestResource } from "../../approvals/types.ts";
+import type { RefusalReason } from "../../domain/transitions.ts";
+import type { RequestResource } from "../../domain/vocabulary.ts";
 import {
   escapeTruncate,
   formatDuration,

@@ -1,5 +1,5 @@
 import type { ModalView } from "@slack/types";
-import type { RequestResource } from "../../approvals/types.ts";
+import type { RequestResource } from "../../domain/vocabulary.ts";
 import { escapeTruncate } from "../mrkdwn.ts";
 
 export const REJECT_REASON_MAX = 2000;

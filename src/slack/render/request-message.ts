@@ -1,5 +1,5 @@
 import type { ActionsBlock, Button, ContextBlock, HeaderBlock, KnownBlock, SectionBlock } from "@slack/types";
-import type { RequestResource } from "../../approvals/types.ts";
+import type { RequestResource } from "../../domain/vocabulary.ts";
 import { escapeTruncate, joinAnd, slackDate, userMention } from "../mrkdwn.ts";
 import { editText, revisionText } from "./changes.ts";
 import { type ActionHistory, historyText, whyText } from "./decision-context.ts";

@@ -1,4 +1,4 @@
-import type { DecisionView, RequestResource, Resolution } from "../../approvals/types.ts";
+import type { DecisionView, RequestResource, Resolution } from "../../domain/vocabulary.ts";
 import { escapeMrkdwn, escapeTruncate, joinAnd, slackDate, userMention } from "../mrkdwn.ts";
 
 const COMMENT_MAX = 1200;

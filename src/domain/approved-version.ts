@@ -1,16 +1,16 @@
-import type { DecisionRow, RequestRow } from "../db/schema.ts";
+import type { DecisionRecord, RequestRecord } from "./records.ts";
 
 /**
  * The version of a request that approvals count on and that an approval binds:
  * the reviewer's edited params after an approve-with-edits, else what the agent proposed.
  * Approval tokens (CONTRACT §6) sign `approvedArgsHash(row)`.
  */
-export function approvedArgsHash(row: Pick<RequestRow, "argsHash" | "approvedArgsHash">): string {
+export function approvedArgsHash(row: Pick<RequestRecord, "argsHash" | "approvedArgsHash">): string {
   return row.approvedArgsHash ?? row.argsHash;
 }
 
 /** The params (canonical JSON text) an approval of this request covers. */
-export function approvedParamsJson(row: Pick<RequestRow, "params" | "approvedParams">): string {
+export function approvedParamsJson(row: Pick<RequestRecord, "params" | "approvedParams">): string {
   return row.approvedParams ?? row.params;
 }
 
@@ -19,8 +19,8 @@ export function approvedParamsJson(row: Pick<RequestRow, "params" | "approvedPar
  * (after an edit, approvals of the agent's original no longer count). For token `approvers`.
  */
 export function approversOfVersion(
-  row: Pick<RequestRow, "argsHash" | "approvedArgsHash">,
-  votes: readonly Pick<DecisionRow, "decision" | "approverId" | "argsHash">[],
+  row: Pick<RequestRecord, "argsHash" | "approvedArgsHash">,
+  votes: readonly Pick<DecisionRecord, "decision" | "approverId" | "argsHash">[],
 ): string[] {
   const version = approvedArgsHash(row);
   return votes

@@ -1,5 +1,4 @@
-import type { RequestRow } from "../db/schema.ts";
-import type { FinalStatus, Resolution } from "./types.ts";
+import type { FinalStatus, Resolution, Status } from "./vocabulary.ts";
 
 /**
  * The one place that says how a request may move. Everything here is pure:
@@ -32,7 +31,13 @@ export function finalState<R extends Resolution>(resolution: R): Extract<FinalSt
 export const REFUSAL_REASONS = ["not_an_approver", "requester", "already_voted"] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
-type DueFields = Pick<RequestRow, "status" | "expiresAt" | "escalateAt" | "remindAt">;
+/** The fields of a request (RequestRecord) that say what is due. */
+interface DueFields {
+  status: Status;
+  expiresAt: number;
+  escalateAt: number | null;
+  remindAt: number | null;
+}
 
 /** Past its ttl and still pending: it must expire (fail closed), whatever else is due. */
 export function expiryDue(row: DueFields, now: number): boolean {
