@@ -1,8 +1,8 @@
 import { defineConfig } from "drizzle-kit";
 
-/** The PostgreSQL migrations (src/db/pg/schema.ts mirrors src/db/schema.ts). */
+/** The PostgreSQL migrations (src/storage/pg/schema.ts mirrors src/storage/sqlite/schema.ts). */
 export default defineConfig({
   dialect: "postgresql",
-  schema: "./src/db/pg/schema.ts",
+  schema: "./src/storage/pg/schema.ts",
   out: "./migrations/pg",
 });

@@ -6,14 +6,14 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { toResource } from "../src/approvals/resource.ts";
-import { openDatabase } from "../src/db/open.ts";
-import { createStore } from "../src/db/store.ts";
 import {
   blockActionsPayload,
   encodeInteraction,
   signSlackRequest,
 } from "../src/fake-slack/slack-requests.ts";
 import { renderRequestMessage } from "../src/slack/render/index.ts";
+import { openDatabase } from "../src/storage/sqlite/open.ts";
+import { createStore } from "../src/storage/sqlite/store.ts";
 import { type BenchContext, pick, workDir } from "./lib/context.ts";
 import {
   APPROVER,

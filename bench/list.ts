@@ -10,8 +10,8 @@
 import { join } from "node:path";
 import { getRequest } from "../src/approvals/get-request.ts";
 import { encodeCursor, listRequests } from "../src/approvals/list-requests.ts";
-import { openDatabase } from "../src/db/open.ts";
-import { createStore } from "../src/db/store.ts";
+import { openDatabase } from "../src/storage/sqlite/open.ts";
+import { createStore } from "../src/storage/sqlite/store.ts";
 import { type BenchContext, pick, workDir } from "./lib/context.ts";
 import { pendingRow, range, seedId, seedRows } from "./lib/fixtures.ts";
 import { info, type Metric, ratioAtLeast } from "./lib/report.ts";

@@ -16,8 +16,8 @@
  */
 import type { Options } from "autocannon";
 import { toResource } from "../src/approvals/resource.ts";
-import { openPostgresBackend } from "../src/db/pg/index.ts";
 import { renderRequestMessage } from "../src/slack/render/index.ts";
+import { openPostgresBackend } from "../src/storage/pg/index.ts";
 import { approveClick, type ClickableDb } from "./click.ts";
 import { type Child, startChild } from "./lib/child.ts";
 import { type BenchContext, pick, workDir } from "./lib/context.ts";

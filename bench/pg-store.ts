@@ -1,6 +1,6 @@
 /**
  * PostgreSQL store overhead: what drizzle's prepared statements, routed through
- * the transaction-aware session (src/db/pg/session.ts), cost per call against
+ * the transaction-aware session (src/storage/pg/session.ts), cost per call against
  * the same statement sent with bare `pg` (a named prepared statement on the
  * same pool), in the same run on a throwaway cluster (scripts/pg-cluster.mjs).
  * Sequential calls (latency-bound) and 8 in flight (throughput).
@@ -11,9 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getTableColumns } from "drizzle-orm";
 import pg from "pg";
-import { openPostgresBackend } from "../src/db/pg/index.ts";
-import { requests } from "../src/db/pg/schema.ts";
 import type { NewRequestRecord } from "../src/domain/records.ts";
+import { openPostgresBackend } from "../src/storage/pg/index.ts";
+import { requests } from "../src/storage/pg/schema.ts";
 import { ROOT } from "./lib/child.ts";
 import { type BenchContext, pick } from "./lib/context.ts";
 import { info, type Metric, ratioAtLeast } from "./lib/report.ts";

@@ -7,10 +7,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const dialects = [
-  { dialect: "sqlite", schema: "./src/db/schema.ts", out: "migrations", generate: "npm run db:generate" },
+  {
+    dialect: "sqlite",
+    schema: "./src/storage/sqlite/schema.ts",
+    out: "migrations",
+    generate: "npm run db:generate",
+  },
   {
     dialect: "postgresql",
-    schema: "./src/db/pg/schema.ts",
+    schema: "./src/storage/pg/schema.ts",
     out: "migrations/pg",
     generate: "npm run db:generate:pg",
   },

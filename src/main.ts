@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { loadEnv } from "./config/env.ts";
 import { loadConfigFile } from "./config/file.ts";
-import { describeServer } from "./db/pg/open.ts";
 import { createLogger } from "./log.ts";
 import { StartupError, startService } from "./service.ts";
+import { describeServer } from "./storage/open.ts";
 
 const DEFAULT_ENV_FILE = ".env";
 

@@ -12,12 +12,18 @@ import { type SweepReport, sweep } from "./approvals/sweep.ts";
 import { createCallbackWorker } from "./callbacks/deliver.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { AppConfig } from "./config/file.ts";
-import type { Backend } from "./db/backend.ts";
-import type { GroupCommitOptions } from "./db/group-commit.ts";
-import { acquireDatabaseLock, type DatabaseLock, DatabaseLockedError } from "./db/lock.ts";
-import type { OpenDatabase } from "./db/open.ts";
-import { openPostgresBackend } from "./db/pg/index.ts";
-import { openSqliteBackend } from "./db/sqlite-backend.ts";
+import {
+  acquireDatabaseLock,
+  type DatabaseLock,
+  DatabaseLockedError,
+  type DatabaseTarget,
+  isPostgres,
+  openStorage,
+} from "./storage/open.ts";
+import type { Backend, WritesOptions } from "./storage/ports.ts";
+
+export type { PostgresDatabase } from "./storage/open.ts";
+
 import { boltLogger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { createRedactor } from "./redact.ts";
@@ -45,7 +51,7 @@ export interface ServiceOptions {
    * SQLite: a path (opened and migrated here) or an already open database;
    * PostgreSQL: its URL (waited for, migrated once across replicas).
    */
-  database: string | OpenDatabase | PostgresDatabase;
+  database: DatabaseTarget;
   log: Logger;
   clock?: Clock;
   /** node-cron expression of the sweep; null runs no cron (tests call sweepNow). */
@@ -55,7 +61,7 @@ export interface ServiceOptions {
   /** How long a replica's claim on a queued Slack call or callback lasts (WORK_LEASE_SECONDS). */
   leaseMs?: number;
   /** How long writes wait for a foreign write lock before they are refused. */
-  writes?: GroupCommitOptions;
+  writes?: WritesOptions;
   /** Bind address; all interfaces when unset. */
   host?: string;
   /** COUNTERSIGN_SIGNING_KEY (PKCS#8 PEM); null or unset: the key stored in the database. */
@@ -337,27 +343,13 @@ async function startOn(
   };
 }
 
-/** PostgreSQL: its URL and pool settings (DATABASE_URL, DATABASE_POOL_SIZE, DATABASE_CONNECT_TIMEOUT). */
-export interface PostgresDatabase {
-  postgresUrl: string;
-  poolSize?: number;
-  connectTimeoutMs?: number;
-}
-
 async function openBackend(
-  database: string | OpenDatabase | PostgresDatabase,
-  options: { redact: <T>(value: T) => T; log: Logger; writes?: GroupCommitOptions },
+  database: DatabaseTarget,
+  options: { redact: <T>(value: T) => T; log: Logger; writes?: WritesOptions },
 ): Promise<Backend> {
-  if (typeof database === "string" || !("postgresUrl" in database))
-    return openSqliteBackend(database, options);
+  if (!isPostgres(database)) return openStorage(database, options);
   try {
-    return await openPostgresBackend(database.postgresUrl, {
-      log: options.log,
-      redact: options.redact,
-      ...(database.poolSize === undefined ? {} : { poolSize: database.poolSize }),
-      ...(database.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: database.connectTimeoutMs }),
-      ...(options.writes ? { writes: options.writes } : {}),
-    });
+    return await openStorage(database, options);
   } catch (error) {
     throw new StartupError(`DATABASE_URL: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { migratePostgres } from "../../src/db/pg/index.ts";
+import { migratePostgres } from "../../src/storage/pg/index.ts";
 import { ROOT } from "./child.ts";
 
 const script = join(ROOT, "scripts/pg-cluster.mjs");

@@ -10,7 +10,7 @@ import { reportOutcome } from "../approvals/report-outcome.ts";
 import { cancelBodySchema, createRequestBodySchema, outcomeBodySchema } from "../approvals/request-body.ts";
 import { callbackUrlProblem } from "../callbacks/target.ts";
 import type { Agent } from "../config/file.ts";
-import { isUnavailable, StoreUnavailable } from "../db/group-commit.ts";
+import { isUnavailable, StoreUnavailable } from "../storage/unavailable.ts";
 import { createAuthenticator } from "./auth.ts";
 import { ApiError, statusOf } from "./errors.ts";
 import { issuesOf, parseWith, readJson, sendError, sendJson } from "./http.ts";

@@ -1,6 +1,6 @@
-import type { WriteOptions } from "../db/backend.ts";
 import { approvedArgsHash, approvedParamsJson } from "../domain/approved-version.ts";
 import { sha256Hex } from "../domain/canonical-json.ts";
+import type { WriteOptions } from "../storage/ports.ts";
 import type { MembershipCheck } from "./authority.ts";
 import type { Deps } from "./deps.ts";
 import { finalizeInTx, queueSlack } from "./finalize.ts";

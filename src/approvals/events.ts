@@ -1,4 +1,4 @@
-import type { ChangeBus } from "../db/backend.ts";
+import type { ChangeBus } from "../storage/ports.ts";
 
 export type WakeReason = "changed" | "timeout" | "aborted";
 

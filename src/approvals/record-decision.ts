@@ -1,8 +1,8 @@
-import type { WriteOptions } from "../db/backend.ts";
 import { approvedArgsHash } from "../domain/approved-version.ts";
 import type { DecisionRecord, RequestRecord } from "../domain/records.ts";
 import { expiryDue, type RefusalReason } from "../domain/transitions.ts";
 import type { RequestResource } from "../domain/vocabulary.ts";
+import type { WriteOptions } from "../storage/ports.ts";
 import { authorityOf, type MembershipCheck } from "./authority.ts";
 import type { Deps } from "./deps.ts";
 import { afterFinal, finalizeInTx, queueSlack } from "./finalize.ts";

@@ -1,5 +1,5 @@
-import { isUnavailable } from "../db/group-commit.ts";
 import { escalationDue, expiryDue, reminderDue } from "../domain/transitions.ts";
+import { isUnavailable } from "../storage/unavailable.ts";
 import type { Deps } from "./deps.ts";
 import { afterFinal, finalizeInTx, queueSlack } from "./finalize.ts";
 

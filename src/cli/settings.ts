@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import { type Env, loadEnv, type SlackEnv } from "../config/env.ts";
-import type { Backend } from "../db/backend.ts";
-import { openPostgresBackend } from "../db/pg/index.ts";
+import { openStorage } from "../storage/open.ts";
+import type { Backend } from "../storage/ports.ts";
 import { UsageError } from "./io.ts";
 
 /** The env as `npm start` reads it; Slack settings only when the command needs them. */
@@ -43,12 +43,14 @@ export async function openPostgresForCli(env: Env, options: { migrate: boolean }
   if (env.databaseUrl === null) return null;
   const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
   try {
-    return await openPostgresBackend(env.databaseUrl, {
-      log: quiet,
-      connectTimeoutMs: Math.min(env.databaseConnectTimeoutMs, 10_000),
-      poolSize: 2,
-      migrate: options.migrate,
-    });
+    return await openStorage(
+      {
+        postgresUrl: env.databaseUrl,
+        connectTimeoutMs: Math.min(env.databaseConnectTimeoutMs, 10_000),
+        poolSize: 2,
+      },
+      { log: quiet, migrate: options.migrate },
+    );
   } catch (error) {
     throw new UsageError(`DATABASE_URL: ${error instanceof Error ? error.message : String(error)}`);
   }

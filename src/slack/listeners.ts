@@ -6,7 +6,7 @@ import { approversNow, type MembershipCheck } from "../approvals/authority.ts";
 import type { Deps } from "../approvals/deps.ts";
 import { type DecisionResult, recordDecision, screenClick } from "../approvals/record-decision.ts";
 import { toResource } from "../approvals/resource.ts";
-import { isUnavailable } from "../db/group-commit.ts";
+import { isUnavailable } from "../storage/unavailable.ts";
 import {
   REJECT_REASON_MAX,
   renderAlreadyFinal,

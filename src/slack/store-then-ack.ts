@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import type { WebClient } from "@slack/web-api";
 import type { Logger } from "pino";
 import type { MembershipCheck } from "../approvals/authority.ts";
-import { isUnavailable } from "../db/group-commit.ts";
+import { isUnavailable } from "../storage/unavailable.ts";
 
 /**
  * CONTRACT §5 for every Slack interaction (buttons, modal submissions, and

@@ -1,4 +1,4 @@
-import type { Store } from "../db/backend.ts";
+import type { Store } from "../storage/ports.ts";
 import { approverIds } from "./claims.ts";
 import type { TokenIssuer } from "./issuer.ts";
 

@@ -1,7 +1,7 @@
 import { createSigner } from "fast-jwt";
 import { type AppConfig, DEFAULT_TOKEN_TTL_MS } from "../config/file.ts";
-import type { KeyStore } from "../db/backend.ts";
 import type { RequestRecord } from "../domain/records.ts";
+import type { KeyStore } from "../storage/ports.ts";
 import { type ApprovalClaims, approvalClaims, TOKEN_TYPE } from "./claims.ts";
 import { describeKey, type Jwks, publishedKeys } from "./keys.ts";
 

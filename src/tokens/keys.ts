@@ -6,9 +6,9 @@ import {
   type KeyObject,
 } from "node:crypto";
 import { z } from "zod";
-import type { KeyStore } from "../db/signing-keys.ts";
 import { canonicalJson } from "../domain/canonical-json.ts";
 import type { SigningKeyRecord } from "../domain/records.ts";
+import type { KeyStore } from "../storage/ports.ts";
 
 /** An Ed25519 public key as the JWKS publishes it (CONTRACT §6). */
 export const publicJwkSchema = z.object({

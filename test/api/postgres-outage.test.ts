@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { migratePostgres } from "../../src/db/pg/open.ts";
+import { migratePostgres } from "../../src/storage/pg/open.ts";
 import { eventually, type Harness, REFUND, startHarness } from "../support/harness.ts";
 import { onPostgres, startCluster, stopCluster } from "../support/postgres.ts";
 

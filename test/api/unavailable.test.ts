@@ -2,7 +2,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import { type OpenDatabase, openDatabase } from "../../src/db/open.ts";
+import { type OpenDatabase, openDatabase } from "../../src/storage/sqlite/open.ts";
 import { type Harness, REFUND, startHarness, tempDir } from "../support/harness.ts";
 import { freshPostgresUrl, onPostgres } from "../support/postgres.ts";
 import { type DbProxy, startDbProxy } from "../support/tcp-proxy.ts";

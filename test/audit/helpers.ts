@@ -7,11 +7,11 @@ import {
   type VerifyOptions,
   type VerifyResult,
 } from "../../src/audit/verify.ts";
-import { iterateAudit } from "../../src/db/audit.ts";
-import { type OpenDatabase, openDatabase } from "../../src/db/open.ts";
-import { createPgAuditReader } from "../../src/db/pg/audit-reader.ts";
-import { openPostgresBackend } from "../../src/db/pg/index.ts";
-import { createStore } from "../../src/db/store.ts";
+import { createPgAuditReader } from "../../src/storage/pg/audit-reader.ts";
+import { openPostgresBackend } from "../../src/storage/pg/index.ts";
+import { iterateAudit } from "../../src/storage/sqlite/audit.ts";
+import { type OpenDatabase, openDatabase } from "../../src/storage/sqlite/open.ts";
+import { createStore } from "../../src/storage/sqlite/store.ts";
 import { postgresUrlFor } from "../support/harness.ts";
 import { onPostgres } from "../support/postgres.ts";
 

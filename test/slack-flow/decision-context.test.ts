@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { SqliteStore } from "../../src/db/store.ts";
 import { signSlackRequest } from "../../src/fake-slack/slack-requests.ts";
+import { openDatabase } from "../../src/storage/sqlite/open.ts";
+import { historyStatement } from "../../src/storage/sqlite/store.ts";
 import { TEST_CONFIG_YAML, testConfig } from "../support/config.ts";
 import { eventually, type Harness, REFUND, SIGNING_SECRET, startHarness } from "../support/harness.ts";
 import { onPostgres } from "../support/postgres.ts";
@@ -61,9 +62,14 @@ describe("Context to decide in seconds", () => {
   it.skipIf(onPostgres)(
     "the history query reads the (agent, action, created_at) index, not the table",
     async () => {
-      h = await startHarness();
-      const plan = (h.service.deps.store as SqliteStore)
-        .explainHistory()
+      const database = openDatabase(":memory:");
+      h = await startHarness({ database });
+      const query = historyStatement(database.db).getQuery().sql;
+      const plan = (
+        database.sqlite.prepare(`EXPLAIN QUERY PLAN ${query}`).all("a", "b", 0, 1, "x") as {
+          detail: string;
+        }[]
+      )
         .map((r) => r.detail)
         .join("\n");
       expect(plan).toContain("requests_agent_action_created");

@@ -4,8 +4,6 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import type { AppConfig } from "../../src/config/file.ts";
-import type { GroupCommitOptions } from "../../src/db/group-commit.ts";
-import { type OpenDatabase, openDatabase } from "../../src/db/open.ts";
 import { type FakeSlack, startFakeSlack } from "../../src/fake-slack/slack-api.ts";
 import {
   blockActionsPayload,
@@ -14,6 +12,8 @@ import {
 } from "../../src/fake-slack/slack-requests.ts";
 import { type PostgresDatabase, type Service, startService } from "../../src/service.ts";
 import { validateMessage } from "../../src/slack/render/index.ts";
+import type { GroupCommitOptions } from "../../src/storage/sqlite/group-commit.ts";
+import { type OpenDatabase, openDatabase } from "../../src/storage/sqlite/open.ts";
 import { FakeClock } from "./clock.ts";
 import { TOKENS, testConfig } from "./config.ts";
 import { REFUND } from "./contract-example.ts";

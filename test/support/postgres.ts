@@ -14,7 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
-import { migratePostgres } from "../../src/db/pg/open.ts";
+import { migratePostgres } from "../../src/storage/pg/open.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

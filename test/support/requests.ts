@@ -1,4 +1,4 @@
-import type { Store } from "../../src/db/store.ts";
+import type { Store } from "../../src/storage/ports.ts";
 import { eventually, type Harness, REFUND } from "./harness.ts";
 
 /** Creates a request over the API and waits until its evidence pack is posted (slack_ts stored); returns the id. */

@@ -1,6 +1,6 @@
-import type { Store } from "../../src/db/store.ts";
 import { FINAL_STATUSES } from "../../src/domain/vocabulary.ts";
 import type { SlackMessage } from "../../src/fake-slack/workspace.ts";
+import type { Store } from "../../src/storage/ports.ts";
 import type { Harness } from "../support/harness.ts";
 
 export {

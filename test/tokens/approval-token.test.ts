@@ -10,11 +10,11 @@ import {
   SignJWT,
 } from "jose";
 import { describe, expect, it } from "vitest";
-import type { KeyStore } from "../../src/db/backend.ts";
-import { openDatabase } from "../../src/db/open.ts";
-import { openPostgresBackend } from "../../src/db/pg/index.ts";
-import { createKeyStore } from "../../src/db/signing-keys.ts";
 import { argsHash } from "../../src/domain/canonical-json.ts";
+import { openPostgresBackend } from "../../src/storage/pg/index.ts";
+import type { KeyStore } from "../../src/storage/ports.ts";
+import { createKeyStore } from "../../src/storage/sqlite/keys.ts";
+import { openDatabase } from "../../src/storage/sqlite/open.ts";
 import { maxTokenTtlMs } from "../../src/tokens/issuer.ts";
 import { rotateSigningKey } from "../../src/tokens/keys.ts";
 import { useCleanups } from "../support/cleanups.ts";

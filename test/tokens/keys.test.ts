@@ -1,9 +1,10 @@
 import { generateKeyPairSync } from "node:crypto";
 import { calculateJwkThumbprint } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
-import { openDatabase } from "../../src/db/open.ts";
-import { openPostgresBackend } from "../../src/db/pg/index.ts";
-import { createKeyStore, type KeyStore } from "../../src/db/signing-keys.ts";
+import { openPostgresBackend } from "../../src/storage/pg/index.ts";
+import type { KeyStore } from "../../src/storage/ports.ts";
+import { createKeyStore } from "../../src/storage/sqlite/keys.ts";
+import { openDatabase } from "../../src/storage/sqlite/open.ts";
 import {
   describeKey,
   ensureSigningKey,

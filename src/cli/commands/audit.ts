@@ -2,8 +2,8 @@ import { createReadStream, createWriteStream, existsSync } from "node:fs";
 import { finished } from "node:stream/promises";
 import { ExportFormatError, readExport, verifyModeOf, writeExport } from "../../audit/export.ts";
 import { ChainVerifier, type VerifyResult } from "../../audit/verify.ts";
-import { iterateAudit } from "../../db/audit.ts";
-import type { Backend } from "../../db/backend.ts";
+import { iterateAudit } from "../../storage/open.ts";
+import type { Backend } from "../../storage/ports.ts";
 import { type CliIo, EXIT, type ExitCode, line, UsageError } from "../io.ts";
 import { cliEnv, openPostgresForCli, openReadOnly } from "../settings.ts";
 

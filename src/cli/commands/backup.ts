@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import { ChainVerifier } from "../../audit/verify.ts";
-import { iterateAudit } from "../../db/audit.ts";
+import { iterateAudit } from "../../storage/open.ts";
 import { type CliIo, EXIT, type ExitCode, line, UsageError } from "../io.ts";
 import { cliEnv, openReadOnly } from "../settings.ts";
 

@@ -1,14 +1,14 @@
 import { readFileSync } from "node:fs";
 import { formatDuration } from "../../config/duration.ts";
-import { type OpenDatabase, openDatabase } from "../../db/open.ts";
-import { createKeyStore } from "../../db/signing-keys.ts";
-import { createStore } from "../../db/store.ts";
 import { createRedactor } from "../../redact.ts";
+import { openStorage } from "../../storage/open.ts";
 import { maxTokenTtlMs } from "../../tokens/issuer.ts";
 import { describeKey, rotateSigningKey } from "../../tokens/keys.ts";
 import { cliConfig } from "../config.ts";
 import { type CliIo, EXIT, type ExitCode, line, UsageError } from "../io.ts";
 import { cliEnv, openPostgresForCli } from "../settings.ts";
+
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
  * `keys rotate [--key file.pem]`: a new approval-token signing key becomes active
@@ -38,13 +38,12 @@ export async function keysRotate(io: CliIo, options: { key?: string }, now: numb
     }
   }
   // Every replica reads the active key per approval: the next one signs with the new key.
-  const postgres = await openPostgresForCli(env, { migrate: false });
-  const database = postgres === null ? openDatabase(env.databasePath) : null;
+  const backend =
+    (await openPostgresForCli(env, { migrate: false })) ??
+    (await openStorage(env.databasePath, { log: quiet, redact: createRedactor(config.redact) }));
   try {
     const retainMs = maxTokenTtlMs(config);
-    const store =
-      postgres?.store ?? createStore(database as OpenDatabase, { redact: createRedactor(config.redact) });
-    const keys = postgres?.keys ?? createKeyStore(database as OpenDatabase);
+    const { store, keys } = backend;
     const result = await store.tx(async () => {
       const rotated = await rotateSigningKey(keys, {
         now,
@@ -68,7 +67,6 @@ export async function keysRotate(io: CliIo, options: { key?: string }, now: numb
     );
     return EXIT.ok;
   } finally {
-    database?.sqlite.close();
-    await postgres?.close();
+    await backend.close();
   }
 }

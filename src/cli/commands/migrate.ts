@@ -2,10 +2,14 @@ import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import pg from "pg";
 import type { Env } from "../../config/env.ts";
-import { auditHead } from "../../db/audit.ts";
-import { acquireDatabaseLock, type DatabaseLock, DatabaseLockedError } from "../../db/lock.ts";
-import { openDatabase } from "../../db/open.ts";
-import { describeServer } from "../../db/pg/open.ts";
+import {
+  acquireDatabaseLock,
+  auditHead,
+  type DatabaseLock,
+  DatabaseLockedError,
+  describeServer,
+  openDatabase,
+} from "../../storage/open.ts";
 import { type CliIo, EXIT, type ExitCode, line, UsageError } from "../io.ts";
 import { cliEnv, openPostgresForCli } from "../settings.ts";
 

@@ -18,7 +18,7 @@ import type {
   NewRequestRecord,
   RequestRecord,
 } from "../../domain/records.ts";
-import type { FinalUpdate, NewCallback, OutboxItem, Store } from "../backend.ts";
+import type { FinalUpdate, NewCallback, OutboxItem, Store } from "../ports.ts";
 import { createPgAuditAppender } from "./audit.ts";
 import { auditLog, callbacks, channelPauses, decisions, jobTicks, requests, slackOutbox } from "./schema.ts";
 import type { PgSession } from "./session.ts";
@@ -40,7 +40,7 @@ const count = sql<number>`count(*)::int`;
 const changed = (rows: unknown[]): boolean => rows.length === 1;
 
 /**
- * The Store on PostgreSQL: the same statements as src/db/store.ts, prepared
+ * The Store on PostgreSQL: the same statements as src/storage/sqlite/store.ts, prepared
  * once (server-side named statements, per connection). Inside `tx` every call
  * runs on the transaction's connection (see session.ts). Conditional updates
  * report a change through RETURNING.

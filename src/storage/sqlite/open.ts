@@ -6,7 +6,7 @@ import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3"
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { auditNeedsChaining, chainExistingEvents } from "./audit.ts";
 import * as schema from "./schema.ts";
-import { createSqliteTransactions, type SqliteTransactions } from "./sqlite-tx.ts";
+import { createSqliteTransactions, type SqliteTransactions } from "./transactions.ts";
 
 export type Db = BetterSQLite3Database<typeof schema>;
 
@@ -20,7 +20,7 @@ export interface OpenDatabase {
 /** The longest a single statement blocks the event loop waiting for another process's lock. */
 export const BUSY_TIMEOUT_MS = 50;
 
-const migrationsFolder = fileURLToPath(new URL("../../migrations", import.meta.url));
+const migrationsFolder = fileURLToPath(new URL("../../../migrations", import.meta.url));
 
 /**
  * Opens (creating if needed) the SQLite file and applies every migration in

@@ -1,6 +1,6 @@
 import { desc, eq, isNull, sql } from "drizzle-orm";
 import type { SigningKeyRecord } from "../../domain/records.ts";
-import type { KeyStore } from "../backend.ts";
+import type { KeyStore } from "../ports.ts";
 import { signingKeys } from "./schema.ts";
 import type { PgSession } from "./session.ts";
 

@@ -1,8 +1,8 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { WriteOptions, Writes } from "../backend.ts";
 import { codeOf, isConnectionError } from "../connection-errors.ts";
-import { StoreUnavailable } from "../group-commit.ts";
+import type { WriteOptions, Writes, WritesOptions } from "../ports.ts";
+import { StoreUnavailable } from "../unavailable.ts";
 import { CommitFailed, type PgSession } from "./session.ts";
 
 export { isConnectionError };
@@ -14,13 +14,7 @@ const DEADLOCK = "40P01";
 const UNIQUE_VIOLATION = "23505";
 const MAX_UNIQUE_RETRIES = 3;
 
-export interface PgWritesOptions {
-  /** How long a write keeps trying in total before it is refused (default 2 s). */
-  budgetMs?: number;
-  /** First pause between attempts; doubles up to maxBackoffMs. */
-  backoffMs?: number;
-  maxBackoffMs?: number;
-}
+export type PgWritesOptions = WritesOptions;
 
 /**
  * Writes on PostgreSQL: each run() is one transaction on its own pooled
@@ -42,7 +36,7 @@ export function createPgWrites(session: PgSession, options: PgWritesOptions = {}
         ? error
         : new StoreUnavailable(
             `cannot store this now: the database cannot be reached (${error instanceof Error ? error.message : String(error)})`,
-            null,
+            codeOf(error) ?? null,
             { cause: error },
           );
     failing = { at: performance.now(), error: refused };

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { ChainRow } from "../../audit/verify.ts";
-import type { AuditQuery, AuditReader } from "../backend.ts";
+import type { AuditQuery, AuditReader } from "../ports.ts";
 
 const PAGE = 1000;
 const SELECT =

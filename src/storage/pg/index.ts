@@ -1,4 +1,4 @@
-import type { Backend } from "../backend.ts";
+import type { Backend } from "../ports.ts";
 import { createPgAuditReader } from "./audit-reader.ts";
 import { createPgBus } from "./bus.ts";
 import { createPgKeyStore } from "./keys.ts";

@@ -1,9 +1,10 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { createGroupCommit, StoreUnavailable } from "../../src/db/group-commit.ts";
-import { type OpenDatabase, openDatabase } from "../../src/db/open.ts";
-import { createStore } from "../../src/db/store.ts";
+import { createGroupCommit } from "../../src/storage/sqlite/group-commit.ts";
+import { type OpenDatabase, openDatabase } from "../../src/storage/sqlite/open.ts";
+import { createStore } from "../../src/storage/sqlite/store.ts";
+import { StoreUnavailable } from "../../src/storage/unavailable.ts";
 import { tempDir } from "../support/harness.ts";
 import { onPostgres } from "../support/postgres.ts";
 
@@ -84,7 +85,7 @@ describe.skipIf(onPostgres)("group commit", () => {
       .run(async () => store.audit(null, 1, "created", "locked_out"))
       .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(StoreUnavailable);
-    expect((refused as StoreUnavailable).sqliteCode).toMatch(/^SQLITE_BUSY/);
+    expect((refused as StoreUnavailable).code).toMatch(/^SQLITE_BUSY/);
     expect(writes.failing).not.toBeNull();
     expect(await writes.canWrite()).toBe(false);
 
@@ -111,7 +112,7 @@ describe.skipIf(onPostgres)("group commit", () => {
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     const refused = (results[1] as PromiseRejectedResult).reason as StoreUnavailable;
     expect(refused).toBeInstanceOf(StoreUnavailable);
-    expect(refused.sqliteCode).toBe("SQLITE_FULL");
+    expect(refused.code).toBe("SQLITE_FULL");
     expect(writes.failing?.error.message).toContain("disk is full");
     expect(count(other, "too_big")).toBe(0);
     expect(count(other, "small")).toBe(2);

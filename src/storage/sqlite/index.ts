@@ -1,11 +1,11 @@
+import type { Backend, ChangeBus } from "../ports.ts";
 import { createSqliteAuditReader } from "./audit.ts";
-import type { Backend, ChangeBus } from "./backend.ts";
 import { createGroupCommit, type GroupCommitOptions } from "./group-commit.ts";
+import { createKeyStore } from "./keys.ts";
 import { type OpenDatabase, openDatabase } from "./open.ts";
-import { createKeyStore } from "./signing-keys.ts";
 import { createStore } from "./store.ts";
 
-/** One process owns a SQLite file (db/lock.ts): "changed" notices never leave it. */
+/** One process owns a SQLite file (lock.ts): "changed" notices never leave it. */
 export function createLocalBus(): ChangeBus {
   const listeners: ((requestId: string | null) => void)[] = [];
   return {

@@ -13,27 +13,22 @@ import type {
 } from "../domain/records.ts";
 
 /**
- * The one storage interface the rest of countersign sees. Two implementations:
- * SQLite (src/db/store.ts, the embedded default) and PostgreSQL (src/db/pg/).
- * Every method is async. Inside `tx` / `Writes.run` every call joins the
- * running transaction (the implementation tracks it with AsyncLocalStorage);
- * outside it each call is its own statement.
+ * The storage ports: what the rest of countersign sees of the database, one
+ * small interface per concern (requests and their decisions, the audit log,
+ * the Slack outbox, the callback queue, the schedule, writes, signing keys,
+ * the audit reader, the change bus). Two adapters implement them:
+ * storage/sqlite/ (the embedded default) and storage/pg/; only storage/open.ts
+ * picks one (test/architecture/imports.test.ts holds everyone else to that).
  *
- * Row types are the SQLite schema's inferred types; the PostgreSQL schema
- * mirrors them column for column (times are bigint milliseconds read as numbers).
+ * Every method is async. Inside `tx` / `Writes.run` every call joins the
+ * running transaction (the adapter tracks it with AsyncLocalStorage);
+ * outside it each call is its own statement. Rows are src/domain/records.ts.
  */
 
 export type { FinalUpdate, NewCallback, OutboxItem };
 
-export interface Store {
-  /**
-   * Runs fn in one write transaction (SQLite: IMMEDIATE; PostgreSQL: its own
-   * connection). A throw rolls everything back. Nested calls become savepoints.
-   */
-  tx<T>(fn: () => Promise<T>): Promise<T>;
-  /** True when the database answers a trivial query. */
-  ping(): Promise<boolean>;
-
+/** Requests and the votes on them. */
+export interface RequestStore {
   insertRequest(row: Required<NewRequestRecord>): Promise<void>;
   /**
    * The request, or undefined. Inside a transaction on PostgreSQL the row is
@@ -70,17 +65,6 @@ export interface Store {
   setOutcome(id: string, outcome: string): Promise<boolean>;
   setChannelMessage(id: string, channel: string, ts: string): Promise<void>;
   setDmMessage(id: string, channel: string, ts: string): Promise<void>;
-
-  /** Appends a chained, redacted audit event (inside the caller's transaction when there is one). */
-  audit(
-    requestId: string | null,
-    at: number,
-    event: AuditEvent,
-    actor: string | null,
-    detail?: unknown,
-  ): Promise<void>;
-  auditFor(id: string): Promise<AuditRecord[]>;
-
   listForAgent(q: {
     agent: string;
     status: string | null;
@@ -95,7 +79,28 @@ export interface Store {
     until: number;
     id: string;
   }): Promise<{ status: RequestRecord["status"]; n: number }[]>;
+  countByStatus(): Promise<
+    { status: RequestRecord["status"]; resolution: RequestRecord["resolution"]; n: number }[]
+  >;
+  /** Pending requests of some roles or escalated to a user, oldest first (Home tab). */
+  pendingFor(roles: string[], userId: string, limit: number): Promise<RequestRecord[]>;
+}
 
+/** The hash-chained audit log, as the verbs append to and read it. */
+export interface AuditLog {
+  /** Appends a chained, redacted audit event (inside the caller's transaction when there is one). */
+  audit(
+    requestId: string | null,
+    at: number,
+    event: AuditEvent,
+    actor: string | null,
+    detail?: unknown,
+  ): Promise<void>;
+  auditFor(id: string): Promise<AuditRecord[]>;
+}
+
+/** The durable queue of Slack side effects, and the per-channel pauses that pace it. */
+export interface OutboxQueue {
   enqueueSlack(requestId: string, kind: string, payload: unknown, at: number): Promise<void>;
   /** Due heads of the per-request queues (id > afterId), with the request's channel; read only. */
   dueSlack(now: number, limit: number, afterId?: number): Promise<OutboxItem[]>;
@@ -104,7 +109,7 @@ export interface Store {
    * replicas. Its next_attempt_at moves to now + leaseMs, so no other replica
    * takes it until the lease ends; a replica that dies leaves it to be taken
    * again then (PostgreSQL: a conditional UPDATE over FOR UPDATE SKIP LOCKED).
-   * SQLite has one worker process (db/lock.ts), whose in-flight set is the lease.
+   * SQLite has one worker process (storage/sqlite/lock.ts), whose in-flight set is the lease.
    * Either way the item's `attempts` counts this claim, so a later claim knows
    * an earlier one may have reached Slack.
    */
@@ -122,7 +127,10 @@ export interface Store {
   pauseChannel(channel: string, until: number, pacedUntil: number): Promise<void>;
   /** Channels paused or paced at `now`: channel → { until, pacedUntil }. */
   channelPauses(now: number): Promise<Map<string, { until: number; pacedUntil: number }>>;
+}
 
+/** The durable queue of signed callbacks to agents. */
+export interface CallbackQueue {
   insertCallback(row: NewCallback): Promise<void>;
   /** Due undelivered callbacks, skipping agents in `busy`; read only. */
   dueCallbacks(now: number, limit: number, busy?: readonly string[]): Promise<CallbackRecord[]>;
@@ -140,21 +148,39 @@ export interface Store {
   }): Promise<void>;
   callbacksFor(id: string): Promise<CallbackRecord[]>;
   pendingCallbacks(): Promise<number>;
+}
 
+/** What falls due (the sweep), and one run per tick across replicas. */
+export interface Schedule {
   dueExpiries(now: number, limit: number): Promise<string[]>;
   dueEscalations(now: number, limit: number): Promise<string[]>;
   dueReminders(now: number, limit: number): Promise<string[]>;
-  countByStatus(): Promise<
-    { status: RequestRecord["status"]; resolution: RequestRecord["resolution"]; n: number }[]
-  >;
-  /** Pending requests of some roles or escalated to a user, oldest first (Home tab). */
-  pendingFor(roles: string[], userId: string, limit: number): Promise<RequestRecord[]>;
 
   /**
    * Claims the named periodic job for `tick` (e.g. the sweep's minute): true
    * for exactly one caller per (name, tick) across every replica.
    */
   claimTick(name: string, tick: number): Promise<boolean>;
+}
+
+/** Every store port on one connection (what an adapter builds and the verbs are handed). */
+export interface Store extends RequestStore, AuditLog, OutboxQueue, CallbackQueue, Schedule {
+  /**
+   * Runs fn in one write transaction (SQLite: IMMEDIATE; PostgreSQL: its own
+   * connection). A throw rolls everything back. Nested calls become savepoints.
+   */
+  tx<T>(fn: () => Promise<T>): Promise<T>;
+  /** True when the database answers a trivial query. */
+  ping(): Promise<boolean>;
+}
+
+/** How long writes may try before they are refused (both adapters take the same). */
+export interface WritesOptions {
+  /** How long a write keeps trying in total before it is refused (default 2 s). */
+  budgetMs?: number;
+  /** First pause between attempts; doubles up to maxBackoffMs. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
 }
 
 /** Writes that answer someone (an agent, a click): bounded waits, refused with StoreUnavailable. */

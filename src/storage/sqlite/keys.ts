@@ -1,5 +1,5 @@
 import { desc, eq, isNull, sql } from "drizzle-orm";
-import type { KeyStore } from "./backend.ts";
+import type { KeyStore } from "../ports.ts";
 import type { OpenDatabase } from "./open.ts";
 import { signingKeys } from "./schema.ts";
 
@@ -46,5 +46,3 @@ export function createKeyStore(database: OpenDatabase): KeyStore {
   };
   return keys;
 }
-
-export type { KeyStore };

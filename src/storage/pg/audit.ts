@@ -39,7 +39,7 @@ const INSERT = {
 };
 
 /**
- * Appends to the hash-chained audit log with the hashing of src/db/audit.ts.
+ * Appends to the hash-chained audit log with the hashing of src/storage/sqlite/audit.ts.
  * The lock and the head are taken once per transaction: after that this
  * transaction is the only appender, so the head it wrote last is the head.
  * Plain pg queries (named, prepared once per connection): three round trips

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
-import type { ChangeBus } from "../backend.ts";
+import type { ChangeBus } from "../ports.ts";
 import type { PgLog } from "./open.ts";
 import type { PgSession } from "./session.ts";
 

@@ -1,9 +1,9 @@
 import type Database from "better-sqlite3";
-import { chainHash, GENESIS_HASH } from "../audit/chain.ts";
-import type { AuditEvent } from "../audit/events.ts";
-import type { ChainRow } from "../audit/verify.ts";
-import { canonicalJson } from "../domain/canonical-json.ts";
-import type { AuditQuery, AuditReader } from "./backend.ts";
+import { chainHash, GENESIS_HASH } from "../../audit/chain.ts";
+import type { AuditEvent } from "../../audit/events.ts";
+import type { ChainRow } from "../../audit/verify.ts";
+import { canonicalJson } from "../../domain/canonical-json.ts";
+import type { AuditQuery, AuditReader } from "../ports.ts";
 
 export type { AuditQuery };
 

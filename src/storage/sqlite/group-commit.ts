@@ -1,32 +1,13 @@
 import { performance } from "node:perf_hooks";
 import type Database from "better-sqlite3";
-import type { WriteOptions, Writes } from "./backend.ts";
-import { isConnectionError } from "./connection-errors.ts";
-import type { SqliteTransactions } from "./sqlite-tx.ts";
+import type { WriteOptions, Writes, WritesOptions } from "../ports.ts";
+import { isBusy, isUnavailable, StoreUnavailable, sqliteCode } from "../unavailable.ts";
+import type { SqliteTransactions } from "./transactions.ts";
 
-/**
- * The database cannot store anything right now (another process holds the
- * write lock past our budget, the disk is full, the file is read-only):
- * nothing of the write was stored, the caller may try again later.
- */
-export class StoreUnavailable extends Error {
-  readonly sqliteCode: string | null;
-  constructor(message: string, sqliteCode: string | null, options?: { cause?: unknown }) {
-    super(message, options);
-    this.sqliteCode = sqliteCode;
-    this.name = "StoreUnavailable";
-  }
-}
+/** How long a write waits for a foreign write lock, in total, before it is refused (default 2 s). */
+export type GroupCommitOptions = WritesOptions;
 
-export interface GroupCommitOptions {
-  /** How long a write waits for a foreign write lock, in total, before it is refused (default 2 s). */
-  budgetMs?: number;
-  /** First pause between attempts on a locked database; doubles up to maxBackoffMs. */
-  backoffMs?: number;
-  maxBackoffMs?: number;
-}
-
-export type { WriteOptions } from "./backend.ts";
+export type { WriteOptions } from "../ports.ts";
 
 type Job = {
   fn: () => Promise<unknown>;
@@ -34,26 +15,6 @@ type Job = {
   reject: (error: unknown) => void;
   deadline: number;
 };
-
-/** SQLite result codes that mean "someone else holds the lock": worth waiting for. */
-const isBusy = (code: string | null): boolean =>
-  code !== null && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
-
-/** SQLite result codes that mean the database cannot take writes now (no point retrying at once). */
-const UNAVAILABLE = ["SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_NOMEM"];
-
-export function sqliteCode(error: unknown): string | null {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && code.startsWith("SQLITE_") ? code : null;
-}
-
-/** Whether an error means "the database could not store it now" rather than a bug. */
-export function isUnavailable(error: unknown): boolean {
-  if (error instanceof StoreUnavailable) return true;
-  if (isConnectionError(error)) return true;
-  const code = sqliteCode(error);
-  return code !== null && (isBusy(code) || UNAVAILABLE.some((c) => code.startsWith(c)));
-}
 
 const toUnavailable = (error: unknown): StoreUnavailable => {
   if (error instanceof StoreUnavailable) return error;
@@ -229,7 +190,7 @@ export function createGroupCommit(
       try {
         sqlite.prepare("BEGIN IMMEDIATE").run();
         sqlite.prepare("ROLLBACK").run();
-        if (isBusy(failing?.error.sqliteCode ?? null)) failing = null;
+        if (isBusy(failing?.error.code ?? null)) failing = null;
         return true;
       } catch {
         return false;
@@ -248,3 +209,5 @@ export function createGroupCommit(
 }
 
 export type GroupCommit = Writes;
+
+export { isUnavailable, StoreUnavailable };

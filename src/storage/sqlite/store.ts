@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
+import type { FinalUpdate, NewCallback, Store } from "../ports.ts";
 import { createAuditAppender } from "./audit.ts";
-import type { FinalUpdate, NewCallback, Store } from "./backend.ts";
 import type { OpenDatabase } from "./open.ts";
 
 export type { FinalUpdate, NewCallback };
@@ -310,20 +310,7 @@ export function createStore(
       .limit(p("limit"))
       .prepare(),
     // A range of requests_agent_action_created: cost follows the agent's recent requests, not the table.
-    historyFor: db
-      .select({ status: requests.status, n: sql<number>`count(*)` })
-      .from(requests)
-      .where(
-        and(
-          eq(requests.agent, p("agent")),
-          eq(requests.action, p("action")),
-          sql`${requests.createdAt} >= ${p("since")}`,
-          sql`${requests.createdAt} <= ${p("until")}`,
-          sql`${requests.id} <> ${p("id")}`,
-        ),
-      )
-      .groupBy(requests.status)
-      .prepare(),
+    historyFor: historyStatement(db),
     auditFor: db
       .select()
       .from(auditLog)
@@ -450,14 +437,26 @@ export function createStore(
       ),
     claimTick: (name, tick) => write(() => s.claimTick.run({ name, tick }).changes === 1),
   };
-  return Object.assign(store, {
-    /** The query plan of historyFor, so a test can prove it reads the index (SQLite only). */
-    explainHistory: (): { detail: string }[] =>
-      sqlite.prepare(`EXPLAIN QUERY PLAN ${s.historyFor.getQuery().sql}`).all("a", "b", 0, 1, "x") as {
-        detail: string;
-      }[],
-  });
+  return store;
 }
 
-export type SqliteStore = ReturnType<typeof createStore>;
-export type { Store };
+/**
+ * The evidence pack's history query (one agent's recent requests for one action):
+ * exported so that a test can show its query plan reads the index.
+ */
+export function historyStatement(db: OpenDatabase["db"]) {
+  return db
+    .select({ status: requests.status, n: sql<number>`count(*)` })
+    .from(requests)
+    .where(
+      and(
+        eq(requests.agent, p("agent")),
+        eq(requests.action, p("action")),
+        sql`${requests.createdAt} >= ${p("since")}`,
+        sql`${requests.createdAt} <= ${p("until")}`,
+        sql`${requests.id} <> ${p("id")}`,
+      ),
+    )
+    .groupBy(requests.status)
+    .prepare();
+}

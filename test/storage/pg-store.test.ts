@@ -1,11 +1,11 @@
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { ChainVerifier } from "../../src/audit/verify.ts";
-import type { Backend, Store } from "../../src/db/backend.ts";
-import { StoreUnavailable } from "../../src/db/group-commit.ts";
-import { openPostgres, openPostgresBackend } from "../../src/db/pg/index.ts";
 import type { NewRequestRecord, RequestRecord } from "../../src/domain/records.ts";
 import { finalState } from "../../src/domain/transitions.ts";
+import { openPostgres, openPostgresBackend } from "../../src/storage/pg/index.ts";
+import type { Backend, Store } from "../../src/storage/ports.ts";
+import { StoreUnavailable } from "../../src/storage/unavailable.ts";
 import { freePort } from "../support/ports.ts";
 import { freshPostgresUrl, onPostgres, startCluster, stopCluster } from "../support/postgres.ts";
 
