@@ -198,7 +198,7 @@ async function verifyInChild(
   dbPath: string,
 ): Promise<{ code: number | null; wallMs: number; commandMs: number; maxRssMb: number; out: string }> {
   const started = performance.now();
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "bench/lib/verify-child.ts")], {
+  const child = spawn(process.execPath, [join(ROOT, "bench/lib/verify-child.ts")], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", DATABASE_PATH: dbPath },
     stdio: ["ignore", "pipe", "pipe"],

@@ -83,7 +83,7 @@ const slack = await startFakeSlack();
 const replicas: Partial<Record<Name, ChildProcess>> = {};
 
 async function start(name: Name): Promise<void> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, ["src/main.ts"], {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "inherit"],
     env: {
@@ -276,7 +276,7 @@ try {
   );
   const verify = (() => {
     try {
-      return execFileSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "audit", "verify"], {
+      return execFileSync(process.execPath, ["src/cli/main.ts", "audit", "verify"], {
         cwd: ROOT,
         encoding: "utf8",
         stdio: ["ignore", "pipe", "pipe"],

@@ -48,7 +48,7 @@ export async function startChild<Ready>(
   try {
     proc = fork(resolve(ROOT, "bench/servers", script), [], {
       cwd: ROOT,
-      execArgv: ["--import", "tsx", ...profile],
+      execArgv: [...profile],
       env: { ...process.env, BENCH_CHILD_OPTIONS: JSON.stringify(options) },
       stdio: ["ignore", fd, fd, "ipc"],
     });

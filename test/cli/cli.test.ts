@@ -286,7 +286,7 @@ describe("countersign audit verify / export", () => {
   it("export piped into a reader that stops early (| head) → exit 0, no stack trace", async () => {
     const { env, target } = await dbSetup();
     await seedEvents(target, 5000);
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "audit", "export"], {
+    const child = spawn(process.execPath, ["src/cli/main.ts", "audit", "export"], {
       env: { PATH: process.env.PATH ?? "", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -8,7 +8,7 @@ export interface CliRun {
 
 /** `countersign …` as an operator runs it: node + tsx on src/cli/main.ts, configured only by env. */
 export function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<CliRun> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+  const child = spawn(process.execPath, ["src/cli/main.ts", ...args], {
     cwd: process.cwd(),
     env: { PATH: process.env.PATH ?? "", NODE_ENV: "test", ...env },
     stdio: ["pipe", "pipe", "pipe"],

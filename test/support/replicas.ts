@@ -50,7 +50,7 @@ export async function startReplica(name: string, setup: ReplicaSetup): Promise<R
   const envFile = join(t.dir, ".env");
   writeFileSync(envFile, "");
   const port = await freePort();
-  const proc = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const proc = spawn(process.execPath, ["src/main.ts"], {
     cwd: process.cwd(),
     env: {
       PATH: process.env.PATH ?? "",

@@ -36,7 +36,7 @@ afterEach(async () => {
 });
 
 function spawnService(env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const proc = spawn(process.execPath, ["src/main.ts"], {
     cwd: process.cwd(),
     env: { PATH: process.env.PATH ?? "", NODE_ENV: "test", ...env },
     stdio: ["ignore", "pipe", "pipe"],
