@@ -42,7 +42,7 @@ describe("Dockerfile", () => {
     expect(dockerfile).toContain("npm ci --omit=dev");
     // Node runs the TypeScript sources itself: no transpiler in production.
     expect(JSON.parse(read("package.json")).dependencies).not.toHaveProperty("tsx");
-    expect(dockerfile).toMatch(/^CMD \["node", "src\/main\.ts"\]$/m);
+    expect(dockerfile).toContain('CMD ["node", "--import", "./bin/preload.mjs", "src/main.ts"]');
     expect(dockerfile).toMatch(/^FROM node:26-slim/m);
   });
 
@@ -130,7 +130,7 @@ describe("deploy/countersign.service", () => {
   const unit = read("deploy/countersign.service");
 
   it("runs npm start's entry point as its own user, restarts on failure but not on a bad setting (exit 2)", () => {
-    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/env node --import \.\/bin\/check-node\.mjs src\/main\.ts$/m);
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/env node --import \.\/bin\/preload\.mjs src\/main\.ts$/m);
     expect(unit).toMatch(/^User=countersign$/m);
     expect(unit).toMatch(/^Restart=on-failure$/m);
     expect(unit).toMatch(/^RestartPreventExitStatus=2$/m);
