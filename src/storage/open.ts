@@ -1,16 +1,18 @@
-import { openPostgresBackend } from "./pg/index.ts";
-import { describeServer, type PgLog } from "./pg/open.ts";
+import { describeServer } from "./pg/describe-server.ts";
+import type { PgLog } from "./pg/open.ts";
 import type { Backend, WritesOptions } from "./ports.ts";
 import { auditHead, iterateAudit } from "./sqlite/audit.ts";
-import { openSqliteBackend } from "./sqlite/index.ts";
 import { acquireDatabaseLock, type DatabaseLock, DatabaseLockedError } from "./sqlite/lock.ts";
-import { type OpenDatabase, openDatabase } from "./sqlite/open.ts";
+import type { OpenDatabase } from "./sqlite/open.ts";
 
 /**
  * The one door to the storage adapters: the service and the CLI choose SQLite
  * or PostgreSQL here, and nowhere else (test/architecture/imports.test.ts
  * fails when anything but this file imports storage/sqlite/ or storage/pg/).
  * Everything past this point sees only the ports (storage/ports.ts).
+ *
+ * Only the chosen database's adapter (and driver) is loaded, on demand: a
+ * SQLite start never loads pg and drizzle's PostgreSQL half, nor the reverse.
  */
 
 /** PostgreSQL: its URL and pool settings (DATABASE_URL, DATABASE_POOL_SIZE, DATABASE_CONNECT_TIMEOUT). */
@@ -42,11 +44,13 @@ export const isPostgres = (target: DatabaseTarget): target is PostgresDatabase =
  */
 export async function openStorage(target: DatabaseTarget, options: OpenStorageOptions): Promise<Backend> {
   if (!isPostgres(target)) {
+    const { openSqliteBackend } = await import("./sqlite/index.ts");
     return openSqliteBackend(target, {
       ...(options.redact ? { redact: options.redact } : {}),
       ...(options.writes ? { writes: options.writes } : {}),
     });
   }
+  const { openPostgresBackend } = await import("./pg/index.ts");
   return await openPostgresBackend(target.postgresUrl, {
     log: options.log,
     ...(options.redact ? { redact: options.redact } : {}),
@@ -61,6 +65,12 @@ export type { DatabaseLock, OpenDatabase };
 /**
  * SQLite helpers the CLI uses on a file next to the running service (read-only
  * connections, backups): re-exported here so that the CLI, too, reaches the
- * adapters only through this file.
+ * adapters only through this file. openSqliteDatabase opens (creating and
+ * migrating) a SQLite file.
  */
-export { acquireDatabaseLock, auditHead, DatabaseLockedError, describeServer, iterateAudit, openDatabase };
+export async function openSqliteDatabase(path: string): Promise<OpenDatabase> {
+  const { openDatabase } = await import("./sqlite/open.ts");
+  return openDatabase(path);
+}
+
+export { acquireDatabaseLock, auditHead, DatabaseLockedError, describeServer, iterateAudit };

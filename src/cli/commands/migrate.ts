@@ -8,7 +8,7 @@ import {
   type DatabaseLock,
   DatabaseLockedError,
   describeServer,
-  openDatabase,
+  openSqliteDatabase,
 } from "../../storage/open.ts";
 import { type CliIo, EXIT, type ExitCode, line, UsageError } from "../io.ts";
 import { cliEnv, openPostgresForCli } from "../settings.ts";
@@ -34,7 +34,7 @@ export async function migrateCommand(io: CliIo): Promise<ExitCode> {
     throw new UsageError(`${error.message}; stop the service first (it migrates when it starts)`);
   }
   const before = existsSync(env.databasePath) ? appliedMigrations(env.databasePath) : 0;
-  const { sqlite } = openDatabase(env.databasePath);
+  const { sqlite } = await openSqliteDatabase(env.databasePath);
   try {
     const total = applied(sqlite);
     const head = auditHead(sqlite);
