@@ -14,7 +14,7 @@ import type { AppConfig } from "./config/file.ts";
 import { boltLogger } from "./log.ts";
 import { createRedactor } from "./redact.ts";
 import { registerHome } from "./slack/home.ts";
-import { registerListeners } from "./slack/listeners.ts";
+import { registerListeners } from "./slack/listeners/index.ts";
 import { createSlackOutbox, type OutboxOptions } from "./slack/outbox.ts";
 import { rethrowNotStored } from "./slack/store-then-ack.ts";
 import { createUsergroupDirectory } from "./slack/usergroups.ts";

@@ -31,7 +31,7 @@ export async function wireDeps(
   );
   if (signingKey.created) log.info({ kid: signingKey.kid }, "created the approval-token signing key");
   const tokens = createTokenIssuer({ keys, config, suppliedKey });
-  const backfilled = await backfillTokens({ store, tokens }, clock.now());
+  const backfilled = await backfillTokens({ store, writes, tokens }, clock.now());
   if (backfilled > 0)
     log.info({ count: backfilled }, "issued approval tokens for requests approved before tokens existed");
   return { store, writes, config, clock, events, metrics, log, tokens };

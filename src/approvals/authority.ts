@@ -35,7 +35,18 @@ export async function authorityOf(
   if (row.onBehalfOf === userId) return "requester";
   if (row.escalatedTo === userId) return null;
   if (!role) return "not_an_approver";
-  if (role.approvers.includes(userId)) return null;
-  if (role.usergroup !== null && (await isMember(role.usergroup, userId))) return null;
-  return "not_an_approver";
+  return (await inRole(role, userId, isMember)) ? null : "not_an_approver";
+}
+
+/**
+ * The one definition of "this user decides for this role": listed among its
+ * approvers, or a member of its user group (looked up only when not listed).
+ */
+export async function inRole(
+  role: Pick<Role, "approvers" | "usergroup">,
+  userId: string,
+  isMember: MembershipCheck,
+): Promise<boolean> {
+  if (role.approvers.includes(userId)) return true;
+  return role.usergroup !== null && (await isMember(role.usergroup, userId));
 }

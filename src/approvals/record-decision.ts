@@ -1,4 +1,4 @@
-import { approvedArgsHash } from "../domain/approved-version.ts";
+import { approvedArgsHash, approvesVersion } from "../domain/approved-version.ts";
 import type { DecisionRecord, RequestRecord } from "../domain/records.ts";
 import { expiryDue, type RefusalReason } from "../domain/transitions.ts";
 import type { RequestResource } from "../domain/vocabulary.ts";
@@ -107,9 +107,7 @@ export function approvalsOn(
   version: string,
   except: string,
 ): number {
-  return votes.filter(
-    (v) => v.decision === "approve" && v.approverId !== except && (v.argsHash ?? row.argsHash) === version,
-  ).length;
+  return votes.filter((v) => v.approverId !== except && approvesVersion(v, row, version)).length;
 }
 
 /**
@@ -197,7 +195,7 @@ export async function refuseInTx(
   }
   // A vote on an edited-away version no longer counts, so approving the current one is not a repeat.
   const mine = votes.find((v) => v.approverId === input.user.id);
-  const votedThis = mine?.decision === "approve" && (mine.argsHash ?? row.argsHash) === approvedArgsHash(row);
+  const votedThis = mine !== undefined && approvesVersion(mine, row, approvedArgsHash(row));
   const reason = refusal ?? (input.decision === "approve" && votedThis ? "already_voted" : null);
   if (reason === null) return null;
   await deps.store.audit(row.id, now, "refused_click", actor, { decision: input.decision, reason });

@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { iso, isoOrNull } from "../clock.ts";
+import { versionOfVote } from "../domain/approved-version.ts";
 import type { DecisionRecord, RequestRecord } from "../domain/records.ts";
 import { evidenceItemSchema, outcomeSchema, type RequestResource, riskSchema } from "../domain/vocabulary.ts";
+import type { RequestStore } from "../storage/ports.ts";
 
 const paramsSchema = z.record(z.string(), z.unknown());
 const evidenceListSchema = z.array(evidenceItemSchema);
@@ -43,7 +45,7 @@ export function toResource(row: RequestRecord, decisionRows: DecisionRecord[]): 
       approver: { slack_user_id: d.approverId, name: d.approverName },
       comment: d.comment,
       at: iso(d.at),
-      args_hash: d.argsHash ?? row.argsHash,
+      args_hash: versionOfVote(d, row),
     })),
     created_at: iso(row.createdAt),
     expires_at: iso(row.expiresAt),
@@ -54,4 +56,13 @@ export function toResource(row: RequestRecord, decisionRows: DecisionRecord[]): 
     slack: row.slackChannel === null ? null : { channel: row.slackChannel, ts: row.slackTs },
     approval_token: row.status === "approved" ? row.approvalToken : null,
   };
+}
+
+/** A request as the API shows it, with its stored row (one loadRequest), or undefined. */
+export async function loadResource(
+  deps: { store: Pick<RequestStore, "loadRequest"> },
+  id: string,
+): Promise<{ row: RequestRecord; resource: RequestResource } | undefined> {
+  const loaded = await deps.store.loadRequest(id);
+  return loaded && { row: loaded.row, resource: toResource(loaded.row, loaded.decisions) };
 }

@@ -110,7 +110,7 @@ async function drain(
 
 async function expire(deps: Deps, id: string, now: number): Promise<boolean> {
   const { store } = deps;
-  const done = await store.tx(async () => {
+  const done = await deps.writes.run(async () => {
     const row = await store.getRequest(id);
     if (!row || !expiryDue(row, now)) return false;
     return finalizeInTx(
@@ -130,7 +130,7 @@ async function expire(deps: Deps, id: string, now: number): Promise<boolean> {
 
 async function escalate(deps: Deps, id: string, now: number): Promise<boolean> {
   const { store } = deps;
-  const done = await store.tx(async () => {
+  const done = await deps.writes.run(async () => {
     const row = await store.getRequest(id);
     // Fail closed: a request past its ttl (whose expiry failed) is never handed to a manager.
     if (!row || !escalationDue(row, now)) return false;
@@ -156,7 +156,7 @@ async function escalate(deps: Deps, id: string, now: number): Promise<boolean> {
 
 async function remind(deps: Deps, id: string, now: number): Promise<boolean> {
   const { store } = deps;
-  const done = await store.tx(async () => {
+  const done = await deps.writes.run(async () => {
     const row = await store.getRequest(id);
     if (!row || !reminderDue(row, now)) return false;
     if (!(await store.clearReminder(id))) return false;

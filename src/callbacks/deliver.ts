@@ -127,7 +127,7 @@ export function createCallbackWorker(deps: Deps, options: CallbackWorkerOptions 
     const expired = !delivered && !gone && now - row.createdAt + backoff > CALLBACK_RETRY_WINDOW_MS;
     const result = delivered ? "delivered" : gone ? "gone" : expired ? "gave_up" : "retry";
     const nextAttemptAt = result === "retry" ? now + backoff : null;
-    await deps.store.tx(async () => {
+    await deps.writes.run(async () => {
       await deps.store.callbackAttempt({
         id: row.id,
         nextAttemptAt,

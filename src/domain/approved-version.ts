@@ -15,6 +15,27 @@ export function approvedParamsJson(row: Pick<RequestRecord, "params" | "approved
 }
 
 /**
+ * The version a vote was cast on: its args hash, or the agent's original for
+ * votes stored before edits existed (they carry none). The one definition of
+ * "this vote is on this version".
+ */
+export function versionOfVote(
+  vote: Pick<DecisionRecord, "argsHash">,
+  row: Pick<RequestRecord, "argsHash">,
+): string {
+  return vote.argsHash ?? row.argsHash;
+}
+
+/** Whether a vote is an approval cast on `version`. */
+export function approvesVersion(
+  vote: Pick<DecisionRecord, "decision" | "argsHash">,
+  row: Pick<RequestRecord, "argsHash">,
+  version: string,
+): boolean {
+  return vote.decision === "approve" && versionOfVote(vote, row) === version;
+}
+
+/**
  * Slack ids of the approvals that count: votes cast on the approved version only
  * (after an edit, approvals of the agent's original no longer count). For token `approvers`.
  */
@@ -23,7 +44,5 @@ export function approversOfVersion(
   votes: readonly Pick<DecisionRecord, "decision" | "approverId" | "argsHash">[],
 ): string[] {
   const version = approvedArgsHash(row);
-  return votes
-    .filter((v) => v.decision === "approve" && (v.argsHash ?? row.argsHash) === version)
-    .map((v) => v.approverId);
+  return votes.filter((v) => approvesVersion(v, row, version)).map((v) => v.approverId);
 }

@@ -1,6 +1,6 @@
 import type { App } from "@slack/bolt";
 import type { KnownBlock } from "@slack/types";
-import type { MembershipCheck } from "../approvals/authority.ts";
+import { inRole, type MembershipCheck } from "../approvals/authority.ts";
 import type { Deps } from "../approvals/deps.ts";
 import type { RequestRecord } from "../domain/records.ts";
 import { escapeMrkdwn, formatDuration, messageUrl, slackDate, truncate } from "./mrkdwn.ts";
@@ -29,8 +29,7 @@ async function memberOrLog(
 async function rolesOf(deps: Deps, userId: string, isMember: MembershipCheck): Promise<string[]> {
   const names: string[] = [];
   for (const [name, role] of Object.entries(deps.config.roles)) {
-    if (role.approvers.includes(userId)) names.push(name);
-    else if (role.usergroup !== null && (await memberOrLog(deps, role.usergroup, userId, isMember)))
+    if (await inRole(role, userId, (group, user) => memberOrLog(deps, group, user, isMember)))
       names.push(name);
   }
   return names;

@@ -107,7 +107,7 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
         const row = await deps.store.getRequest(item.requestId);
         if (!parsed.success || !row) {
           deps.log.error({ item: item.id, requestId: item.requestId }, "dropping an unreadable outbox item");
-          await deps.store.tx(async () => {
+          await deps.writes.run(async () => {
             await deps.store.audit(item.requestId, now, "slack_dropped", null, {
               kind: item.kind,
               reason: "unreadable",
@@ -188,7 +188,7 @@ export function createSlackOutbox(deps: Deps, client: WebClient, options: Outbox
         { requestId: item.requestId, kind: item.kind, error: failed.error },
         "Slack refused this call for good; dropping it",
       );
-      await deps.store.tx(async () => {
+      await deps.writes.run(async () => {
         await deps.store.audit(item.requestId, now, "slack_dropped", null, {
           kind: item.kind,
           error: failed.error,

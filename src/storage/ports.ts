@@ -36,6 +36,12 @@ export interface RequestStore {
    * across replicas exactly as SQLite's single writer serializes them.
    */
   getRequest(id: string): Promise<RequestRecord | undefined>;
+  /**
+   * The request and its votes (oldest first) in one call, or undefined: what
+   * every view of a request needs. Locks the row inside a PostgreSQL
+   * transaction exactly as getRequest does.
+   */
+  loadRequest(id: string): Promise<{ row: RequestRecord; decisions: DecisionRecord[] } | undefined>;
   findByIdempotencyKey(agent: string, key: string): Promise<RequestRecord | undefined>;
   decisionsFor(id: string): Promise<DecisionRecord[]>;
   insertDecision(row: Omit<DecisionRecord, "id">): Promise<void>;
@@ -168,6 +174,9 @@ export interface Store extends RequestStore, AuditLog, OutboxQueue, CallbackQueu
   /**
    * Runs fn in one write transaction (SQLite: IMMEDIATE; PostgreSQL: its own
    * connection). A throw rolls everything back. Nested calls become savepoints.
+   * The adapters' own primitive (and tests'): countersign itself writes through
+   * Writes.run, the one path that waits and retries the same way on both
+   * databases (test/architecture/imports.test.ts holds src/ to that).
    */
   tx<T>(fn: () => Promise<T>): Promise<T>;
   /** True when the database answers a trivial query. */

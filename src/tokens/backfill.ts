@@ -1,5 +1,5 @@
-import type { Store } from "../storage/ports.ts";
-import { approverIds } from "./claims.ts";
+import { approversOfVersion } from "../domain/approved-version.ts";
+import type { Store, Writes } from "../storage/ports.ts";
 import type { TokenIssuer } from "./issuer.ts";
 
 /**
@@ -10,17 +10,18 @@ import type { TokenIssuer } from "./issuer.ts";
  * index lookup) once done.
  */
 export async function backfillTokens(
-  deps: { store: Store; tokens: TokenIssuer },
+  deps: { store: Store; writes: Writes; tokens: TokenIssuer },
   now: number,
   batch = 500,
 ): Promise<number> {
   const { store, tokens } = deps;
   let done = 0;
   for (;;) {
-    const n = await store.tx(async () => {
+    const n = await deps.writes.run(async () => {
       const rows = await store.approvedWithoutToken(batch);
       for (const row of rows) {
-        const approvers = approverIds(await store.decisionsFor(row.id));
+        // The same approvers an approval made today would name (finalize.ts): votes on the approved version.
+        const approvers = approversOfVersion(row, await store.decisionsFor(row.id));
         const issued = await tokens.issueInTx(row, approvers, row.decidedAt ?? row.createdAt);
         if (await store.setApprovalToken(row.id, issued.token)) {
           await store.audit(row.id, now, "token_issued", "system:upgrade", issued.audit);

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { approvedArgsHash as approvedVersion } from "../domain/approved-version.ts";
-import type { DecisionRecord, RequestRecord } from "../domain/records.ts";
+import type { RequestRecord } from "../domain/records.ts";
 
 /** The `typ` of every approval token's header (CONTRACT §6). */
 export const TOKEN_TYPE = "countersign-approval+jwt";
@@ -50,9 +50,4 @@ export function approvalClaims(
     policy: row.policy,
     approvers: [...approvers],
   };
-}
-
-/** The `approvers` claim: Slack ids of the approve votes, in the order they were cast. */
-export function approverIds(decisions: readonly Pick<DecisionRecord, "decision" | "approverId">[]): string[] {
-  return decisions.filter((d) => d.decision === "approve").map((d) => d.approverId);
 }

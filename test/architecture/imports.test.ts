@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildGraph, cycles, importsOf, type ModuleGraph } from "./graph.ts";
+import { buildGraph, cycles, importsOf, type ModuleGraph, SRC } from "./graph.ts";
 
 /**
  * The layering rule of the README's Layout section, checked on the real import
@@ -89,6 +91,13 @@ describe("import graph of src/", () => {
 
   it("keeps the storage adapters apart and behind storage/open.ts", () => {
     expect(adapterViolations(graph)).toEqual([]);
+  });
+
+  it("writes outside storage/ go through Writes.run (the one path that retries the same way on both databases)", () => {
+    const out = [...graph.edges.keys()]
+      .filter((m) => !m.startsWith("storage/"))
+      .filter((m) => /\bstore\.tx\(/.test(readFileSync(join(SRC, m), "utf8")));
+    expect(out).toEqual([]);
   });
 });
 

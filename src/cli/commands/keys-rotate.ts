@@ -44,7 +44,7 @@ export async function keysRotate(io: CliIo, options: { key?: string }, now: numb
   try {
     const retainMs = maxTokenTtlMs(config);
     const { store, keys } = backend;
-    const result = await store.tx(async () => {
+    const result = await backend.writes.run(async () => {
       const rotated = await rotateSigningKey(keys, {
         now,
         retainMs,

@@ -421,6 +421,14 @@ export function createPgStore(
     findByIdempotencyKey: async (agent: string, key: string) =>
       (await s.byIdempotencyKey.execute({ agent, key }))[0],
     decisionsFor: (id: string): Promise<DecisionRecord[]> => s.decisionsFor.execute({ id }),
+    loadRequest: async (id: string) => {
+      const row = (
+        session.current() === undefined
+          ? await s.getRequest.execute({ id })
+          : await s.getRequestForUpdate.execute({ id })
+      )[0];
+      return row && { row, decisions: await s.decisionsFor.execute({ id }) };
+    },
     insertDecision: async (row: Omit<DecisionRecord, "id">) => void (await s.insertDecision.execute(row)),
     changeVote: async (id, decision, comment, at, argsHash) =>
       void (await s.changeVote.execute({ id, decision, comment, at, argsHash })),

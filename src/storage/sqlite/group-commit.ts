@@ -164,6 +164,8 @@ export function createGroupCommit(
      * could be stored within the budget.
      */
     run<T>(fn: () => Promise<T>, writeOptions: WriteOptions = {}): Promise<T> {
+      // Already inside a transaction of this connection: join it (a savepoint), as on PostgreSQL.
+      if (txs.inTx()) return txs.savepoint(fn);
       return new Promise<T>((resolve, reject) => {
         queue.push({
           fn,

@@ -336,6 +336,11 @@ export function createStore(
     getRequest: (id) => read(() => s.getRequest.get({ id })),
     findByIdempotencyKey: (agent, key) => read(() => s.byIdempotencyKey.get({ agent, key })),
     decisionsFor: (id) => read(() => s.decisionsFor.all({ id })),
+    loadRequest: (id) =>
+      read(() => {
+        const row = s.getRequest.get({ id });
+        return row && { row, decisions: s.decisionsFor.all({ id }) };
+      }),
     insertDecision: (row) => write(() => void s.insertDecision.run(row)),
     changeVote: (id, decision, comment, at, argsHash) =>
       write(() => void s.changeVote.run({ id, decision, comment, at, argsHash })),
