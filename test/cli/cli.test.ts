@@ -9,10 +9,11 @@ import { SECRETS, TEST_CONFIG_YAML, TOKENS } from "../support/config.ts";
 import { openReader } from "../support/db-reader.ts";
 import { postgresUrlFor, REFUND, startHarness, tempDir } from "../support/harness.ts";
 import { onPostgres } from "../support/postgres.ts";
-import { type CliRun, runCli } from "./run.ts";
+import { type CliRun, runCli, runCliProcess } from "./run.ts";
 
 const cleanups = useCleanups();
-// Each command is a fresh node process: seconds apiece on a busy machine.
+// Commands run in this process (runCli); the cases about the process itself
+// (exit status, a closed stdout) start node on bin/countersign.mjs.
 vi.setConfig({ testTimeout: 120_000 });
 
 /** A temp dir with the test config; env as `npm start` would get it (Slack settings included). */
@@ -65,11 +66,12 @@ describe("countersign --help", () => {
   });
 
   it("no command, an unknown command or an unknown option → exit 2 naming it", async () => {
+    // The process's own exit status, as a shell sees it.
     const [none, unknown, option, extra] = await Promise.all([
-      runCli([], {}),
-      runCli(["frobnicate"], {}),
-      runCli(["audit", "verify", "--fast"], {}),
-      runCli(["backup"], {}),
+      runCliProcess([], {}),
+      runCliProcess(["frobnicate"], {}),
+      runCliProcess(["audit", "verify", "--fast"], {}),
+      runCliProcess(["backup"], {}),
     ]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("Usage: countersign");
