@@ -1,7 +1,5 @@
-import { existsSync } from "node:fs";
-import Database from "better-sqlite3";
 import { type Env, loadEnv, type SlackEnv } from "../config/env.ts";
-import { openStorage } from "../storage/open.ts";
+import { DatabaseFileError, openReadOnlyFile, openStorage, type SqliteFile } from "../storage/open.ts";
 import type { Backend } from "../storage/ports.ts";
 import { UsageError } from "./io.ts";
 
@@ -18,21 +16,13 @@ export function cliEnv(source: Record<string, string | undefined>, requireSlack 
  * Opens DATABASE_PATH read-only, without migrating: safe next to the running
  * service (WAL readers never block its writer, nor it them).
  */
-export function openReadOnly(env: Env): Database.Database {
-  const path = env.databasePath;
-  if (path === ":memory:")
-    throw new UsageError("DATABASE_PATH: :memory: is not a file this command can open");
-  if (!existsSync(path)) throw new UsageError(`DATABASE_PATH: ${path} does not exist`);
-  const sqlite = new Database(path, { readonly: true, fileMustExist: true });
-  sqlite.pragma("busy_timeout = 5000");
-  const columns = sqlite.prepare("SELECT name FROM pragma_table_info('audit_log')").pluck().all();
-  if (!columns.includes("hash")) {
-    sqlite.close();
-    throw new UsageError(
-      `DATABASE_PATH: ${path} has no hash-chained audit log yet; run \`countersign migrate\` (or start the service) first`,
-    );
+export function openReadOnly(env: Env): SqliteFile {
+  try {
+    return openReadOnlyFile(env.databasePath);
+  } catch (error) {
+    if (error instanceof DatabaseFileError) throw new UsageError(error.message);
+    throw error;
   }
-  return sqlite;
 }
 
 /**

@@ -1,7 +1,13 @@
 import { describeServer } from "./pg/describe-server.ts";
 import type { PgLog } from "./pg/open.ts";
 import type { Backend, WritesOptions } from "./ports.ts";
-import { auditHead, iterateAudit } from "./sqlite/audit.ts";
+import {
+  appliedMigrations as appliedSqliteMigrations,
+  DatabaseFileError,
+  openBackupCopy,
+  openReadOnlyFile,
+  type SqliteFile,
+} from "./sqlite/files.ts";
 import { acquireDatabaseLock, type DatabaseLock, DatabaseLockedError } from "./sqlite/lock.ts";
 import type { OpenDatabase } from "./sqlite/open.ts";
 
@@ -61,7 +67,7 @@ export async function openStorage(target: DatabaseTarget, options: OpenStorageOp
   });
 }
 
-export type { DatabaseLock, OpenDatabase };
+export type { DatabaseLock, OpenDatabase, SqliteFile };
 /**
  * SQLite helpers the CLI uses on a file next to the running service (read-only
  * connections, backups): re-exported here so that the CLI, too, reaches the
@@ -73,4 +79,17 @@ export async function openSqliteDatabase(path: string): Promise<OpenDatabase> {
   return openDatabase(path);
 }
 
-export { acquireDatabaseLock, auditHead, DatabaseLockedError, describeServer, iterateAudit };
+/** Migrations applied so far: a SQLite path (0 when the file does not exist) or a PostgreSQL URL. */
+export async function appliedMigrations(target: { path: string } | { postgresUrl: string }): Promise<number> {
+  if ("path" in target) return appliedSqliteMigrations(target.path);
+  return (await import("./pg/open.ts")).countMigrations(target.postgresUrl);
+}
+
+export {
+  acquireDatabaseLock,
+  DatabaseFileError,
+  DatabaseLockedError,
+  describeServer,
+  openBackupCopy,
+  openReadOnlyFile,
+};

@@ -93,6 +93,18 @@ describe("import graph of src/", () => {
     expect(adapterViolations(graph)).toEqual([]);
   });
 
+  it("only storage/ imports a database driver or drizzle", () => {
+    const DRIVERS = /^(better-sqlite3|pg|pg-[a-z-]+|drizzle-orm)(\/|$)/;
+    const out = [...graph.edges.keys()]
+      .filter((m) => !m.startsWith("storage/"))
+      .flatMap((m) =>
+        importsOf(readFileSync(join(SRC, m), "utf8"))
+          .filter((s) => DRIVERS.test(s))
+          .map((s) => `${m} → ${s}`),
+      );
+    expect(out).toEqual([]);
+  });
+
   it("writes outside storage/ go through Writes.run (the one path that retries the same way on both databases)", () => {
     const out = [...graph.edges.keys()]
       .filter((m) => !m.startsWith("storage/"))

@@ -2,7 +2,6 @@ import { createReadStream, createWriteStream, existsSync } from "node:fs";
 import { finished } from "node:stream/promises";
 import { ExportFormatError, readExport, verifyModeOf, writeExport } from "../../audit/export.ts";
 import { ChainVerifier, type VerifyResult } from "../../audit/verify.ts";
-import { iterateAudit } from "../../storage/open.ts";
 import type { Backend } from "../../storage/ports.ts";
 import { type CliIo, EXIT, type ExitCode, line, UsageError } from "../io.ts";
 import { cliEnv, openPostgresForCli, openReadOnly } from "../settings.ts";
@@ -29,7 +28,7 @@ export async function auditVerify(io: CliIo, options: VerifyOptions): Promise<Ex
   const sqlite = openReadOnly(env);
   try {
     const verifier = new ChainVerifier({ start: "genesis", anchor: options.anchor ?? null });
-    for (const row of iterateAudit(sqlite)) if (!verifier.push(row)) break;
+    for await (const row of sqlite.audit.iterate()) if (!verifier.push(row)) break;
     return report(io, verifier.finish(), "genesis");
   } finally {
     sqlite.close();
@@ -105,11 +104,7 @@ export async function auditExport(io: CliIo, options: ExportOptions): Promise<Ex
       request: options.request ?? null,
     };
     const query = { sinceMs, requestId: options.request ?? null };
-    const n = await writeExport(
-      sqlite === null ? (postgres as Backend).audit.iterate(query) : iterateAudit(sqlite, query),
-      header,
-      out,
-    );
+    const n = await writeExport((sqlite?.audit ?? (postgres as Backend).audit).iterate(query), header, out);
     if (out !== io.stdout) {
       out.end();
       await finished(out);

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
-import Database from "better-sqlite3";
 import { ChainVerifier } from "../../audit/verify.ts";
-import { iterateAudit } from "../../storage/open.ts";
+import { openBackupCopy } from "../../storage/open.ts";
 import { type CliIo, EXIT, type ExitCode, line, UsageError } from "../io.ts";
 import { cliEnv, openReadOnly } from "../settings.ts";
 
@@ -24,10 +23,10 @@ export async function backup(io: CliIo, target: string): Promise<ExitCode> {
   } finally {
     sqlite.close();
   }
-  const copy = new Database(target, { readonly: true });
+  const copy = openBackupCopy(target);
   try {
     const verifier = new ChainVerifier({ start: "genesis" });
-    for (const row of iterateAudit(copy)) if (!verifier.push(row)) break;
+    for await (const row of copy.audit.iterate()) if (!verifier.push(row)) break;
     const result = verifier.finish();
     if (!result.ok) {
       line(

@@ -1,24 +1,14 @@
-import { existsSync } from "node:fs";
-import Database from "better-sqlite3";
-import pg from "pg";
 import type { Env } from "../../config/env.ts";
 import {
   acquireDatabaseLock,
-  auditHead,
+  appliedMigrations,
   type DatabaseLock,
   DatabaseLockedError,
   describeServer,
-  openSqliteDatabase,
+  openStorage,
 } from "../../storage/open.ts";
 import { type CliIo, EXIT, type ExitCode, line, UsageError } from "../io.ts";
 import { cliEnv, openPostgresForCli } from "../settings.ts";
-
-const applied = (sqlite: Database.Database): number => {
-  const exists = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE name = '__drizzle_migrations'").get();
-  return exists
-    ? (sqlite.prepare("SELECT count(*) AS n FROM __drizzle_migrations").get() as { n: number }).n
-    : 0;
-};
 
 /** `migrate`: applies every pending migration (and chains old audit events on that upgrade). */
 export async function migrateCommand(io: CliIo): Promise<ExitCode> {
@@ -33,11 +23,12 @@ export async function migrateCommand(io: CliIo): Promise<ExitCode> {
     if (!(error instanceof DatabaseLockedError)) throw error;
     throw new UsageError(`${error.message}; stop the service first (it migrates when it starts)`);
   }
-  const before = existsSync(env.databasePath) ? appliedMigrations(env.databasePath) : 0;
-  const { sqlite } = await openSqliteDatabase(env.databasePath);
+  const before = await appliedMigrations({ path: env.databasePath });
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const backend = await openStorage(env.databasePath, { log: quiet });
   try {
-    const total = applied(sqlite);
-    const head = auditHead(sqlite);
+    const total = await appliedMigrations({ path: env.databasePath });
+    const head = await backend.audit.head();
     line(
       io.stdout,
       `migrate: applied ${total - before} new migration(s); ${env.databasePath} is at the current schema (${total} in all)`,
@@ -48,7 +39,7 @@ export async function migrateCommand(io: CliIo): Promise<ExitCode> {
     );
     return EXIT.ok;
   } finally {
-    sqlite.close();
+    await backend.close();
     lock?.release();
   }
 }
@@ -60,19 +51,7 @@ export async function migrateCommand(io: CliIo): Promise<ExitCode> {
  */
 async function migratePostgresCommand(io: CliIo, env: Env): Promise<ExitCode> {
   const url = env.databaseUrl as string;
-  const count = async (): Promise<number> => {
-    const pool = new pg.Pool({ connectionString: url, max: 1 });
-    try {
-      const { rows } = await pool.query<{ n: string }>(
-        "SELECT count(*) AS n FROM drizzle.__drizzle_migrations WHERE to_regclass('drizzle.__drizzle_migrations') IS NOT NULL",
-      );
-      return Number(rows[0]?.n ?? 0);
-    } catch {
-      return 0;
-    } finally {
-      await pool.end();
-    }
-  };
+  const count = () => appliedMigrations({ postgresUrl: url });
   const before = await count().catch(() => 0);
   const backend = await openPostgresForCli(env, { migrate: true });
   try {
@@ -89,15 +68,5 @@ async function migratePostgresCommand(io: CliIo, env: Env): Promise<ExitCode> {
     return EXIT.ok;
   } finally {
     await backend?.close();
-  }
-}
-
-/** How many migrations a file has had applied, without changing it (0 when it is new). */
-export function appliedMigrations(path: string): number {
-  const sqlite = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    return applied(sqlite);
-  } finally {
-    sqlite.close();
   }
 }

@@ -96,3 +96,18 @@ export async function migratePostgres(pool: pg.Pool): Promise<void> {
     client.release();
   }
 }
+
+/** How many migrations the database at `url` has had applied (0 when it has none, or cannot be read). */
+export async function countMigrations(url: string): Promise<number> {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    const { rows } = await pool.query<{ n: string }>(
+      "SELECT count(*) AS n FROM drizzle.__drizzle_migrations WHERE to_regclass('drizzle.__drizzle_migrations') IS NOT NULL",
+    );
+    return Number(rows[0]?.n ?? 0);
+  } catch {
+    return 0;
+  } finally {
+    await pool.end();
+  }
+}
