@@ -40,22 +40,22 @@ async function raw(method: string, path: string, headers: Record<string, string>
   const text = Buffer.concat(chunks).toString("latin1");
   const end = text.indexOf("\r\n\r\n");
   const head = text.slice(0, end);
-  const header = (name: string) =>
-    new RegExp(`\\r\\n${name}: ([^\\r]*)`, "i").exec(head)?.[1] ?? null;
+  const header = (name: string) => new RegExp(`\\r\\n${name}: ([^\\r]*)`, "i").exec(head)?.[1] ?? null;
   return { status: Number(head.slice(9, 12)), header, body: text.slice(end + 4) };
 }
 
 const auth = { authorization: `Bearer ${TOKENS.support}` };
-const getPaths = () => [
-  ["/", {}],
-  ["/healthz", {}],
-  ["/metrics", {}],
-  ["/openapi.json", {}],
-  ["/.well-known/jwks.json", {}],
-  ["/v1/requests", auth],
-  [`/v1/requests/${requestId}`, auth],
-  [`/v1/requests/${requestId}/events`, auth],
-] as const;
+const getPaths = () =>
+  [
+    ["/", {}],
+    ["/healthz", {}],
+    ["/metrics", {}],
+    ["/openapi.json", {}],
+    ["/.well-known/jwks.json", {}],
+    ["/v1/requests", auth],
+    [`/v1/requests/${requestId}`, auth],
+    [`/v1/requests/${requestId}/events`, auth],
+  ] as const;
 
 describe("HEAD wherever GET is", () => {
   it("every GET resource: HEAD → the GET's status, type and length, and not one byte of body", async () => {
@@ -169,5 +169,17 @@ describe("every other method and path: the JSON error shape", () => {
     const unknown = await raw("TRACE", "/nope");
     expect(unknown.status).toBe(404);
     expect(JSON.parse(unknown.body).error.code).toBe("not_found");
+  });
+});
+
+describe("a HEAD the parser refuses", () => {
+  it("HEAD with a malformed header → 400 with the JSON type and length, but no body bytes", async () => {
+    const res = await raw("HEAD", "/healthz", { "bad header": "x" });
+    expect(res.status).toBe(400);
+    expect(res.header("content-type")).toMatch(/^application\/json/);
+    expect(res.body).toBe("");
+    const get = await raw("GET", "/healthz", { "bad header": "x" });
+    expect(get.status).toBe(400);
+    expect(JSON.parse(get.body).error.code).toBe("invalid_request");
   });
 });
