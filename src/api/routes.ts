@@ -17,6 +17,7 @@ import { issuesOf, parseWith, readJson, sendError, sendJson } from "./http.ts";
 import { answerOptions, methodNotAllowed, methodOf, resolveMethod } from "./methods.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { idempotencyKeySchema, REQUEST_ID_PATTERN, waitSchema } from "./parameters.ts";
+import type { ServiceIndex } from "./service-documents.ts";
 import { createTokenRoutes } from "./token-routes.ts";
 
 export const JWKS_PATH = "/.well-known/jwks.json";
@@ -272,7 +273,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
         metrics: "/metrics",
         slack: "/slack/events",
       },
-    });
+    } satisfies ServiceIndex);
 
   const metrics = (_req: IncomingMessage, res: ServerResponse) => {
     deps.metrics.render().then(

@@ -54,9 +54,9 @@ async function approved(h: Harness): Promise<{ id: string; token: string }> {
   return { id: created.json.id, token: created.json.approval_token };
 }
 
-const reissue = (h: Harness, id: string, token = TOKENS.support) =>
+const reissue = (h: Harness, id: string, token: string = TOKENS.support) =>
   h.api("POST", `/v1/requests/${id}/token`, undefined, { token });
-const consume = (h: Harness, jti: unknown, token = TOKENS.support) =>
+const consume = (h: Harness, jti: unknown, token: string = TOKENS.support) =>
   h.api("POST", "/v1/tokens/consume", { jti }, { token });
 
 describe("POST /v1/requests/:id/token", () => {
