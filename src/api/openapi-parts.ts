@@ -90,6 +90,7 @@ export function errorResponses(codes: readonly ApiErrorCode[]): Record<string, u
               ? { Allow: header("Allow") }
               : undefined;
       const why: Record<number, string> = {
+        400: " (also: a path that is not valid percent-encoding)",
         405: " (another method on this path: Allow names the ones it takes)",
         503: " (nothing was stored; the same call may succeed after Retry-After)",
       };
@@ -106,7 +107,7 @@ export function errorResponses(codes: readonly ApiErrorCode[]): Record<string, u
 }
 
 /** What every operation may answer besides its own outcomes. */
-export const ALWAYS: readonly ApiErrorCode[] = ["method_not_allowed", "internal_error"];
+export const ALWAYS: readonly ApiErrorCode[] = ["invalid_request", "method_not_allowed", "internal_error"];
 /** …and every /v1 operation (authenticated, backed by the database). */
 export const ALWAYS_V1: readonly ApiErrorCode[] = [...ALWAYS, "unauthorized", "unavailable"];
 
@@ -120,6 +121,7 @@ export function optionsOperation(id: string, methods: Implemented): Operation {
     security: [],
     responses: {
       "204": { description: "No content; Allow lists the methods", headers: { Allow: header("Allow") } },
+      ...errorResponses(["invalid_request"]),
     },
   };
 }

@@ -75,12 +75,12 @@ function operation(spec: Spec): Operation {
 }
 
 /** A path item: its operations plus HEAD for GET and OPTIONS, as the service answers them. */
-function pathItem(name: string, ops: { get?: Spec; post?: Spec }): Record<string, Operation> {
+function pathItem(name: string, ops: { get?: Spec; post?: Spec }, byId = false): Record<string, unknown> {
   const item: Record<string, Operation> = {};
   const methods: ("GET" | "POST")[] = [];
   if (ops.get) {
     item.get = operation(ops.get);
-    item.head = headOf(item.get, cap(ops.get.id));
+    item.head = headOf(item.get, name);
     methods.push("GET");
   }
   if (ops.post) {
@@ -88,9 +88,8 @@ function pathItem(name: string, ops: { get?: Spec; post?: Spec }): Record<string
     methods.push("POST");
   }
   item.options = optionsOperation(name, methods satisfies Implemented);
-  return item;
+  return byId ? { parameters: [idParameter], ...item } : item;
 }
-const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 const cacheable = (description: string, schema: string) => ({
   description,
@@ -166,75 +165,90 @@ const PATHS = {
       errors: [...bodyErrors, "idempotency_conflict", "no_matching_policy"],
     },
   }),
-  "/v1/requests/{id}": pathItem("Request", {
-    get: {
-      id: "getRequest",
-      tag: "requests",
-      summary: "The request; with wait, held until it leaves pending or wait seconds pass",
-      description:
-        "A long-poll answers as soon as the status changes, or after wait seconds with the request as it is.",
-      parameters: [
-        idParameter,
-        {
-          name: "wait",
-          in: "query",
-          required: false,
-          description: "long-poll for up to this many seconds while the request is pending",
-          schema: parameterSchema(waitSchema),
-        },
-      ],
-      ok: { "200": resource("The request") },
-      errors: ["invalid_request", "not_found"],
+  "/v1/requests/{id}": pathItem(
+    "Request",
+    {
+      get: {
+        id: "getRequest",
+        tag: "requests",
+        summary: "The request; with wait, held until it leaves pending or wait seconds pass",
+        description:
+          "A long-poll answers as soon as the status changes, or after wait seconds with the request as it is.",
+        parameters: [
+          {
+            name: "wait",
+            in: "query",
+            required: false,
+            description: "long-poll for up to this many seconds while the request is pending",
+            schema: parameterSchema(waitSchema),
+          },
+        ],
+        ok: { "200": resource("The request") },
+        errors: ["invalid_request", "not_found"],
+      },
     },
-  }),
-  "/v1/requests/{id}/events": pathItem("RequestEvents", {
-    get: {
-      id: "listRequestEvents",
-      tag: "requests",
-      summary: "The request's audit events, oldest first",
-      description:
-        "Every event of the hash-chained audit log for this request (created, routed, posted, votes, decision, callbacks, outcome…).",
-      parameters: [idParameter],
-      ok: { "200": { description: "The events in order", content: json(ref("RequestEvents")) } },
-      errors: ["not_found"],
+    true,
+  ),
+  "/v1/requests/{id}/events": pathItem(
+    "RequestEvents",
+    {
+      get: {
+        id: "listRequestEvents",
+        tag: "requests",
+        summary: "The request's audit events, oldest first",
+        description:
+          "Every event of the hash-chained audit log for this request (created, routed, posted, votes, decision, callbacks, outcome…).",
+        ok: { "200": { description: "The events in order", content: json(ref("RequestEvents")) } },
+        errors: ["not_found"],
+      },
     },
-  }),
-  "/v1/requests/{id}/cancel": pathItem("CancelRequest", {
-    post: {
-      id: "cancelRequest",
-      tag: "requests",
-      summary: "Pending → cancelled; anything else is a conflict",
-      description: "The Slack message says so and the callback is sent. The body is optional.",
-      parameters: [idParameter],
-      requestBody: { required: false, content: json(ref("CancelBody")) },
-      ok: { "200": resource("Cancelled") },
-      errors: [...bodyErrors, "not_found", "conflict"],
+    true,
+  ),
+  "/v1/requests/{id}/cancel": pathItem(
+    "CancelRequest",
+    {
+      post: {
+        id: "cancelRequest",
+        tag: "requests",
+        summary: "Pending → cancelled; anything else is a conflict",
+        description: "The Slack message says so and the callback is sent. The body is optional.",
+        requestBody: { required: false, content: json(ref("CancelBody")) },
+        ok: { "200": resource("Cancelled") },
+        errors: [...bodyErrors, "not_found", "conflict"],
+      },
     },
-  }),
-  "/v1/requests/{id}/outcome": pathItem("ReportOutcome", {
-    post: {
-      id: "reportOutcome",
-      tag: "requests",
-      summary: "What happened when the approved action ran; once, only for an approved request",
-      description: "Stored as outcome, shown on the Slack message and audited.",
-      parameters: [idParameter],
-      requestBody: { required: true, content: json(ref("OutcomeBody")) },
-      ok: { "200": resource("Recorded") },
-      errors: [...bodyErrors, "not_found", "conflict"],
+    true,
+  ),
+  "/v1/requests/{id}/outcome": pathItem(
+    "ReportOutcome",
+    {
+      post: {
+        id: "reportOutcome",
+        tag: "requests",
+        summary: "What happened when the approved action ran; once, only for an approved request",
+        description: "Stored as outcome, shown on the Slack message and audited.",
+        requestBody: { required: true, content: json(ref("OutcomeBody")) },
+        ok: { "200": resource("Recorded") },
+        errors: [...bodyErrors, "not_found", "conflict"],
+      },
     },
-  }),
-  "/v1/requests/{id}/token": pathItem("ReissueToken", {
-    post: {
-      id: "reissueToken",
-      tag: "tokens",
-      summary: "A fresh approval token for an approved request whose action has not run",
-      description:
-        "Same claims, new iat, exp and jti; the token it replaces can no longer be consumed. Refused (409 conflict) unless the request is approved with no outcome reported, and (409 token_used) once its token was consumed. No body. Audited as token_reissued.",
-      parameters: [idParameter],
-      ok: { "200": resource("The request with its new approval_token") },
-      errors: [...bodyErrors, "not_found", "conflict", "token_used"],
+    true,
+  ),
+  "/v1/requests/{id}/token": pathItem(
+    "ReissueToken",
+    {
+      post: {
+        id: "reissueToken",
+        tag: "tokens",
+        summary: "A fresh approval token for an approved request whose action has not run",
+        description:
+          "Same claims, new iat, exp and jti; the token it replaces can no longer be consumed. Refused (409 conflict) unless the request is approved with no outcome reported, and (409 token_used) once its token was consumed. No body. Audited as token_reissued.",
+        ok: { "200": resource("The request with its new approval_token") },
+        errors: [...bodyErrors, "not_found", "conflict", "token_used"],
+      },
     },
-  }),
+    true,
+  ),
   "/v1/tokens/consume": pathItem("ConsumeToken", {
     post: {
       id: "consumeToken",
