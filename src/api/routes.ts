@@ -324,8 +324,13 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     resource("/", { GET: index }),
     resource("/healthz", { GET: (req, res) => void health(req, res) }),
     resource("/metrics", { GET: metrics }),
-    // Slack posts here (HTTP mode); the receiver takes every POST before custom routes are tried.
-    ...options.slackEndpoints.map((path) => resource(path, { POST: () => undefined })),
+    // Slack posts here (HTTP mode): the receiver takes every POST before custom routes are tried,
+    // so this POST handler never runs; the entry gives the other methods their 405 and OPTIONS.
+    ...options.slackEndpoints.map((path) =>
+      resource(path, {
+        POST: (_req, res) => sendError(res, new ApiError("internal_error", "Slack endpoint not wired")),
+      }),
+    ),
     // Last: every other path, whatever the method.
     {
       path: "/*rest",

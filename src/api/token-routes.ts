@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { consumeBodySchema, consumeToken } from "../approvals/consume-token.ts";
+import { consumeBodySchema, consumeToken, reissueBodySchema } from "../approvals/consume-token.ts";
 import type { Deps } from "../approvals/deps.ts";
 import { reissueToken } from "../approvals/reissue-token.ts";
 import type { Agent } from "../config/file.ts";
@@ -21,7 +21,7 @@ export function createTokenRoutes(
 ): { reissue: Handler; consume: Handler } {
   const reissue: Handler = async (req, res, { id: agentId }, id) => {
     // No body is expected; an empty object is accepted so generated clients may send one.
-    await readJson(req, { emptyOk: true });
+    parseWith(reissueBodySchema, await readJson(req, { emptyOk: true }));
     const result = await reissueToken(deps, agentId, helpers.validId(id));
     switch (result.kind) {
       case "reissued":

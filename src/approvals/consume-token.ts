@@ -9,6 +9,9 @@ export const consumeBodySchema = z
   })
   .strict();
 
+/** The body of POST /v1/requests/:id/token: none, or `{}`. */
+export const reissueBodySchema = z.strictObject({});
+
 /** The answer of a first consume. */
 export const consumedSchema = z
   .object({

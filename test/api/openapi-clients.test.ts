@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,8 +20,15 @@ import { onPostgres } from "../support/postgres.ts";
 const run = promisify(execFile);
 const TOOLS = join(process.cwd(), "test/openapi-clients");
 const OUT = join(TOOLS, ".generated");
-const BIN = (name: string) => join(TOOLS, "node_modules/.bin", name);
-const ROOT_BIN = (name: string) => join(process.cwd(), "node_modules/.bin", name);
+/** A tool of the workspace wherever npm placed it: its own node_modules, or hoisted to the root's. */
+const installed = (relative: string) => {
+  const found = [join(TOOLS, "node_modules", relative), join(process.cwd(), "node_modules", relative)].find(
+    (p) => existsSync(p),
+  );
+  if (found === undefined) throw new Error(`${relative} is not installed: run npm ci`);
+  return found;
+};
+const BIN = (name: string) => installed(`.bin/${name}`);
 
 const TIMEOUT = 180_000;
 
@@ -61,7 +68,7 @@ describe.skipIf(onPostgres)("third-party OpenAPI tools against /openapi.json", (
   it(
     "Redocly (recommended rules) finds no error and no warning",
     async () => {
-      const { stdout, stderr } = await tool(ROOT_BIN("redocly"), [
+      const { stdout, stderr } = await tool(BIN("redocly"), [
         "lint",
         spec,
         "--config",
@@ -78,7 +85,7 @@ describe.skipIf(onPostgres)("third-party OpenAPI tools against /openapi.json", (
   it(
     "Spectral (spectral:oas, .spectral.yaml) finds no problem",
     async () => {
-      const { stdout } = await tool(ROOT_BIN("spectral"), [
+      const { stdout } = await tool(BIN("spectral"), [
         "lint",
         spec,
         "--ruleset",
@@ -99,7 +106,7 @@ describe.skipIf(onPostgres)("third-party OpenAPI tools against /openapi.json", (
       await node([
         "--import",
         "./typescript-5.mjs",
-        join(process.cwd(), "node_modules/@hey-api/openapi-ts/dist/run.mjs"),
+        installed("@hey-api/openapi-ts/dist/run.mjs"),
         "-i",
         spec,
         "-o",

@@ -129,6 +129,15 @@ describe("POST /v1/requests/:id/token", () => {
     expect(expectError(await reissue(h, pendingId), 409, "conflict").message).toMatch(/cancelled/);
   });
 
+  it("a body other than none or {} → 400 naming the key, nothing re-issued; {} → 200", async () => {
+    const h = await cleanups.harness();
+    const { id, token } = await approved(h);
+    const refused = await h.api("POST", `/v1/requests/${id}/token`, { ttl: "1h" });
+    expect(expectError(refused, 400, "invalid_request").issues?.map((i) => i.path)).toEqual(["ttl"]);
+    expect((await h.api("GET", `/v1/requests/${id}`)).json.approval_token).toBe(token);
+    expect((await h.api("POST", `/v1/requests/${id}/token`, {})).status).toBe(200);
+  });
+
   it("another agent's request, an unknown or malformed id → 404; no token → 401", async () => {
     const h = await cleanups.harness();
     const { id } = await approved(h);
