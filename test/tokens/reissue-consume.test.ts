@@ -241,6 +241,32 @@ describe("POST /v1/tokens/consume", () => {
     );
   });
 
+  it("re-issue racing a consume of the same token → exactly one wins (a gateway never runs it while a new token exists)", async () => {
+    const h = await cleanups.harness();
+    for (let i = 0; i < 5; i += 1) {
+      const { id, token } = await approved(h);
+      const [re, used] = await Promise.all([reissue(h, id), consume(h, claimsOf(token).jti)]);
+      expect([re.status, used.status].sort()).toEqual([200, 409]);
+      if (re.status === 409) expect(re.json.error.code).toBe("token_used");
+    }
+  });
+
+  it.runIf(onPostgres)(
+    "two replicas: a re-issue on one racing a consume on the other → exactly one wins",
+    async () => {
+      const slack = await cleanups.fakeSlack();
+      const clock = new FakeClock();
+      const dbPath = `reissue-replicas-${process.pid}`;
+      const a = await cleanups.harness({ slack, clock, dbPath });
+      const b = await cleanups.harness({ slack, clock, dbPath });
+      for (let i = 0; i < 5; i += 1) {
+        const { id, token } = await approved(a);
+        const [re, used] = await Promise.all([reissue(a, id), consume(b, claimsOf(token).jti)]);
+        expect([re.status, used.status].sort()).toEqual([200, 409]);
+      }
+    },
+  );
+
   it.runIf(onPostgres)("two replicas on one database, the same jti at once → one 200, one 409", async () => {
     const slack = await cleanups.fakeSlack();
     const clock = new FakeClock();
