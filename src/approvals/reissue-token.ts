@@ -23,9 +23,10 @@ class Raced extends Error {}
 export async function reissueToken(deps: Deps, agentId: string, id: string): Promise<ReissueResult> {
   const { store } = deps;
   const now = deps.clock.now();
-  let result: ReissueResult;
+  type Step = Exclude<ReissueResult, { kind: "reissued" }> | { kind: "stored" };
+  let result: Step;
   try {
-    result = await deps.writes.run(async (): Promise<ReissueResult> => {
+    result = await deps.writes.run(async (): Promise<Step> => {
       const row = await store.getRequest(id);
       if (!row || row.agent !== agentId) return { kind: "not_found" };
       if (row.status !== "approved") {
@@ -63,14 +64,14 @@ export async function reissueToken(deps: Deps, agentId: string, id: string): Pro
         ...issued.audit,
         replaces: issued.replaces,
       });
-      return { kind: "reissued", resource: toResource({ ...row, approvalToken: issued.token }, []) };
+      return { kind: "stored" };
     });
   } catch (error) {
     if (!(error instanceof Raced)) throw error;
     return { kind: "conflict", message: "the request changed while its token was re-issued; try again" };
   }
-  if (result.kind !== "reissued") return result;
-  // Read again outside the transaction for the decisions (the write is committed).
+  if (result.kind !== "stored") return result;
+  // Committed: answer with the request as it now stands.
   const after = await store.getRequest(id);
   if (!after) return { kind: "not_found" };
   deps.events.notify(id);
