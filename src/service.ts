@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { createApiRoutes } from "./api/routes.ts";
 import { abortOnShutdown, StartupError, shutDown } from "./app/lifecycle.ts";
 import { createScheduler } from "./app/scheduler.ts";
-import { createSlackApp, startSlackApp } from "./app/slack-receiver.ts";
+import { createSlackApp, SLACK_EVENTS_PATH, startSlackApp } from "./app/slack-receiver.ts";
 import { wireDeps } from "./app/wiring.ts";
 import type { Deps } from "./approvals/deps.ts";
 import type { SweepReport } from "./approvals/sweep.ts";
@@ -153,7 +153,11 @@ async function startOn(
     callbacks.kick();
   };
 
-  const routes = createApiRoutes(deps, { stopping: shutdown.signal, afterChange: kick });
+  const routes = createApiRoutes(deps, {
+    stopping: shutdown.signal,
+    afterChange: kick,
+    slackEndpoints: options.slack.appToken === null ? [SLACK_EVENTS_PATH] : [],
+  });
   // Calls made while answering Slack (views.open, usergroups) must be quick: one retry at most.
   const clientOptions = { slackApiUrl: options.slack.apiUrl, retryConfig: { retries: 1 }, timeout: 2_500 };
   const apiClient = new WebClient(options.slack.botToken, { ...clientOptions, logger: slackLogger });

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { approversOfVersion } from "../domain/approved-version.ts";
+import type { RequestDecided } from "../domain/callback-payload.ts";
 import type { RequestRecord } from "../domain/records.ts";
 import { finalState } from "../domain/transitions.ts";
 import type { Resolution } from "../domain/vocabulary.ts";
@@ -60,11 +61,12 @@ export async function queueCallbackInTx(
   const row = await deps.store.getRequest(requestId);
   if (!row || row.callbackUrl === null) return;
   const id = `msg_${randomUUID().replaceAll("-", "")}`;
-  const body = JSON.stringify({
+  const event: RequestDecided = {
     type: "request.decided",
     timestamp: new Date(now).toISOString(),
     data: toResource(row, await deps.store.decisionsFor(requestId)),
-  });
+  };
+  const body = JSON.stringify(event);
   await deps.store.insertCallback({
     id,
     requestId,

@@ -158,6 +158,20 @@ export interface JobTickRecord {
   tick: number;
 }
 
+/**
+ * An approval token that can no longer be used, by jti: `consumed` by a
+ * gateway or `superseded` by a re-issued token (first caller wins).
+ */
+export type TokenUseRecord = {
+  jti: string;
+  kind: "consumed" | "superseded";
+  /** The request, when known (always for `superseded`). */
+  requestId: string | null;
+  /** The agent that consumed the token, or whose token was re-issued. */
+  agent: string;
+  at: number;
+};
+
 /** A pending request's move to a final state. */
 export type FinalUpdate = FinalState & {
   id: string;

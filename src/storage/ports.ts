@@ -10,6 +10,7 @@ import type {
   OutboxItem,
   RequestRecord,
   SigningKeyRecord,
+  TokenUseRecord,
 } from "../domain/records.ts";
 
 /**
@@ -69,6 +70,11 @@ export interface RequestStore {
   approvedWithoutToken(limit: number): Promise<RequestRecord[]>;
   setApprovalToken(id: string, token: string): Promise<boolean>;
   setOutcome(id: string, outcome: string): Promise<boolean>;
+  /** Swaps the token of an approved request with no outcome for a re-issued one; false when it changed meanwhile. */
+  replaceApprovalToken(id: string, previous: string, token: string): Promise<boolean>;
+  /** Marks a token unusable: true for exactly one caller per jti, across replicas (the primary key decides). */
+  useToken(row: TokenUseRecord): Promise<boolean>;
+  tokenUse(jti: string): Promise<TokenUseRecord | undefined>;
   setChannelMessage(id: string, channel: string, ts: string): Promise<void>;
   setDmMessage(id: string, channel: string, ts: string): Promise<void>;
   listForAgent(q: {

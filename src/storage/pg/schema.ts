@@ -11,6 +11,7 @@ import type {
   RequestRecord,
   Same,
   SigningKeyRecord,
+  TokenUseRecord,
 } from "../../domain/records.ts";
 import type { Resolution, Status } from "../../domain/vocabulary.ts";
 
@@ -179,6 +180,14 @@ export const jobTicks = pgTable("job_ticks", {
   tick: ms("tick").notNull(),
 });
 
+export const tokenUses = pgTable("token_uses", {
+  jti: text("jti").primaryKey(),
+  kind: text("kind").$type<"consumed" | "superseded">().notNull(),
+  requestId: text("request_id"),
+  agent: text("agent").notNull(),
+  at: ms("at").notNull(),
+});
+
 /**
  * Compile-time proof that this schema's rows are the domain's records
  * (src/domain/records.ts), in both directions: a column added here and not
@@ -194,6 +203,7 @@ type Mirrors = {
   signingKeys: Same<typeof signingKeys.$inferSelect, SigningKeyRecord>;
   channelPauses: Same<typeof channelPauses.$inferSelect, ChannelPauseRecord>;
   jobTicks: Same<typeof jobTicks.$inferSelect, JobTickRecord>;
+  tokenUses: Same<typeof tokenUses.$inferSelect, TokenUseRecord>;
 };
 export const schemaMatchesRecords = {
   requests: true,
@@ -205,4 +215,5 @@ export const schemaMatchesRecords = {
   signingKeys: true,
   channelPauses: true,
   jobTicks: true,
+  tokenUses: true,
 } as const satisfies Mirrors;

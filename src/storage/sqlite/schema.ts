@@ -11,6 +11,7 @@ import type {
   RequestRecord,
   Same,
   SigningKeyRecord,
+  TokenUseRecord,
 } from "../../domain/records.ts";
 import type { Resolution, Status } from "../../domain/vocabulary.ts";
 
@@ -221,6 +222,21 @@ export const jobTicks = sqliteTable("job_ticks", {
 });
 
 /**
+ * Approval tokens that can no longer be used, by jti: `consumed` by a gateway
+ * (POST /v1/tokens/consume) or `superseded` by a re-issued token. The primary
+ * key decides "first caller wins", across replicas.
+ */
+export const tokenUses = sqliteTable("token_uses", {
+  jti: text("jti").primaryKey(),
+  kind: text("kind").$type<"consumed" | "superseded">().notNull(),
+  /** The request, when known (always for `superseded`). */
+  requestId: text("request_id"),
+  /** The agent that consumed the token, or whose token was re-issued. */
+  agent: text("agent").notNull(),
+  at: integer("at").notNull(),
+});
+
+/**
  * Compile-time proof that this schema's rows are the domain's records
  * (src/domain/records.ts), in both directions: a column added here and not
  * there, or typed differently, fails the typecheck.
@@ -235,6 +251,7 @@ type Mirrors = {
   signingKeys: Same<typeof signingKeys.$inferSelect, SigningKeyRecord>;
   channelPauses: Same<typeof channelPauses.$inferSelect, ChannelPauseRecord>;
   jobTicks: Same<typeof jobTicks.$inferSelect, JobTickRecord>;
+  tokenUses: Same<typeof tokenUses.$inferSelect, TokenUseRecord>;
 };
 export const schemaMatchesRecords = {
   requests: true,
@@ -246,4 +263,5 @@ export const schemaMatchesRecords = {
   signingKeys: true,
   channelPauses: true,
   jobTicks: true,
+  tokenUses: true,
 } as const satisfies Mirrors;
