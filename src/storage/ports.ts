@@ -72,9 +72,6 @@ export interface RequestStore {
   setOutcome(id: string, outcome: string): Promise<boolean>;
   /** Swaps the token of an approved request with no outcome for a re-issued one; false when it changed meanwhile. */
   replaceApprovalToken(id: string, previous: string, token: string): Promise<boolean>;
-  /** Marks a token unusable: true for exactly one caller per jti, across replicas (the primary key decides). */
-  useToken(row: TokenUseRecord): Promise<boolean>;
-  tokenUse(jti: string): Promise<TokenUseRecord | undefined>;
   setChannelMessage(id: string, channel: string, ts: string): Promise<void>;
   setDmMessage(id: string, channel: string, ts: string): Promise<void>;
   listForAgent(q: {
@@ -96,6 +93,13 @@ export interface RequestStore {
   >;
   /** Pending requests of some roles or escalated to a user, oldest first (Home tab). */
   pendingFor(roles: string[], userId: string, limit: number): Promise<RequestRecord[]>;
+}
+
+/** Approval tokens that can no longer be used (consumed, or superseded by a re-issue). */
+export interface TokenUses {
+  /** Marks a token unusable: true for exactly one caller per jti, across replicas (the primary key decides). */
+  useToken(row: TokenUseRecord): Promise<boolean>;
+  tokenUse(jti: string): Promise<TokenUseRecord | undefined>;
 }
 
 /** The hash-chained audit log, as the verbs append to and read it. */
@@ -176,7 +180,7 @@ export interface Schedule {
 }
 
 /** Every store port on one connection (what an adapter builds and the verbs are handed). */
-export interface Store extends RequestStore, AuditLog, OutboxQueue, CallbackQueue, Schedule {
+export interface Store extends RequestStore, TokenUses, AuditLog, OutboxQueue, CallbackQueue, Schedule {
   /**
    * Runs fn in one write transaction (SQLite: IMMEDIATE; PostgreSQL: its own
    * connection). A throw rolls everything back. Nested calls become savepoints.
