@@ -128,7 +128,15 @@ async function startOn(
   const clock = options.clock ?? systemClock;
   const { store, keys, writes } = backend;
   const events = new RequestEvents(backend.bus);
-  const metrics = createMetrics({ outboxDepth: store.outboxDepth, pendingCallbacks: store.pendingCallbacks });
+  const metrics = createMetrics(
+    {
+      outboxDepth: store.outboxDepth,
+      pendingCallbacks: store.pendingCallbacks,
+      oldestPendingCreatedAt: store.oldestPendingCreatedAt,
+      now: () => clock.now(),
+    },
+    config,
+  );
   metrics.seed(await store.countByStatus());
   const suppliedKey = options.signingKey ?? null;
   // Before anything listens: every approval from now on has a key to sign with.

@@ -155,6 +155,8 @@ export interface Store {
   dueExpiries(now: number, limit: number): Promise<string[]>;
   dueEscalations(now: number, limit: number): Promise<string[]>;
   dueReminders(now: number, limit: number): Promise<string[]>;
+  /** Creation time of the oldest pending request (an index seek per agent), or null when none is pending. */
+  oldestPendingCreatedAt(): Promise<number | null>;
   countByStatus(): Promise<
     { status: RequestRow["status"]; resolution: RequestRow["resolution"]; n: number }[]
   >;

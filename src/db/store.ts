@@ -2,6 +2,7 @@ import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, isNull, lte, o
 import { createAuditAppender } from "./audit.ts";
 import type { FinalUpdate, NewCallback, Store } from "./backend.ts";
 import type { OpenDatabase } from "./open.ts";
+import { OLDEST_PENDING_SQL, oldestFrom } from "./oldest-pending.ts";
 
 export type { FinalUpdate, NewCallback };
 
@@ -265,6 +266,7 @@ export function createStore(
       .orderBy(asc(requests.remindAt))
       .limit(p("limit"))
       .prepare(),
+    oldestPending: sqlite.prepare(OLDEST_PENDING_SQL),
     countByStatus: db
       .select({ status: requests.status, resolution: requests.resolution, n: sql<number>`count(*)` })
       .from(requests)
@@ -431,6 +433,8 @@ export function createStore(
     dueEscalations: (now, limit) => read(() => s.dueEscalations.all({ now, limit }).map((r) => r.id)),
     dueReminders: (now, limit) => read(() => s.dueReminders.all({ now, limit }).map((r) => r.id)),
     countByStatus: () => read(() => s.countByStatus.all()),
+    oldestPendingCreatedAt: () =>
+      read(() => oldestFrom(s.oldestPending.get() as { oldest?: unknown } | undefined)),
     pendingFor: (roles, userId, limit) =>
       read(() =>
         db

@@ -15,6 +15,7 @@ import {
 import type { FinalUpdate, NewCallback, OutboxItem, Store } from "../backend.ts";
 import type { CallbackRow, DecisionRow, NewRequestRow, RequestRow } from "../schema.ts";
 import { createPgAuditAppender } from "./audit.ts";
+import { OLDEST_PENDING_SQL, oldestFrom } from "../oldest-pending.ts";
 import { auditLog, callbacks, channelPauses, decisions, jobTicks, requests, slackOutbox } from "./schema.ts";
 import type { PgSession } from "./session.ts";
 
@@ -490,6 +491,8 @@ export function createPgStore(
     dueEscalations: async (now, limit) => (await s.dueEscalations.execute({ now, limit })).map((r) => r.id),
     dueReminders: async (now, limit) => (await s.dueReminders.execute({ now, limit })).map((r) => r.id),
     countByStatus: () => s.countByStatus.execute(),
+    oldestPendingCreatedAt: async () =>
+      oldestFrom((await db.execute(sql.raw(OLDEST_PENDING_SQL))).rows[0] as { oldest?: unknown } | undefined),
     pendingFor: (roles, userId, limit) =>
       db
         .select()
