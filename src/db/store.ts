@@ -1,8 +1,8 @@
 import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
 import { createAuditAppender } from "./audit.ts";
 import type { FinalUpdate, NewCallback, Store } from "./backend.ts";
-import type { OpenDatabase } from "./open.ts";
 import { OLDEST_PENDING_SQL, oldestFrom } from "./oldest-pending.ts";
+import type { OpenDatabase } from "./open.ts";
 
 export type { FinalUpdate, NewCallback };
 

@@ -13,9 +13,9 @@ import {
   sql,
 } from "drizzle-orm";
 import type { FinalUpdate, NewCallback, OutboxItem, Store } from "../backend.ts";
+import { OLDEST_PENDING_SQL, oldestFrom } from "../oldest-pending.ts";
 import type { CallbackRow, DecisionRow, NewRequestRow, RequestRow } from "../schema.ts";
 import { createPgAuditAppender } from "./audit.ts";
-import { OLDEST_PENDING_SQL, oldestFrom } from "../oldest-pending.ts";
 import { auditLog, callbacks, channelPauses, decisions, jobTicks, requests, slackOutbox } from "./schema.ts";
 import type { PgSession } from "./session.ts";
 
