@@ -37,6 +37,7 @@ async function main(): Promise<void> {
       signingSecret: env.slackSigningSecret,
       appToken: env.slackAppToken,
       apiUrl: env.slackApiUrl,
+      teamIds: env.slackTeamIds,
     },
     port: env.port,
     database:

@@ -25,7 +25,8 @@ import { registerHome } from "./slack/home.ts";
 import { registerListeners } from "./slack/listeners.ts";
 import { createSlackOutbox, type OutboxOptions } from "./slack/outbox.ts";
 import { rethrowNotStored } from "./slack/store-then-ack.ts";
-import { createUsergroupDirectory } from "./slack/usergroups.ts";
+import { teamGuard } from "./slack/team-guard.ts";
+import { createUsergroupDirectory, type UsergroupOptions } from "./slack/usergroups.ts";
 import { backfillTokens } from "./tokens/backfill.ts";
 import { createTokenIssuer, maxTokenTtlMs } from "./tokens/issuer.ts";
 import { ensureSigningKey } from "./tokens/keys.ts";
@@ -39,7 +40,16 @@ const SWEEP_SLICE = 200;
 
 export interface ServiceOptions {
   config: AppConfig;
-  slack: { botToken: string; signingSecret: string; appToken: string | null; apiUrl: string };
+  slack: {
+    botToken: string;
+    signingSecret: string;
+    appToken: string | null;
+    apiUrl: string;
+    /** SLACK_TEAM_ID: the workspaces answered; unset or null: the bot token's own (auth.test). */
+    teamIds?: readonly string[] | null;
+  };
+  /** User group member lists: cache ages and the background refresh interval. */
+  usergroups?: UsergroupOptions;
   port: number;
   /**
    * SQLite: a path (opened and migrated here) or an already open database;
@@ -228,13 +238,34 @@ async function startOn(
     // does not crash the process: auth.test is retried on the next interaction.
     authorize: async () => {
       identity ??= await checkBotToken(apiClient, log);
-      return { botToken: options.slack.botToken, ...identity };
+      return {
+        botToken: options.slack.botToken,
+        ...(identity?.botId ? { botId: identity.botId } : {}),
+        ...(identity?.botUserId ? { botUserId: identity.botUserId } : {}),
+      };
     },
     receiver,
     logger: slackLogger,
     clientOptions,
   });
-  const directory = createUsergroupDirectory(apiClient, clock);
+  const configuredTeams = options.slack.teamIds?.length ? new Set(options.slack.teamIds) : null;
+  app.use(
+    teamGuard({
+      allowed: async () => {
+        if (configuredTeams !== null) return configuredTeams;
+        identity ??= await checkBotToken(apiClient, log);
+        return identity?.teamId ? new Set([identity.teamId]) : null;
+      },
+      log,
+      metrics,
+    }),
+  );
+  // Member lists are fetched before the listener opens and kept fresh in the
+  // background, so a click never waits on usergroups.users.list.
+  const directory = createUsergroupDirectory(apiClient, clock, { ...options.usergroups, log });
+  const usergroups = Object.values(config.roles).flatMap((role) => (role.usergroup ? [role.usergroup] : []));
+  await directory.warm(usergroups);
+  directory.start(usergroups);
   registerListeners(app, {
     deps,
     isMember: (group, user) => directory.isMember(group, user),
@@ -323,6 +354,7 @@ async function startOn(
       abortTimer.unref();
       await task?.stop();
       await headTask.stop();
+      directory.stop();
       shutdown.abort();
       // Keep-alive connections that go idle after close() would hold it open
       // until the client hangs up: close them as they go idle.
@@ -440,12 +472,13 @@ const BAD_TOKEN = new Set([
 async function checkBotToken(
   client: WebClient,
   log: Logger,
-): Promise<{ botId?: string; botUserId?: string } | null> {
+): Promise<{ botId?: string; botUserId?: string; teamId?: string } | null> {
   try {
     const result = await client.auth.test();
     return {
       ...(result.bot_id ? { botId: result.bot_id } : {}),
       ...(result.user_id ? { botUserId: result.user_id } : {}),
+      ...(result.team_id ? { teamId: result.team_id } : {}),
     };
   } catch (error) {
     const code = (error as { data?: { error?: string } }).data?.error;

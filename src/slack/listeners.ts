@@ -7,6 +7,7 @@ import type { Deps } from "../approvals/deps.ts";
 import { type DecisionResult, recordDecision, screenClick } from "../approvals/record-decision.ts";
 import { toResource } from "../approvals/resource.ts";
 import { isUnavailable } from "../db/group-commit.ts";
+import { clickOrigin } from "./click-origin.ts";
 import {
   REJECT_REASON_MAX,
   renderAlreadyFinal,
@@ -86,6 +87,7 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
             decision: "approve",
             comment: null,
             channel: where,
+            origin: clickOrigin(body),
           },
           withDeadline(isMember, LOOKUP_BUDGET_MS).check,
           { budgetMs: budget.left() },
@@ -132,6 +134,7 @@ export function registerListeners(app: App, { deps, isMember, kickOutbox }: List
             decision,
             comment: null,
             channel: where,
+            origin: clickOrigin(body),
           },
           withDeadline(isMember, LOOKUP_BUDGET_MS).check,
           { budgetMs: budget.left() },

@@ -8,7 +8,7 @@ import { blockActionsPayload, viewSubmissionPayload } from "../../src/fake-slack
 import { type PostgresDatabase, type Service, startService } from "../../src/service.ts";
 import { validateMessage } from "../../src/slack/render/index.ts";
 import { TOKENS, testConfig } from "../support/config.ts";
-import { REFUND, tempDir, testDatabase } from "../support/harness.ts";
+import { eventually, REFUND, tempDir, testDatabase } from "../support/harness.ts";
 import { freePort } from "../support/ports.ts";
 import { freshPostgresUrl, onPostgres } from "../support/postgres.ts";
 import { startDbProxy } from "../support/tcp-proxy.ts";
@@ -109,6 +109,8 @@ async function socketService(
   expect(created.status).toBe(201);
   const { id } = (await created.json()) as { id: string };
   const posted = await slack.waitFor((s) => s.messages("C0SUPPORT")[0]);
+  // A click counts for the message recorded for its request: wait until the post's answer is stored.
+  await eventually(async () => (await service.deps.store.getRequest(id))?.slackTs);
   return { service, slack, id, ts: posted.ts };
 }
 

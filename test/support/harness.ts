@@ -14,6 +14,7 @@ import {
 } from "../../src/fake-slack/slack-requests.ts";
 import { type PostgresDatabase, type Service, startService } from "../../src/service.ts";
 import { validateMessage } from "../../src/slack/render/index.ts";
+import type { UsergroupOptions } from "../../src/slack/usergroups.ts";
 import { FakeClock } from "./clock.ts";
 import { TOKENS, testConfig } from "./config.ts";
 import { REFUND } from "./contract-example.ts";
@@ -41,6 +42,12 @@ export interface HarnessOptions {
   port?: number;
   /** COUNTERSIGN_SIGNING_KEY as the service receives it (PKCS#8 PEM). */
   signingKey?: string;
+  /** User groups the fake Slack knows from the start (when the harness starts its own fake). */
+  usergroups?: Record<string, string[]>;
+  /** The service's user group cache settings (e.g. a short background refresh). */
+  usergroupCache?: UsergroupOptions;
+  /** SLACK_TEAM_ID as the service receives it. */
+  teamIds?: string[];
 }
 
 export interface Harness {
@@ -81,7 +88,12 @@ export { REFUND };
 /** A real service on an ephemeral port, with a fake Slack over HTTP and a fake clock. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const clock = options.clock ?? new FakeClock();
-  const slack = options.slack ?? (await startFakeSlack({ validateBlocks: (b) => validateMessage(b) }));
+  const slack =
+    options.slack ??
+    (await startFakeSlack({
+      validateBlocks: (b) => validateMessage(b),
+      ...(options.usergroups ? { usergroups: options.usergroups } : {}),
+    }));
   const config = options.config ?? testConfig();
   const logs: string[] = [];
   const sink = new Writable({
@@ -93,7 +105,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const database = await testDatabase(options);
   const service = await startService({
     config,
-    slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, appToken: null, apiUrl: slack.url },
+    slack: {
+      botToken: BOT_TOKEN,
+      signingSecret: SIGNING_SECRET,
+      appToken: null,
+      apiUrl: slack.url,
+      ...(options.teamIds ? { teamIds: options.teamIds } : {}),
+    },
+    ...(options.usergroupCache ? { usergroups: options.usergroupCache } : {}),
     port: options.port ?? 0,
     host: "127.0.0.1",
     database,
