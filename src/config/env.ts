@@ -212,11 +212,11 @@ function envSchema(requireSlack: boolean) {
       LOG_LEVEL: logLevelSetting(ENV_DEFAULTS.LOG_LEVEL),
       SLACK_TEAM_ID: z
         .string()
-        .transform((value) => value.split(",").map((id) => id.trim()))
-        .refine((ids) => ids.every((id) => /^[TE][A-Z0-9]{2,}$/.test(id)), {
+        .refine((value) => value.split(",").every((id) => /^[TE][A-Z0-9]{2,}$/.test(id.trim())), {
           error: (iss) =>
             `must be Slack workspace ids like "T0123ABCD" (or an org's "E…"), separated by commas${got(iss.input)}`,
         })
+        .transform((value) => value.split(",").map((id) => id.trim()))
         .optional(),
       COUNTERSIGN_SIGNING_KEY: z
         .string()
