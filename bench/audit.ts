@@ -129,6 +129,7 @@ async function intakeRounds(dir: string, rounds: number, perRound: number): Prom
         outboxDepth: async () => 0,
         pendingCallbacks: async () => 0,
         oldestPendingCreatedAt: async () => null,
+        countPending: async () => 0,
         now: () => systemClock.now(),
       }),
       log: pino({ level: "silent" }),

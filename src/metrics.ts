@@ -24,6 +24,8 @@ export interface MetricsSources {
   pendingCallbacks(): Promise<number>;
   /** Read from the database at scrape time (an index seek per agent), so replicas agree. */
   oldestPendingCreatedAt(): Promise<number | null>;
+  /** Read from the database at scrape time (a count over the pending-only index). */
+  countPending(): Promise<number>;
   /** The service's clock (ages are measured against it). */
   now(): number;
 }
@@ -141,6 +143,14 @@ export function createMetrics(
     registers: [registry],
     async collect() {
       this.set(await sources.outboxDepth());
+    },
+  });
+  new Gauge({
+    name: "countersign_pending_requests",
+    help: "Requests waiting for a decision, read from the database at scrape time (the same on every replica)",
+    registers: [registry],
+    async collect() {
+      this.set(await sources.countPending());
     },
   });
   new Gauge({

@@ -143,6 +143,7 @@ async function startOn(
       outboxDepth: store.outboxDepth,
       pendingCallbacks: store.pendingCallbacks,
       oldestPendingCreatedAt: store.oldestPendingCreatedAt,
+      countPending: store.countPending,
       now: () => clock.now(),
     },
     config,

@@ -157,6 +157,8 @@ export interface Store {
   dueReminders(now: number, limit: number): Promise<string[]>;
   /** Creation time of the oldest pending request (an index seek per agent), or null when none is pending. */
   oldestPendingCreatedAt(): Promise<number | null>;
+  /** Pending requests (a count over the pending-only partial index). */
+  countPending(): Promise<number>;
   countByStatus(): Promise<
     { status: RequestRow["status"]; resolution: RequestRow["resolution"]; n: number }[]
   >;

@@ -21,6 +21,13 @@ WITH RECURSIVE pending_agents(agent) AS (
 SELECT min((SELECT min(r.created_at) FROM requests r WHERE r.status = 'pending' AND r.agent = pending_agents.agent)) AS oldest
 FROM pending_agents WHERE pending_agents.agent IS NOT NULL`;
 
+/**
+ * How many requests are pending: a count over the partial index
+ * `requests_pending_expires` (pending rows only), so its cost follows the
+ * number of pending requests, never the stored history.
+ */
+export const PENDING_COUNT_SQL = "SELECT count(*) AS n FROM requests WHERE status = 'pending'";
+
 /** The query's single value as a number of milliseconds, or null when nothing is pending. */
 export function oldestFrom(row: { oldest?: unknown } | undefined): number | null {
   const value = row?.oldest;

@@ -294,14 +294,18 @@ describe("countersign_oldest_pending_age_seconds (from the database at scrape ti
     h.clock.advance(90_000);
     const second = await createPosted(h);
     h.clock.advance(30_000);
-    expect(sample(await scrape(h), "countersign_oldest_pending_age_seconds")).toBe(120);
+    const both = await scrape(h);
+    expect(sample(both, "countersign_oldest_pending_age_seconds")).toBe(120);
+    expect(sample(both, "countersign_pending_requests")).toBe(2);
 
     await h.click("U0LEAD1", "approve", first);
     await eventually(async () => (await h.service.deps.store.getRequest(first))?.status === "approved");
     expect(sample(await scrape(h), "countersign_oldest_pending_age_seconds")).toBe(30);
 
     await h.api("POST", `/v1/requests/${second}/cancel`, {});
-    expect(sample(await scrape(h), "countersign_oldest_pending_age_seconds")).toBe(0);
+    const none = await scrape(h);
+    expect(sample(none, "countersign_oldest_pending_age_seconds")).toBe(0);
+    expect(sample(none, "countersign_pending_requests")).toBe(0);
   });
 
   it("another replica's pending request (written straight to the shared database) → counted, although this process never saw it", async () => {
@@ -316,6 +320,8 @@ describe("countersign_oldest_pending_age_seconds (from the database at scrape ti
       createdAt: h.clock.now() - 600_000,
       idempotencyKey: null,
     });
-    expect(sample(await scrape(h), "countersign_oldest_pending_age_seconds")).toBe(600);
+    const text = await scrape(h);
+    expect(sample(text, "countersign_oldest_pending_age_seconds")).toBe(600);
+    expect(sample(text, "countersign_pending_requests")).toBe(2);
   });
 });

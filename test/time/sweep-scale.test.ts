@@ -118,6 +118,7 @@ function depsFor(store: Store, clock: FakeClock, open: OpenDatabase): Deps {
     outboxDepth: store.outboxDepth,
     pendingCallbacks: store.pendingCallbacks,
     oldestPendingCreatedAt: store.oldestPendingCreatedAt,
+    countPending: store.countPending,
     now: () => clock.now(),
   });
   return {

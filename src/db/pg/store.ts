@@ -13,7 +13,7 @@ import {
   sql,
 } from "drizzle-orm";
 import type { FinalUpdate, NewCallback, OutboxItem, Store } from "../backend.ts";
-import { OLDEST_PENDING_SQL, oldestFrom } from "../oldest-pending.ts";
+import { OLDEST_PENDING_SQL, oldestFrom, PENDING_COUNT_SQL } from "../oldest-pending.ts";
 import type { CallbackRow, DecisionRow, NewRequestRow, RequestRow } from "../schema.ts";
 import { createPgAuditAppender } from "./audit.ts";
 import { auditLog, callbacks, channelPauses, decisions, jobTicks, requests, slackOutbox } from "./schema.ts";
@@ -491,6 +491,8 @@ export function createPgStore(
     dueEscalations: async (now, limit) => (await s.dueEscalations.execute({ now, limit })).map((r) => r.id),
     dueReminders: async (now, limit) => (await s.dueReminders.execute({ now, limit })).map((r) => r.id),
     countByStatus: () => s.countByStatus.execute(),
+    countPending: async () =>
+      Number(((await db.execute(sql.raw(PENDING_COUNT_SQL))).rows[0] as { n?: unknown } | undefined)?.n ?? 0),
     oldestPendingCreatedAt: async () =>
       oldestFrom((await db.execute(sql.raw(OLDEST_PENDING_SQL))).rows[0] as { oldest?: unknown } | undefined),
     pendingFor: (roles, userId, limit) =>
