@@ -83,7 +83,7 @@ export function createUsergroupDirectory(
         (error: unknown) => {
           // Slack's definite answer that the group does not exist: it has no members.
           if ((error as { data?: { error?: string } }).data?.error === "no_such_subteam") {
-            log?.error(
+            log?.warn(
               { usergroup: group },
               "user group does not exist in Slack (no_such_subteam); it has no members",
             );

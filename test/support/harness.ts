@@ -48,6 +48,8 @@ export interface HarnessOptions {
   usergroupCache?: UsergroupOptions;
   /** SLACK_TEAM_ID as the service receives it. */
   teamIds?: string[];
+  /** Runs on the fake Slack before the service starts (e.g. Slack failing from the very start). */
+  beforeStart?: (slack: FakeSlack) => void;
 }
 
 export interface Harness {
@@ -94,6 +96,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       validateBlocks: (b) => validateMessage(b),
       ...(options.usergroups ? { usergroups: options.usergroups } : {}),
     }));
+  options.beforeStart?.(slack);
   const config = options.config ?? testConfig();
   const logs: string[] = [];
   const sink = new Writable({
@@ -159,9 +162,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async click(user, action, requestId, opts = {}) {
       // Only when the caller does not say where the message is (the database may be down on purpose).
       const row =
-        opts.channel !== undefined && opts.ts !== undefined
-          ? undefined
-          : await service.deps.store.getRequest(requestId);
+        opts.channel !== undefined && opts.ts !== undefined ? undefined : await postedRow(service, requestId);
       const res = await postToApp(
         `${url}/slack/events`,
         SIGNING_SECRET,
@@ -248,6 +249,20 @@ export function postgresUrlFor(dbPath: string): Promise<string> {
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "countersign-test-"));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * The request's row once its message is recorded (a person clicks a message
+ * that is there; a click counts only on its own request's message), or as it
+ * is after a short wait when it never gets one (Slack failing on purpose).
+ */
+export async function postedRow(service: Service, requestId: string) {
+  const deadline = Date.now() + 2_000;
+  for (;;) {
+    const row = await service.deps.store.getRequest(requestId);
+    if (!row || row.slackTs !== null || Date.now() > deadline) return row;
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 /** Polls until fn returns a truthy value (for state that changes outside the fake Slack). */
