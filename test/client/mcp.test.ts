@@ -10,7 +10,8 @@ import { BIN, call as callTool, session as spawnSession } from "./mcp-session.ts
 
 const cleanups = useCleanups();
 const session = (env: Record<string, string>) => spawnSession(cleanups, env);
-const call = (client: Parameters<typeof callTool>[0], name: string, args: object) => callTool(client, name, args);
+const call = (client: Parameters<typeof callTool>[0], name: string, args: object) =>
+  callTool(client, name, args);
 
 describe("countersign-mcp over stdio", () => {
   it("initialize → tools/list → request_approval (pending) → approve in Slack → get_approval with wait → approved", async () => {
@@ -19,7 +20,11 @@ describe("countersign-mcp over stdio", () => {
     expect(client.getServerVersion()?.name).toBe("countersign");
 
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(["get_approval", "permission_prompt", "request_approval"]);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      "get_approval",
+      "permission_prompt",
+      "request_approval",
+    ]);
     const request = tools.find((t) => t.name === "request_approval")!;
     expect(request.inputSchema.required).toEqual(["action", "summary", "params"]);
     expect(request.inputSchema.properties?.wait_seconds).toMatchObject({ minimum: 0, maximum: 3600 });
@@ -127,7 +132,9 @@ describe("countersign-mcp over stdio", () => {
     };
     for (const tool of tools) walk(tool.inputSchema, tool.name);
     expect(undescribed).toEqual([]);
-    expect(Object.keys(tools.find((t) => t.name === "request_approval")!.inputSchema.properties ?? {})).toHaveLength(14);
+    expect(
+      Object.keys(tools.find((t) => t.name === "request_approval")!.inputSchema.properties ?? {}),
+    ).toHaveLength(14);
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     expect(byName.get_approval?.annotations).toMatchObject({ readOnlyHint: true, openWorldHint: true });
     expect(byName.request_approval?.annotations).toMatchObject({
@@ -146,7 +153,10 @@ describe("countersign-mcp over stdio", () => {
     const client = await session({ COUNTERSIGN_URL: h.url, COUNTERSIGN_TOKEN: TOKENS.support });
     const created = await call(client, "request_approval", REFUND);
     expect(created.structured).toEqual(JSON.parse(created.text));
-    expect(created.structured).toMatchObject({ status: "pending", next: expect.stringContaining("get_approval") });
+    expect(created.structured).toMatchObject({
+      status: "pending",
+      next: expect.stringContaining("get_approval"),
+    });
     const read = await call(client, "get_approval", { id: created.structured?.id });
     expect(read.structured).toMatchObject({ id: created.structured?.id, status: "pending" });
   });
@@ -176,7 +186,11 @@ describe("countersign-mcp over stdio", () => {
               jsonrpc: "2.0",
               id: 1,
               method: "initialize",
-              params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+              params: {
+                protocolVersion: "2025-06-18",
+                capabilities: {},
+                clientInfo: { name: "t", version: "1" },
+              },
             };
             child.stdin.write(`${JSON.stringify(init)}\n`);
             child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" })}\n`);

@@ -22,7 +22,8 @@ function seconds(name: string, fallback: number | undefined, min: number): numbe
   const raw = process.env[name]?.trim();
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < min) fail(`${name} must be a number of seconds ≥ ${min} (got ${JSON.stringify(raw)})`);
+  if (!Number.isFinite(value) || value < min)
+    fail(`${name} must be a number of seconds ≥ ${min} (got ${JSON.stringify(raw)})`);
   return value;
 }
 

@@ -48,13 +48,21 @@ export function createMcpServer(options: McpOptions): Server {
               method: "notifications/progress",
               params: { progressToken, progress: value, ...(total === undefined ? {} : { total }), message },
             });
-    const waiting = { budgetSeconds, progressIntervalMs, signal: extra.signal, ...(progress ? { progress } : {}) };
+    const waiting = {
+      budgetSeconds,
+      progressIntervalMs,
+      signal: extra.signal,
+      ...(progress ? { progress } : {}),
+    };
     try {
       switch (request.params.name) {
         case "request_approval": {
           const { wait_seconds, idempotency_key, ...body } = args;
           const seconds = parseWait(wait_seconds);
-          if (idempotency_key !== undefined && (typeof idempotency_key !== "string" || idempotency_key === "")) {
+          if (
+            idempotency_key !== undefined &&
+            (typeof idempotency_key !== "string" || idempotency_key === "")
+          ) {
             throw new BadArguments("idempotency_key must be a non-empty string");
           }
           const derived = idempotency_key === undefined ? keys.keyFor(body) : undefined;
@@ -70,10 +78,14 @@ export function createMcpServer(options: McpOptions): Server {
           const { id, wait_seconds, ...rest } = args;
           const unknown = Object.keys(rest);
           if (unknown.length > 0) {
-            throw new BadArguments(`unknown argument ${unknown.join(", ")}; get_approval takes id and wait_seconds`);
+            throw new BadArguments(
+              `unknown argument ${unknown.join(", ")}; get_approval takes id and wait_seconds`,
+            );
           }
           if (typeof id !== "string" || !/^req_[A-Za-z0-9_-]{1,64}$/.test(id)) {
-            throw new BadArguments("id must be a request id such as req_01J…, as request_approval returned it");
+            throw new BadArguments(
+              "id must be a request id such as req_01J…, as request_approval returned it",
+            );
           }
           const seconds = parseWait(wait_seconds);
           const current = await client.getRequest(id, { signal: extra.signal });
@@ -143,7 +155,12 @@ export function summarize(request: RequestResource, waitedSeconds?: number) {
   };
 }
 
-function answer(request: RequestResource, waitedSeconds: number, keys: CallKeys, signal: AbortSignal): CallToolResult {
+function answer(
+  request: RequestResource,
+  waitedSeconds: number,
+  keys: CallKeys,
+  signal: AbortSignal,
+): CallToolResult {
   // Only a final answer that reaches the client ends the key: a cancelled call's answer is dropped.
   if (request.status !== "pending" && !signal.aborted) keys.answered(request.id);
   const summary = summarize(request, waitedSeconds);

@@ -29,7 +29,8 @@ const BODY_DESCRIPTIONS: Record<string, string> = {
   "evidence.url": "A link to the evidence.",
   "evidence.format": "plain (default) or markdown.",
   run_id: "Your run or conversation id, shown to the approver and kept in the audit log.",
-  on_behalf_of: "Slack user id (U…) of the person you act for; they may never approve this request themselves.",
+  on_behalf_of:
+    "Slack user id (U…) of the person you act for; they may never approve this request themselves.",
   callback_url: "An https URL countersign POSTs the decision to (signed, Standard Webhooks). Optional.",
   revises:
     "The id of an earlier request whose reviewer asked for changes; the new one is posted in its thread.",
@@ -186,7 +187,11 @@ export const TOOLS: Tool[] = [
     inputSchema: {
       type: "object",
       properties: {
-        tool_name: { type: "string", minLength: 1, description: "The tool Claude Code wants to run, e.g. Bash." },
+        tool_name: {
+          type: "string",
+          minLength: 1,
+          description: "The tool Claude Code wants to run, e.g. Bash.",
+        },
         input: { type: "object", description: "The input Claude Code wants to run it with." },
         tool_use_id: {
           type: "string",
