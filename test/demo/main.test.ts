@@ -4,7 +4,6 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { tempDir } from "../support/harness.ts";
 
-const TSX = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
 const MAIN = fileURLToPath(new URL("../../src/demo/main.ts", import.meta.url));
 
 let child: ChildProcess | undefined;
@@ -18,7 +17,7 @@ describe("npm run demo (src/demo/main.ts)", () => {
   it("prints the URLs and tokens, ignores Slack settings, serves both, and Ctrl-C stops it with exit 0", async () => {
     const tmp = tempDir();
     cleanup = tmp.cleanup;
-    child = spawn(TSX, [MAIN], {
+    child = spawn(process.execPath, [MAIN], {
       cwd: tmp.dir,
       env: {
         ...process.env,

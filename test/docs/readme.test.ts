@@ -18,7 +18,6 @@ import { tempDir } from "../support/harness.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const README = readFileSync(join(ROOT, "README.md"), "utf8");
-const TSX = join(ROOT, "node_modules/.bin/tsx");
 
 type Block = { kind: string; lang: string; text: string };
 
@@ -81,7 +80,7 @@ describe("README commands run as written", () => {
   it("the demo blocks, against a started demo: create, approve, long-poll, callback, list, the documented error", async () => {
     const tmp = tempDir();
     cleanup = tmp.cleanup;
-    child = spawn(TSX, [join(ROOT, "src/demo/main.ts")], {
+    child = spawn(process.execPath, [join(ROOT, "src/demo/main.ts")], {
       cwd: tmp.dir,
       env: { ...process.env, PORT: "0", SIM_PORT: "0" },
       stdio: ["ignore", "pipe", "pipe"],
