@@ -174,6 +174,38 @@ describe("permission_prompt: Claude Code's --permission-prompt-tool", () => {
     });
   });
 
+  it("a long decision: progress keeps a short client timeout alive; a prompt the client gives up on is cancelled", async () => {
+    const { h, client } = await start({ COUNTERSIGN_MCP_PROGRESS_SECONDS: "0.5" });
+    const progress: unknown[] = [];
+    const pending = call(
+      client,
+      "permission_prompt",
+      { tool_name: "Bash", input: BASH, tool_use_id: "toolu_05" },
+      { onprogress: (p) => progress.push(p), timeout: 1_500, resetTimeoutOnProgress: true },
+    );
+    const id = await postedRequest(h);
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    await h.click("U0LEAD1", "approve", id);
+    expect(JSON.parse((await pending).text)).toEqual({ behavior: "allow", updatedInput: BASH });
+    expect(progress.length).toBeGreaterThanOrEqual(4);
+
+    // No progress asked for, a 1 s timeout: the SDK cancels the call, countersign cancels the request.
+    const abandoned = await call(
+      client,
+      "permission_prompt",
+      { tool_name: "Bash", input: { command: "make" }, tool_use_id: "toolu_06" },
+      { timeout: 1_000 },
+    ).catch((error: unknown) => error);
+    expect(abandoned).toBeInstanceOf(Error);
+    await eventually(async () => {
+      const list = (await h.api("GET", "/v1/requests")).json.data as { params: unknown; status: string }[];
+      return (
+        list.find((r) => JSON.stringify(r.params) === '{"command":"make"}')?.status === "cancelled" ||
+        undefined
+      );
+    }, 10_000);
+  }, 30_000);
+
   it("action names: claude.<tool_name>, other characters replaced so any MCP tool name is a valid action", () => {
     expect(claudeAction("Bash")).toBe("claude.Bash");
     expect(claudeAction("mcp__github__create_issue")).toBe("claude.mcp__github__create_issue");

@@ -14,7 +14,7 @@ import { type ProgressSink, waitForDecision } from "./wait.ts";
 
 export { TOOLS } from "./tools.ts";
 
-export const VERSION = "0.2.0";
+export const VERSION = "0.1.0";
 
 export interface McpOptions {
   client: CountersignClient;

@@ -93,7 +93,7 @@ export const APPROVAL_OUTPUT_SCHEMA = {
       type: "object",
       description: "Present when the approver edited the params: execute with these instead.",
     },
-    expires_at: { type: "string", format: "date-time" },
+    expires_at: { type: ["string", "null"], description: "When an undecided request expires (ISO 8601)." },
     waited_seconds: { type: "number", description: "How long this call waited." },
     next: nullableString("While still pending: what to do next."),
   },
