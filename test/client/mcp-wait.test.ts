@@ -1,8 +1,10 @@
 import { ErrorCode, McpError, type Progress } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
+import { startFakeSlack } from "../../src/fake-slack/slack-api.ts";
 import { useCleanups } from "../support/cleanups.ts";
+import { FakeClock } from "../support/clock.ts";
 import { TOKENS } from "../support/config.ts";
-import { eventually, type Harness } from "../support/harness.ts";
+import { eventually, type Harness, tempDir } from "../support/harness.ts";
 import { onPostgres } from "../support/postgres.ts";
 import { harness, REFUND, storedRequests } from "./helpers.ts";
 import { call, session } from "./mcp-session.ts";
@@ -133,6 +135,36 @@ describe("countersign-mcp: waits longer than a client's request timeout", () => 
       (await call(client, "request_approval", { ...REFUND, idempotency_key: "k-1" })).structured?.id,
     ).toBe(keyed.structured?.id);
     expect(await storedRequests(h)).toBe(3);
+  }, 30_000);
+
+  it("countersign restarts during a wait (file DB, same port) → the call keeps waiting through it → approved", async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const slack = await startFakeSlack();
+    cleanups.push(() => slack.close());
+    const clock = new FakeClock();
+    const dbPath = `${dir}/countersign.db`;
+    const first = await harness(cleanups, { dbPath, slack, clock });
+    const port = Number(new URL(first.url).port);
+    const client = await session(cleanups, {
+      COUNTERSIGN_URL: first.url,
+      COUNTERSIGN_TOKEN: TOKENS.support,
+      COUNTERSIGN_MCP_PROGRESS_SECONDS: "0.5",
+    });
+    const waiting = call(
+      client,
+      "request_approval",
+      { ...REFUND, wait_seconds: 60 },
+      { onprogress: () => {}, timeout: 5_000, resetTimeoutOnProgress: true },
+    );
+    const id = await eventually(async () => (await requestIds(first))[0]);
+    await eventually(async () => (await first.service.deps.store.getRequest(id))?.slackTs);
+    await first.stop();
+    await sleep(1_000); // the server's long-poll fails, it backs off and retries
+    const second = await harness(cleanups, { dbPath, slack, clock, port });
+    await second.click("U0LEAD1", "approve", id);
+    expect((await waiting).structured).toMatchObject({ id, status: "approved" });
+    expect(await storedRequests(second)).toBe(1);
   }, 30_000);
 
   // Wall-clock time, once: it is about the protocol, not the database (the SQLite project only).

@@ -159,7 +159,10 @@ describe("countersign-mcp over stdio", () => {
     });
     const read = await call(client, "get_approval", { id: created.structured?.id });
     expect(read.structured).toMatchObject({ id: created.structured?.id, status: "pending" });
-    const small = await call(client, "request_approval", { ...REFUND, params: { ...REFUND.params, amount: 30 } });
+    const small = await call(client, "request_approval", {
+      ...REFUND,
+      params: { ...REFUND.params, amount: 30 },
+    });
     expect(small.structured).toMatchObject({
       status: "approved",
       resolution: "approved_by_policy",

@@ -1,4 +1,4 @@
-import type { CountersignClient } from "../client.ts";
+import { type CountersignClient, isRetryable } from "../client.ts";
 import type { RequestResource } from "../types.ts";
 
 /** Sends one MCP progress notification (only when the client gave a progressToken). */
@@ -58,17 +58,38 @@ export async function waitForDecision(
     timer = setInterval(tell, options.progressIntervalMs);
   }
   try {
+    let failures = 0;
     while (current.status === "pending") {
       const remaining = limit - elapsed();
       if (remaining < 1) break;
       const id = current.id;
-      current = await client.getRequest(id, {
-        wait: Math.min(60, Math.floor(remaining)),
-        signal: options.signal,
-      });
+      try {
+        current = await client.getRequest(id, {
+          wait: Math.min(60, Math.floor(remaining)),
+          signal: options.signal,
+        });
+        failures = 0;
+      } catch (error) {
+        // A restart or a blip of countersign must not end a long wait: retry within it.
+        if (options.signal.aborted || !isRetryable(error) || limit - elapsed() < 2) throw error;
+        failures += 1;
+        await pause(Math.min(5_000, 250 * 2 ** failures), options.signal);
+      }
     }
   } finally {
     if (timer) clearInterval(timer);
   }
   return { request: current, waitedSeconds: Math.round(elapsed() * 10) / 10 };
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
 }
