@@ -108,7 +108,8 @@ def await_approval(
         )
     if request["action"] != body.get("action"):
         raise ApprovalTokenError("wrong_action", f"request {request['id']} is for {request['action']!r}, not {body.get('action')!r}")
-    params = request.get("approved_params") or request["params"]
+    edited = request.get("approved_params")
+    params = edited if edited is not None else request["params"]
     claims = verify_approval_token(
         request.get("approval_token"),
         jwks_url=client.jwks_url,
