@@ -138,7 +138,7 @@ def _consume(client: Countersign, jti: str) -> None:
         if error.status in (404, 405) and error.code in ("not_found", "method_not_allowed", f"http_{error.status}"):
             raise ApprovalTokenError(
                 "consume_unavailable",
-                f"the service cannot spend tokens (POST /v1/tokens/consume answered {error.status}); "
+                f"the service cannot spend this token (POST /v1/tokens/consume answered {error.status} {error.code}); "
                 "it was not accepted",
             ) from None
         raise ApprovalTokenError("consume_unavailable", f"could not spend token {jti}: {error}") from None
