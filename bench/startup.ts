@@ -3,6 +3,7 @@
  * transpiler. Each variant is started several times on a fresh database:
  * wall time from spawn to the first /healthz 200, and the resident set size
  * of its whole process group (npm, the shell, node) after 3 s idle. Medians.
+ * The bars (≤ 1 s, ≤ 100 MB) hold `npm start`, what a user runs.
  *
  *   npm start today      npm → sh → node --import ./bin/preload.mjs src/main.ts
  *   npm start with tsx   npm → sh → tsx src/main.ts (what `npm start` ran before
@@ -85,6 +86,7 @@ async function startOnce(
   variant: Variant,
   env: NodeJS.ProcessEnv,
   port: number,
+  idleMs: number,
 ): Promise<{ ms: number; groupMb: number }> {
   const started = performance.now();
   const proc = spawn(variant.command, variant.args, {
@@ -97,7 +99,7 @@ async function startOnce(
   try {
     await healthy(`http://127.0.0.1:${port}/healthz`, proc, started + 60_000);
     const ms = performance.now() - started;
-    await sleep(3_000);
+    await sleep(idleMs);
     return { ms, groupMb: groupRssMb(proc.pid!) };
   } finally {
     try {
@@ -111,6 +113,7 @@ async function startOnce(
 
 export async function startupBench(ctx: BenchContext): Promise<Metric[]> {
   const starts = pick(ctx.size, { tiny: 1, quick: 3, full: 7 });
+  const idleMs = pick(ctx.size, { tiny: 500, quick: 3_000, full: 3_000 });
   const { dir, cleanup } = workDir(B);
   const slack = await startFakeSlackChild(B, dir);
   const metrics: Metric[] = [];
@@ -136,7 +139,7 @@ export async function startupBench(ctx: BenchContext): Promise<Metric[]> {
           LOG_LEVEL: "warn",
           NODE_ENV: "production",
         };
-        const once = await startOnce(variant, env, await freePort());
+        const once = await startOnce(variant, env, await freePort(), idleMs);
         times.push(once.ms);
         rss.push(once.groupMb);
       }
