@@ -145,6 +145,13 @@ describe("permission_prompt: Claude Code's --permission-prompt-tool", () => {
     // The question is taken back from the approvers.
     const [row] = (await h.api("GET", "/v1/requests")).json.data;
     expect(row).toMatchObject({ status: "cancelled" });
+    // Asked again (no tool_use_id): a new question, not the cancelled one.
+    const again = await prompt(client, { tool_name: "Bash", input: BASH });
+    expect(again).toMatchObject({ behavior: "deny", message: expect.stringContaining("nobody decided") });
+    const statuses = ((await h.api("GET", "/v1/requests")).json.data as { status: string }[]).map(
+      (r) => r.status,
+    );
+    expect(statuses).toEqual(["cancelled", "cancelled"]);
 
     const bare = await harness(cleanups);
     const unmatched = await session(cleanups, {

@@ -64,13 +64,13 @@ export async function permissionPrompt(
     request = waited.request;
   } catch (error) {
     // Claude Code gave up on the prompt (interrupted): nobody should approve it any more.
-    if (deps.signal.aborted && request) await cancel(client, request.id, "Claude Code stopped waiting");
+    if (deps.signal.aborted && request) await cancel(deps, request.id);
     return deny(explain(error, client, action));
   }
 
   if (request.status === "pending") {
     // Nobody decided in the time we may wait: take the question back from the approvers.
-    await cancel(client, request.id, "Claude Code stopped waiting");
+    await cancel(deps, request.id);
     return deny(`Not approved: nobody decided on ${request.id} within ${deps.waitSeconds} s.`);
   }
   if (!deps.signal.aborted) keys.answered(request.id);
@@ -91,9 +91,11 @@ export async function permissionPrompt(
   return { behavior: "allow", updatedInput: approved };
 }
 
-async function cancel(client: CountersignClient, id: string, reason: string): Promise<void> {
+/** Takes a question back from the approvers; the same prompt asked again is then a new request. */
+async function cancel(deps: PermissionPromptDeps, id: string): Promise<void> {
+  deps.keys.answered(id);
   try {
-    await client.cancelRequest(id, { reason });
+    await deps.client.cancelRequest(id, { reason: "Claude Code stopped waiting" });
   } catch {
     // Already decided, or unreachable: the deny stands either way.
   }
