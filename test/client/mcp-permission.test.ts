@@ -188,13 +188,13 @@ describe("permission_prompt: Claude Code's --permission-prompt-tool", () => {
       client,
       "permission_prompt",
       { tool_name: "Bash", input: BASH, tool_use_id: "toolu_05" },
-      { onprogress: (p) => progress.push(p), timeout: 1_500, resetTimeoutOnProgress: true },
+      { onprogress: (p) => progress.push(p), timeout: 3_000, resetTimeoutOnProgress: true },
     );
     const id = await postedRequest(h);
-    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    await new Promise((resolve) => setTimeout(resolve, 7_000));
     await h.click("U0LEAD1", "approve", id);
     expect(JSON.parse((await pending).text)).toEqual({ behavior: "allow", updatedInput: BASH });
-    expect(progress.length).toBeGreaterThanOrEqual(4);
+    expect(progress.length).toBeGreaterThanOrEqual(7);
 
     // No progress asked for, a 1 s timeout: the SDK cancels the call, countersign cancels the request.
     const abandoned = await call(

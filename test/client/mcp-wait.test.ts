@@ -28,7 +28,7 @@ async function approveOnlyRequestAfter(h: Harness, ms: number): Promise<string> 
 }
 
 describe("countersign-mcp: waits longer than a client's request timeout", () => {
-  it("progressToken given → notifications every interval naming the id; a 2 s client timeout reset by them survives a 6 s wait → approved", async () => {
+  it("progressToken given → notifications every interval naming the id; a 3 s client timeout reset by them survives a 9 s wait → approved", async () => {
     const h = await harness(cleanups);
     const client = await session(cleanups, {
       COUNTERSIGN_URL: h.url,
@@ -36,16 +36,16 @@ describe("countersign-mcp: waits longer than a client's request timeout", () => 
       COUNTERSIGN_MCP_PROGRESS_SECONDS: "0.5",
     });
     const progress: Progress[] = [];
-    const approving = approveOnlyRequestAfter(h, 6_000);
+    const approving = approveOnlyRequestAfter(h, 9_000);
     const answer = await call(
       client,
       "request_approval",
       { ...REFUND, wait_seconds: 120 },
-      { onprogress: (p) => progress.push(p), timeout: 2_000, resetTimeoutOnProgress: true },
+      { onprogress: (p) => progress.push(p), timeout: 3_000, resetTimeoutOnProgress: true },
     );
     const id = await approving;
     expect(answer).toMatchObject({ isError: false, structured: { id, status: "approved", next: null } });
-    expect(progress.length).toBeGreaterThanOrEqual(6);
+    expect(progress.length).toBeGreaterThanOrEqual(9);
     expect(progress[0]).toMatchObject({ total: 120, message: expect.stringContaining(id) });
     const values = progress.map((p) => p.progress);
     expect(values).toEqual([...values].sort((a, b) => a - b));
