@@ -38,6 +38,8 @@ const DATABASE_FREE = [
   "test/client/schema-drift.test.ts",
   "test/client/verify-token.test.ts",
   "test/client/demo-e2e.test.ts",
+  // The OpenAPI tools' workspace (its node_modules must never be collected as tests).
+  "test/openapi-clients/**",
 ];
 
 export default defineConfig({
