@@ -52,7 +52,9 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 [ "${healthy:-0}" = 1 ] || { cat start.log >&2; fail "/healthz did not answer 200 within 60 s"; }
-kill -TERM -- "-$server"
+# SIGTERM to the service process itself (as systemd and docker stop deliver it), found in the session setsid made.
+service="$(pgrep -n -s "$server" -f 'src/main.ts')" || fail "no src/main.ts process under npm start"
+kill -TERM "$service"
 status=0
 wait "$server" || status=$?
 server=""

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it, vi } from "vitest";
@@ -370,8 +370,12 @@ describe.skipIf(onPostgres)("countersign backup", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`backup: written to ${target}`);
     expect(run.stdout).toContain("audit chain in the copy: ok");
+    // It holds the signing key: owner-only. One file, nothing left beside it.
+    expect(statSync(target).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).filter((f) => f.startsWith("backup.db"))).toEqual(["backup.db"]);
     const verify = await runCli(["audit", "verify"], { ...env, DATABASE_PATH: target });
     expect(verify.code).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.startsWith("backup.db"))).toEqual(["backup.db"]);
     const requests = new Database(target, { readonly: true })
       .prepare("SELECT count(*) AS n FROM requests")
       .get() as { n: number };
@@ -386,5 +390,15 @@ describe.skipIf(onPostgres)("countersign backup", () => {
     expect(again).toMatchObject({ code: 2, stderr: expect.stringContaining("already exists") });
     expect(verifyLive).toMatchObject({ code: 0, stdout: expect.stringContaining("audit verify: ok") });
     expect(migrate).toMatchObject({ code: 2, stderr: expect.stringContaining("stop the service first") });
+  });
+
+  it("into a folder that does not exist → exit 2 naming the folder, nothing written", async () => {
+    const { env, dbPath, dir } = setup();
+    expect((await runCli(["migrate"], { ...env, DATABASE_PATH: dbPath })).code).toBe(0);
+    const target = join(dir, "backups", "x.db");
+    const run = await runCli(["backup", target], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`<path>: the folder ${join(dir, "backups")} does not exist`);
+    expect(existsSync(join(dir, "backups"))).toBe(false);
   });
 });

@@ -18,7 +18,7 @@ import { tempDir } from "../support/harness.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const README = readFileSync(join(ROOT, "README.md"), "utf8");
-const TSX = join(ROOT, "node_modules/.bin/tsx");
+const MAIN = join(ROOT, "src/demo/main.ts");
 
 type Block = { kind: string; lang: string; text: string };
 
@@ -81,7 +81,8 @@ describe("README commands run as written", () => {
   it("the demo blocks, against a started demo: create, approve, long-poll, callback, list, the documented error", async () => {
     const tmp = tempDir();
     cleanup = tmp.cleanup;
-    child = spawn(TSX, [join(ROOT, "src/demo/main.ts")], {
+    // Node runs the TypeScript itself: the process killed afterwards is the demo, not a wrapper.
+    child = spawn(process.execPath, [MAIN], {
       cwd: tmp.dir,
       env: { ...process.env, PORT: "0", SIM_PORT: "0" },
       stdio: ["ignore", "pipe", "pipe"],
