@@ -11,7 +11,11 @@ WORKDIR /app
 RUN apt-get update \
   && apt-get install -y --no-install-recommends python3 make g++ \
   && rm -rf /var/lib/apt/lists/*
+# The lockfile names the client workspace, and `prepare` checks it (it builds the client only
+# where TypeScript is installed, never here): both come along so `npm ci` sees the same tree.
 COPY package.json package-lock.json ./
+COPY scripts/prepare.mjs ./scripts/
+COPY clients/typescript/package.json ./clients/typescript/
 RUN npm ci --omit=dev --no-audit --no-fund
 
 # ---- runtime stage: no compilers, runs as the unprivileged "node" user
@@ -25,7 +29,10 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY src ./src
 COPY migrations ./migrations
-RUN mkdir -p /data /etc/countersign && chown node:node /data
+COPY bin ./bin
+# `countersign <command>` (the operator CLI) on PATH: docker compose exec countersign countersign audit verify
+RUN ln -s /app/bin/countersign.mjs /usr/local/bin/countersign \
+  && mkdir -p /data /etc/countersign && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 3000

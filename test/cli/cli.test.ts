@@ -223,6 +223,18 @@ describe("countersign audit verify / export", () => {
     expect(run).toMatchObject({ code: 1, stderr: expect.stringContaining("is not in the chain") });
   });
 
+  it("--anchor that is not a whole hash (sha256:0000, a bare hex, uppercase) → exit 2 naming --anchor, not a failed chain", async () => {
+    const { env, target } = await dbSetup();
+    await seedEvents(target, 3);
+    const full = `sha256:${"ab".repeat(32)}`;
+    for (const anchor of ["sha256:0000", "ab".repeat(32), full.toUpperCase()]) {
+      const run = await runCli(["audit", "verify", "--anchor", anchor], env);
+      expect(run.code, anchor).toBe(2);
+      expect(run.stderr, anchor).toContain("--anchor: must be a whole head hash");
+      expect(run.stderr, anchor).not.toContain("FAILED");
+    }
+  });
+
   // A missing or empty SQLite file (DATABASE_PATH).
   it.skipIf(onPostgres)("no database, or one never migrated → exit 2 naming DATABASE_PATH", async () => {
     const { env, dbPath } = setup();

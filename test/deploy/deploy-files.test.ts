@@ -38,10 +38,26 @@ describe("Dockerfile", () => {
   });
 
   it("copies what `npm start` needs at run time (src, migrations, production node_modules)", () => {
-    for (const path of ["src", "migrations"]) expect(dockerfile).toContain(`COPY ${path} ./${path}`);
+    for (const path of ["src", "migrations", "bin"]) expect(dockerfile).toContain(`COPY ${path} ./${path}`);
     expect(dockerfile).toContain("npm ci --omit=dev");
     // tsx runs the TypeScript sources, so it must be a production dependency.
     expect(JSON.parse(read("package.json")).dependencies).toHaveProperty("tsx");
+  });
+
+  it("puts the operator CLI on PATH as `countersign` (the package's bin)", () => {
+    const bin = JSON.parse(read("package.json")).bin.countersign as string;
+    expect(dockerfile).toMatch(new RegExp(`ln -s /app/${bin.replace(".", "\\.")} /usr/local/bin/countersign`));
+    expect(existsSync(join(ROOT, bin))).toBe(true);
+  });
+
+  it("the dependency stage has every file `npm ci` reads: the lockfile's workspace and the prepare script", () => {
+    const deps = instructions.slice(0, instructions.findLastIndex((l) => l.startsWith("FROM ")));
+    const copied = deps.filter((l) => l.startsWith("COPY ")).join("\n");
+    const prepare = JSON.parse(read("package.json")).scripts.prepare as string;
+    const script = /node (\S+)/.exec(prepare)?.[1];
+    expect(script).toBeDefined();
+    expect(copied).toContain(script);
+    for (const ws of JSON.parse(read("package.json")).workspaces as string[]) expect(copied).toContain(`${ws}/package.json`);
   });
 
   it(".dockerignore keeps secrets and local state out of the image", () => {
