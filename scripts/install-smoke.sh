@@ -53,7 +53,21 @@ for _ in $(seq 1 300); do
 done
 [ "${healthy:-0}" = 1 ] || { cat start.log >&2; fail "/healthz did not answer 200 within 60 s"; }
 # SIGTERM to the service process itself (as systemd and docker stop deliver it), found in the session setsid made.
-service="$(pgrep -n -s "$server" -f 'src/main.ts')" || fail "no src/main.ts process under npm start"
+# (Read from /proc, so nothing beyond node is needed: the newest process of that session running src/main.ts.)
+service="$(node -e '
+  const fs = require("node:fs");
+  const sid = process.argv[1];
+  const found = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p)).flatMap((pid) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      return fields[3] === sid && cmd.includes("src/main.ts") ? [Number(pid)] : [];
+    } catch { return []; }
+  });
+  if (found.length === 0) process.exit(1);
+  console.log(Math.max(...found));
+' "$server")" || fail "no src/main.ts process under npm start"
 kill -TERM "$service"
 status=0
 wait "$server" || status=$?
