@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # countersign as a container: one process, one SQLite file on the /data volume.
-# Build: docker build -t countersign .   Run: see compose.yaml and README "Deploy".
+# Build: docker build -t countersign .   Run: see compose.yaml and docs/operations.md.
 # Untested here: the machine this was written on has no Docker daemon; it is linted
 # (test/deploy/deploy-files.test.ts) but has never been built.
 
