@@ -10,7 +10,9 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("../", import.meta.url));
 if (!existsSync(`${root}clients/typescript/package.json`)) process.exit(0);
 if (!existsSync(`${root}node_modules/typescript/package.json`)) {
-  console.log("countersign: TypeScript is not installed (a production install): the client package is not built");
+  console.log(
+    "countersign: TypeScript is not installed (a production install): the client package is not built",
+  );
   process.exit(0);
 }
 const built = spawnSync("npm", ["run", "--silent", "build", "-w", "@countersign/client"], {

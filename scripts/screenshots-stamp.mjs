@@ -61,7 +61,9 @@ export function staleness() {
   const stamp = JSON.parse(readFileSync(STAMP_PATH, "utf8"));
   const problems = [];
   if (stamp.layout !== layoutHash()) {
-    problems.push(`the message layout changed since the screenshots were taken (${LAYOUT_SOURCES.join(", ")})`);
+    problems.push(
+      `the message layout changed since the screenshots were taken (${LAYOUT_SOURCES.join(", ")})`,
+    );
   }
   const now = imageHashes();
   for (const [name, hash] of Object.entries(now)) {
@@ -76,12 +78,16 @@ export function staleness() {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const mode = process.argv[2];
   if (mode === "write") {
-    writeFileSync(STAMP_PATH, `${JSON.stringify({ layout: layoutHash(), images: imageHashes() }, null, 2)}\n`);
+    writeFileSync(
+      STAMP_PATH,
+      `${JSON.stringify({ layout: layoutHash(), images: imageHashes() }, null, 2)}\n`,
+    );
     console.log(`screenshots stamped: ${relative(ROOT, STAMP_PATH)}`);
   } else if (mode === "check") {
     const problems = staleness();
     for (const p of problems) console.error(`screenshots: ${p}`);
-    if (problems.length > 0) console.error("run `npm run screenshots` (needs /usr/bin/chromium) and commit docs/screenshots/");
+    if (problems.length > 0)
+      console.error("run `npm run screenshots` (needs /usr/bin/chromium) and commit docs/screenshots/");
     process.exit(problems.length > 0 ? 1 : 0);
   } else {
     console.error("usage: node scripts/screenshots-stamp.mjs write|check");

@@ -13,7 +13,9 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
  */
 const source = withEnvFile(process.env);
 if (!source.ok) {
-  process.stderr.write(`countersign: invalid environment:\n${source.problems.map((p) => `  - ${p}`).join("\n")}\n`);
+  process.stderr.write(
+    `countersign: invalid environment:\n${source.problems.map((p) => `  - ${p}`).join("\n")}\n`,
+  );
   process.exit(2);
 }
 const code = await runCli(process.argv.slice(2), {

@@ -52,7 +52,8 @@ export function malformedLines(text: string): { line: number; message: string }[
     if (assignment) {
       const value = assignment[1]!.trimStart();
       const quote = value[0];
-      if ((quote === '"' || quote === "'" || quote === "`") && !value.slice(1).includes(quote)) openQuote = quote;
+      if ((quote === '"' || quote === "'" || quote === "`") && !value.slice(1).includes(quote))
+        openQuote = quote;
       return;
     }
     const key = LOOKS_LIKE_KEY.exec(raw)?.[1];

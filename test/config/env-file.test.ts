@@ -4,16 +4,17 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, vi } from "vitest";
 import { malformedLines } from "../../src/config/env-file.ts";
+import type { CliRun } from "../cli/run.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { SECRETS, TEST_CONFIG_YAML, TOKENS } from "../support/config.ts";
 import { tempDir } from "../support/harness.ts";
-import type { CliRun } from "../cli/run.ts";
 
 const cleanups = useCleanups();
 vi.setConfig({ testTimeout: 60_000 });
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const SLACK = "SLACK_BOT_TOKEN=xoxb-1234-5678-abcdef\nSLACK_SIGNING_SECRET=8f742231b10e8888abcd99yyyzzz85a5\n";
+const SLACK =
+  "SLACK_BOT_TOKEN=xoxb-1234-5678-abcdef\nSLACK_SIGNING_SECRET=8f742231b10e8888abcd99yyyzzz85a5\n";
 
 /** `node <entry> …` in `cwd` with nothing from this process's environment but PATH (the file is the point). */
 function run(entry: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliRun> {
@@ -82,7 +83,8 @@ describe("malformedLines", () => {
   });
 
   it("a multi-line quoted value (an inline PEM key) → its inner lines are not checked", () => {
-    const pem = 'COUNTERSIGN_SIGNING_KEY="-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI: x\n-----END PRIVATE KEY-----"\nA=1\n';
+    const pem =
+      'COUNTERSIGN_SIGNING_KEY="-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI: x\n-----END PRIVATE KEY-----"\nA=1\n';
     expect(malformedLines(pem)).toEqual([]);
   });
 

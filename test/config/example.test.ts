@@ -3,7 +3,10 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/file.ts";
 
-const EXAMPLE = readFileSync(fileURLToPath(new URL("../../countersign.example.yml", import.meta.url)), "utf8");
+const EXAMPLE = readFileSync(
+  fileURLToPath(new URL("../../countersign.example.yml", import.meta.url)),
+  "utf8",
+);
 const ENV = {
   SUPPORT_BOT_TOKEN: "s".repeat(32),
   DEPLOY_BOT_TOKEN: "d".repeat(32),
@@ -35,8 +38,11 @@ describe("countersign.example.yml is complete", () => {
   it("names every key of the configuration (top level, agents, roles, policies, callbacks) as `key:`", () => {
     const keys = {
       "(top level)": allowedKeys(`${BASE}bogus_key: 1\n`, "bogus_key"),
-      agents: allowedKeys(BASE.replace('id: a,', 'id: a, bogus_key: 1,'), "agents[0].bogus_key"),
-      roles: allowedKeys(BASE.replace("channel: C0AAA,", "channel: C0AAA, bogus_key: 1,"), "roles.r.bogus_key"),
+      agents: allowedKeys(BASE.replace("id: a,", "id: a, bogus_key: 1,"), "agents[0].bogus_key"),
+      roles: allowedKeys(
+        BASE.replace("channel: C0AAA,", "channel: C0AAA, bogus_key: 1,"),
+        "roles.r.bogus_key",
+      ),
       policies: allowedKeys(BASE.replace("name: p,", "name: p, bogus_key: 1,"), "policies[0].bogus_key"),
       callbacks: allowedKeys(`${BASE}callbacks: { bogus_key: 1 }\n`, "callbacks.bogus_key"),
     };

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { openPostgres } from "../../src/db/pg/index.ts";
 import { permanentConnectError } from "../../src/db/pg/connect-errors.ts";
+import { openPostgres } from "../../src/db/pg/index.ts";
 import { freshPostgresUrl, onPostgres, withDatabase } from "../support/postgres.ts";
 
 function recorder() {
   const lines: string[] = [];
-  const push = (...args: unknown[]) => void lines.push(args.map((a) => (typeof a === "string" ? a : "")).join(" "));
+  const push = (...args: unknown[]) =>
+    void lines.push(args.map((a) => (typeof a === "string" ? a : "")).join(" "));
   return { lines, log: { info: push, warn: push, error: push } };
 }
 

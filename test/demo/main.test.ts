@@ -28,7 +28,8 @@ function runDemo(cwd: string, env: Record<string, string> = {}) {
   const started = (async () => {
     const deadline = Date.now() + 15_000;
     while (!io.out.includes("Ctrl-C stops both")) {
-      if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`demo did not start:\n${io.out}\n${io.err}`);
+      if (Date.now() > deadline || proc.exitCode !== null)
+        throw new Error(`demo did not start:\n${io.out}\n${io.err}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     return /Agent API\s+(http:\/\/localhost:\d+)\/v1/.exec(io.out)![1]!.replace("localhost", "127.0.0.1");

@@ -43,7 +43,7 @@ const HAVE_POSTGRES =
 type Block = { file: string; line: number; kind: string | null; note: string; lang: string; text: string };
 
 /** Every fenced block at the start of a line, with the marker on the line before it (if any). */
-export function fencedBlocks(file: string, markdown: string): Block[] {
+function fencedBlocks(file: string, markdown: string): Block[] {
   const blocks: Block[] = [];
   const re = /^```(\w*)\n([\s\S]*?)\n```$/gm;
   for (const m of markdown.matchAll(re)) {
@@ -82,8 +82,7 @@ function run(
 }
 
 /** Blocks joined into one script, each announced so its output can be told apart. */
-const joined = (blocks: Block[]) =>
-  blocks.map((b, i) => `echo "@@@ block ${i}"\n${b.text}\necho`).join("\n");
+const joined = (blocks: Block[]) => blocks.map((b, i) => `echo "@@@ block ${i}"\n${b.text}\necho`).join("\n");
 const split = (stdout: string) => stdout.split(/^@@@ block \d+\n/m).slice(1);
 
 let child: ChildProcess | undefined;
@@ -97,9 +96,11 @@ afterEach(() => {
 describe("the shell blocks of README.md and docs/", () => {
   it("every sh block is marked with a known kind; a skip says why", () => {
     const problems = ALL.flatMap((b) => {
-      if (b.kind === null) return SHELL.has(b.lang) ? [`${where(b)}: a ${b.lang} block with no docs-test marker`] : [];
+      if (b.kind === null)
+        return SHELL.has(b.lang) ? [`${where(b)}: a ${b.lang} block with no docs-test marker`] : [];
       if (!KINDS.has(b.kind)) return [`${where(b)}: unknown kind "${b.kind}"`];
-      if (b.kind === "skip" && b.note.replace(/^[—-]\s*/, "").length < 10) return [`${where(b)}: a skip must say why`];
+      if (b.kind === "skip" && b.note.replace(/^[—-]\s*/, "").length < 10)
+        return [`${where(b)}: a skip must say why`];
       return [];
     });
     expect(problems).toEqual([]);

@@ -6,12 +6,14 @@ import { makeContext, makeRequest, vote } from "./render-fixture.ts";
 const sectionText = (blocks: KnownBlock[], id: string) =>
   (blocks.find((b) => b.block_id === id) as SectionBlock | undefined)?.text?.text ?? "";
 const fields = (blocks: KnownBlock[]) =>
-  ((blocks.find((b) => b.block_id === "fields") as SectionBlock | undefined)?.fields ?? []).map((f) => f.text);
+  ((blocks.find((b) => b.block_id === "fields") as SectionBlock | undefined)?.fields ?? []).map(
+    (f) => f.text,
+  );
 
 const decided = {
   decisions: [vote("U0LEAD1")],
   decided_at: "2026-11-22T10:04:05.123Z",
-} as const;
+};
 
 describe("the evidence pack once decided", () => {
   it("pending → shows Expires; approved, rejected, expired, cancelled → no Expires (the status line says what happened)", () => {
@@ -24,7 +26,10 @@ describe("the evidence pack once decided", () => {
       ["cancelled", "cancelled_by_agent"],
     ] as const) {
       const { blocks } = renderRequestMessage(makeRequest({ status, resolution, ...decided }), makeContext());
-      expect(fields(blocks).filter((f) => f.startsWith("*Expires*")), status).toEqual([]);
+      expect(
+        fields(blocks).filter((f) => f.startsWith("*Expires*")),
+        status,
+      ).toEqual([]);
       expect(sectionText(blocks, "status"), status).not.toBe("");
     }
   });

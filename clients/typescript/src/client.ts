@@ -95,7 +95,9 @@ export class CountersignClient {
     }
     if (options.cursor !== undefined) query.set("cursor", options.cursor);
     const search = query.size > 0 ? `?${query}` : "";
-    const { json } = await this.#call<RequestPage>("GET", `/v1/requests${search}`, { signal: options.signal });
+    const { json } = await this.#call<RequestPage>("GET", `/v1/requests${search}`, {
+      signal: options.signal,
+    });
     return json;
   }
 

@@ -27,9 +27,12 @@ export function permanentConnectError(error: unknown): string | null {
   if (typeof code !== "string") {
     // node-postgres says this in words only.
     const message = error instanceof Error ? error.message : "";
-    return /does not support SSL connections/.test(message) ? "the server does not accept TLS (check sslmode)" : null;
+    return /does not support SSL connections/.test(message)
+      ? "the server does not accept TLS (check sslmode)"
+      : null;
   }
   if (code in PERMANENT_SQLSTATES) return PERMANENT_SQLSTATES[code]!;
-  if (PERMANENT_TLS_CODES.has(code)) return "its TLS certificate does not verify (check sslmode and sslrootcert)";
+  if (PERMANENT_TLS_CODES.has(code))
+    return "its TLS certificate does not verify (check sslmode and sslrootcert)";
   return null;
 }
