@@ -38,11 +38,12 @@ function files(path) {
     .filter((f) => statSync(join(ROOT, f)).isFile());
 }
 
-/** One hash over the layout sources' contents (line endings normalised), in path order. */
+/** One hash over the layout sources' contents (whitespace ignored), in path order. */
 export function layoutHash() {
   const all = LAYOUT_SOURCES.flatMap(files).sort();
   const h = createHash("sha256");
-  for (const f of all) h.update(`${f}\0${readFileSync(join(ROOT, f), "utf8").replace(/\r\n/g, "\n")}\0`);
+  // Whitespace is left out, so reformatting (biome) does not count as a new layout.
+  for (const f of all) h.update(`${f}\0${readFileSync(join(ROOT, f), "utf8").replace(/\s+/g, "")}\0`);
   return h.digest("hex");
 }
 

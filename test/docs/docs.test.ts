@@ -106,6 +106,37 @@ describe("the shell blocks of README.md and docs/", () => {
     expect(problems).toEqual([]);
   });
 
+  it("every relative link in README.md and docs/ names a file that exists, and a heading or anchor there", () => {
+    const slug = (heading: string) =>
+      heading
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\- _]/gu, "")
+        .replace(/ /g, "-");
+    const anchorsOf = (file: string) => {
+      const text = readFileSync(file, "utf8").replace(/^```[\s\S]*?^```/gm, "");
+      return new Set([
+        ...[...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1]!.replace(/`/g, ""))),
+        ...[...text.matchAll(/<a id="([^"]+)"><\/a>/g)].map((m) => m[1]!),
+      ]);
+    };
+    const broken = FILES.flatMap((file) => {
+      const text = readFileSync(join(ROOT, file), "utf8").replace(/^```[\s\S]*?^```/gm, "");
+      return [...text.matchAll(/\]\(([^)\s]+)\)/g)].flatMap((m) => {
+        const target = m[1]!;
+        if (/^[a-z]+:/.test(target)) return [];
+        const [path, anchor] = target.split("#") as [string, string | undefined];
+        const resolved = path === "" ? join(ROOT, file) : join(ROOT, file, "..", path);
+        if (!existsSync(resolved)) return [`${file}: ${target} (no such file)`];
+        if (anchor !== undefined && resolved.endsWith(".md") && !anchorsOf(resolved).has(anchor)) {
+          return [`${file}: ${target} (no such heading)`];
+        }
+        return [];
+      });
+    });
+    expect(broken).toEqual([]);
+  });
+
   it("finds the blocks it runs (a renamed marker must not silently skip them)", () => {
     expect(marked("setup").map((b) => b.file)).toEqual(["README.md"]);
     expect(marked("demo").length).toBeGreaterThanOrEqual(4);
