@@ -137,6 +137,16 @@ describe("the shell blocks of README.md and docs/", () => {
     expect(broken).toEqual([]);
   });
 
+  it("the guard() example in the README and docs/ is examples/guard-refund.ts, which test/client/demo-e2e.test.ts runs", () => {
+    const example = readFileSync(join(ROOT, "clients/typescript/examples/guard-refund.ts"), "utf8");
+    const code = example.slice(example.indexOf("import { guard }")).trimEnd();
+    const shown = ALL.filter(
+      (b) => b.lang === "ts" && b.text.startsWith('import { guard } from "@countersign/client";'),
+    );
+    expect(shown.map((b) => b.file)).toEqual(["README.md", "docs/typescript-client.md"]);
+    for (const b of shown) expect(b.text, where(b)).toBe(code);
+  });
+
   it("finds the blocks it runs (a renamed marker must not silently skip them)", () => {
     expect(marked("setup").map((b) => b.file)).toEqual(["README.md"]);
     expect(marked("demo").length).toBeGreaterThanOrEqual(4);
