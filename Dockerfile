@@ -4,13 +4,10 @@
 # Untested here: the machine this was written on has no Docker daemon; it is linted
 # (test/deploy/deploy-files.test.ts) but has never been built.
 
-# ---- build stage: production dependencies, including better-sqlite3's native binding
-FROM node:20-bookworm-slim AS deps
+# ---- build stage: production dependencies (better-sqlite3 ships its Node-API
+# binding inside the npm package: no compiler, no download at install time)
+FROM node:26-slim AS deps
 WORKDIR /app
-# Only needed when no prebuilt better-sqlite3 binary matches and node-gyp compiles it.
-RUN apt-get update \
-  && apt-get install -y --no-install-recommends python3 make g++ \
-  && rm -rf /var/lib/apt/lists/*
 # The lockfile names the client workspace, and `prepare` checks it (it builds the client only
 # where TypeScript is installed, never here): both come along so `npm ci` sees the same tree.
 COPY package.json package-lock.json ./
@@ -18,8 +15,8 @@ COPY scripts/prepare.mjs ./scripts/
 COPY clients/typescript/package.json ./clients/typescript/
 RUN npm ci --omit=dev --no-audit --no-fund
 
-# ---- runtime stage: no compilers, runs as the unprivileged "node" user
-FROM node:20-bookworm-slim
+# ---- runtime stage: Node runs the TypeScript sources itself (type stripping), as the unprivileged "node" user
+FROM node:26-slim
 ENV NODE_ENV=production \
     PORT=3000 \
     DATABASE_PATH=/data/countersign.db \
@@ -28,8 +25,8 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY src ./src
-COPY migrations ./migrations
 COPY bin ./bin
+COPY migrations ./migrations
 # `countersign <command>` (the operator CLI) on PATH: docker compose exec countersign countersign audit verify
 RUN ln -s /app/bin/countersign.mjs /usr/local/bin/countersign \
   && mkdir -p /data /etc/countersign && chown node:node /data
@@ -41,4 +38,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM drains in-flight work and exits within 10 s; give it that long.
 STOPSIGNAL SIGTERM
-CMD ["node", "--import", "tsx", "src/main.ts"]
+CMD ["node", "--import", "./bin/preload.mjs", "src/main.ts"]

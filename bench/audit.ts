@@ -4,7 +4,7 @@
  * createRequest verb over a WAL file, alternating rounds so both see the same
  * machine; in-process leaves out HTTP, so the chain's share is the largest it
  * can be. (b) `countersign audit verify` of a chain of 1M events, run as the
- * operator runs it (node + tsx on src/cli/main.ts): wall time and peak RSS.
+ * operator runs it (node on bin/countersign.mjs (the installed `countersign` bin)): wall time and peak RSS.
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -68,7 +68,7 @@ export async function auditBench(ctx: BenchContext): Promise<Metric[]> {
         run.wallMs / 1000,
         "s",
         10,
-        "node + tsx start-up included",
+        "node start-up included",
       ),
       info(B, "audit verify: time inside the command", run.commandMs / 1000, "s"),
       atMost(B, "audit verify: peak RSS", run.maxRssMb, "MB", 150),
@@ -198,7 +198,7 @@ async function verifyInChild(
   dbPath: string,
 ): Promise<{ code: number | null; wallMs: number; commandMs: number; maxRssMb: number; out: string }> {
   const started = performance.now();
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "bench/lib/verify-child.ts")], {
+  const child = spawn(process.execPath, [join(ROOT, "bench/lib/verify-child.ts")], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", DATABASE_PATH: dbPath },
     stdio: ["ignore", "pipe", "pipe"],

@@ -3,7 +3,7 @@
  * `node --cpu-prof --import tsx …`): the functions with the most self time,
  * and the most inclusive time of functions under src/.
  *
- *   npx tsx bench/profile-summary.ts .bench/profiles/intake-countersign/CPU….cpuprofile [top=25] [--all]
+ *   node bench/profile-summary.ts .bench/profiles/intake-countersign/CPU….cpuprofile [top=25] [--all]
  */
 import { readFileSync } from "node:fs";
 

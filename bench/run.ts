@@ -4,7 +4,7 @@
  *
  *   npm run bench                      everything, full size
  *   npm run bench -- --quick           a short run of everything
- *   npm run bench -- --only=intake,sweep       (intake click decision sweep memory fanout lock … pgstore)
+ *   npm run bench -- --only=intake,sweep       (intake click decision sweep memory fanout lock … pgstore startup)
  *   npm run bench -- --only=intake --profile   servers write .cpuprofile files to .bench/profiles/<name>/
  *   npm run bench -- --json=.bench/results.json
  *   npm run bench -- --strict          exit 1 on any MISS (by default only a failed benchmark does)
@@ -35,6 +35,7 @@ import { lockBench } from "./lock.ts";
 import { memoryBench } from "./memory.ts";
 import { pgClickBench, pgIntakeBench } from "./pg-replicas.ts";
 import { pgStoreBench } from "./pg-store.ts";
+import { startupBench } from "./startup.ts";
 import { sweepBench } from "./sweep.ts";
 
 export const BENCHES: Record<string, (ctx: BenchContext) => Promise<Metric[]>> = {
@@ -49,6 +50,7 @@ export const BENCHES: Record<string, (ctx: BenchContext) => Promise<Metric[]>> =
   lock: lockBench,
   list: listBench,
   pgstore: pgStoreBench,
+  startup: startupBench,
 };
 
 /** `--db=postgres`: the same names (--only=intake,click,pgstore) run on PostgreSQL. */
@@ -124,7 +126,7 @@ async function main(): Promise<void> {
   );
   if (profileDir)
     process.stdout.write(
-      `CPU profiles: ${profileDir} (summarise with: npx tsx bench/profile-summary.ts <file>)\n`,
+      `CPU profiles: ${profileDir} (summarise with: node bench/profile-summary.ts <file>)\n`,
     );
   if (args.json !== null) {
     const path = resolve(args.json);

@@ -2,7 +2,7 @@
  * Two replicas on one PostgreSQL; kill one during a burst; lose nothing.
  * docs/postgresql.md, "Try it":
  *
- *   npx tsx bench/try-replicas.ts            (DATABASE_URL=postgres://… to use your own server,
+ *   node bench/try-replicas.ts            (DATABASE_URL=postgres://… to use your own server,
  *                                            TRY_REQUESTS=N for a bigger burst, TRY_PORTS=A,B)
  *
  * Starts a throwaway PostgreSQL cluster (scripts/pg-cluster.mjs, Debian's
@@ -83,7 +83,7 @@ const slack = await startFakeSlack();
 const replicas: Partial<Record<Name, ChildProcess>> = {};
 
 async function start(name: Name): Promise<void> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, ["--import", "./bin/preload.mjs", "src/main.ts"], {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "inherit"],
     env: {
@@ -276,7 +276,7 @@ try {
   );
   const verify = (() => {
     try {
-      return execFileSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "audit", "verify"], {
+      return execFileSync(process.execPath, ["bin/countersign.mjs", "audit", "verify"], {
         cwd: ROOT,
         encoding: "utf8",
         stdio: ["ignore", "pipe", "pipe"],

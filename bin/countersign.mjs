@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `countersign` operator command: loads the TypeScript sources through tsx.
-import { register } from "tsx/esm/api";
+// The `countersign` operator command. Node runs the TypeScript sources itself
+// (type stripping, Node 22.18+); an older Node is refused in one line first.
+import "./preload.mjs";
 
-register();
 await import("../src/cli/main.ts");

@@ -1,7 +1,7 @@
 import { loadEnv } from "./config/env.ts";
 import { withEnvFile } from "./config/env-file.ts";
 import { loadConfigFile } from "./config/file.ts";
-import { describeServer } from "./db/pg/open.ts";
+import { describeServer } from "./db/pg/describe-server.ts";
 import { createLogger } from "./log.ts";
 import { StartupError, startService } from "./service.ts";
 

@@ -27,7 +27,7 @@ export interface Child<Ready> {
 type Reply = { id: number; ok: boolean; result?: unknown; error?: string };
 
 /**
- * Forks a TypeScript entry under bench/servers with tsx, hands it its options
+ * Forks a TypeScript entry under bench/servers (Node strips the types), hands it its options
  * through the environment, and waits for its `ready` message. Servers under
  * test run in their own process so the load generator (here) does not share
  * their event loop.
@@ -42,13 +42,13 @@ export async function startChild<Ready>(
   const profile =
     child.profileDir == null
       ? []
-      : // One directory per child: the tsx loader thread writes a profile of its own next to the main thread's.
+      : // One directory per child: each child writes its profile there.
         ["--cpu-prof", `--cpu-prof-dir=${join(child.profileDir, child.name)}`];
   let proc: ChildProcess;
   try {
     proc = fork(resolve(ROOT, "bench/servers", script), [], {
       cwd: ROOT,
-      execArgv: ["--import", "tsx", ...profile],
+      execArgv: [...profile],
       env: { ...process.env, BENCH_CHILD_OPTIONS: JSON.stringify(options) },
       stdio: ["ignore", fd, fd, "ipc"],
     });

@@ -220,13 +220,9 @@ describe("appending", () => {
     const target = await dbTarget(path);
     const run = (from: number) =>
       new Promise<number | null>((resolve) => {
-        const child = spawn(
-          process.execPath,
-          ["--import", "tsx", "test/audit/append-child.ts", target, "300", String(from)],
-          {
-            stdio: "ignore",
-          },
-        );
+        const child = spawn(process.execPath, ["test/audit/append-child.ts", target, "300", String(from)], {
+          stdio: "ignore",
+        });
         child.once("exit", resolve);
       });
     expect(await Promise.all([run(0), run(1000)])).toEqual([0, 0]);

@@ -64,7 +64,7 @@ describe.skipIf(!hasPostgres())(
       timeout: 240_000,
     }, async () => {
       const ports = `${await freePort()},${await freePort()}`;
-      const run = spawnSync(process.execPath, ["--import", "tsx", "bench/try-replicas.ts"], {
+      const run = spawnSync(process.execPath, ["bench/try-replicas.ts"], {
         cwd: fileURLToPath(new URL("../../", import.meta.url)),
         encoding: "utf8",
         env: { PATH: process.env.PATH ?? "", TRY_REQUESTS: "40", TRY_PORTS: ports },

@@ -12,7 +12,7 @@ import { onPostgres } from "../support/postgres.ts";
 import { type CliRun, runCli } from "./run.ts";
 
 const cleanups = useCleanups();
-// Each command is a fresh node + tsx process: seconds apiece on a busy machine.
+// Each command is a fresh node process: seconds apiece on a busy machine.
 vi.setConfig({ testTimeout: 120_000 });
 
 /** A temp dir with the test config; env as `npm start` would get it (Slack settings included). */
@@ -298,7 +298,7 @@ describe("countersign audit verify / export", () => {
   it("export piped into a reader that stops early (| head) → exit 0, no stack trace", async () => {
     const { env, target } = await dbSetup();
     await seedEvents(target, 5000);
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "audit", "export"], {
+    const child = spawn(process.execPath, ["bin/countersign.mjs", "audit", "export"], {
       env: { PATH: process.env.PATH ?? "", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });

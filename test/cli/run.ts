@@ -6,9 +6,9 @@ export interface CliRun {
   stderr: string;
 }
 
-/** `countersign …` as an operator runs it: node + tsx on src/cli/main.ts, configured only by env. */
+/** `countersign …` as an operator runs it: node on bin/countersign.mjs (the installed `countersign` bin), configured only by env. */
 export function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<CliRun> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+  const child = spawn(process.execPath, ["bin/countersign.mjs", ...args], {
     cwd: process.cwd(),
     env: { PATH: process.env.PATH ?? "", NODE_ENV: "test", ...env },
     stdio: ["pipe", "pipe", "pipe"],

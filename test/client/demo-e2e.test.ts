@@ -7,9 +7,9 @@ import { useCleanups } from "../support/cleanups.ts";
 const cleanups = useCleanups();
 const EXAMPLES = fileURLToPath(new URL("../../clients/typescript/examples/", import.meta.url));
 
-/** Runs an example as a user would (`npx tsx examples/….ts`), the package resolved from source. */
+/** Runs an example as a user would (`node examples/….ts`), the package resolved from source. */
 function runExample(file: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", `${EXAMPLES}${file}`], {
+  const child = spawn(process.execPath, [`${EXAMPLES}${file}`], {
     env: { PATH: process.env.PATH ?? "", TSX_TSCONFIG_PATH: `${EXAMPLES}tsconfig.json`, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

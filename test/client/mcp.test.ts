@@ -16,7 +16,7 @@ const BIN = fileURLToPath(new URL("../../clients/typescript/src/mcp/bin.ts", imp
 async function session(env: Record<string, string>): Promise<Client> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: ["--import", "tsx", BIN],
+    args: [BIN],
     env: { PATH: process.env.PATH ?? "", ...env },
     stderr: "pipe",
   });
@@ -116,7 +116,7 @@ describe("countersign-mcp over stdio", () => {
 
   it("started without COUNTERSIGN_URL or with a bad one → exits 2 naming the setting", () => {
     const run = (env: Record<string, string>) =>
-      spawnSync(process.execPath, ["--import", "tsx", BIN], {
+      spawnSync(process.execPath, [BIN], {
         env: { PATH: process.env.PATH ?? "", ...env },
         encoding: "utf8",
       });

@@ -38,10 +38,12 @@ describe("Dockerfile", () => {
   });
 
   it("copies what `npm start` needs at run time (src, migrations, production node_modules)", () => {
-    for (const path of ["src", "migrations", "bin"]) expect(dockerfile).toContain(`COPY ${path} ./${path}`);
+    for (const path of ["src", "bin", "migrations"]) expect(dockerfile).toContain(`COPY ${path} ./${path}`);
     expect(dockerfile).toContain("npm ci --omit=dev");
-    // tsx runs the TypeScript sources, so it must be a production dependency.
-    expect(JSON.parse(read("package.json")).dependencies).toHaveProperty("tsx");
+    // Node runs the TypeScript sources itself: no transpiler in production.
+    expect(JSON.parse(read("package.json")).dependencies).not.toHaveProperty("tsx");
+    expect(dockerfile).toContain('CMD ["node", "--import", "./bin/preload.mjs", "src/main.ts"]');
+    expect(dockerfile).toMatch(/^FROM node:26-slim/m);
   });
 
   it("puts the operator CLI on PATH as `countersign` (the package's bin)", () => {
@@ -150,7 +152,7 @@ describe("deploy/countersign.service", () => {
   const unit = read("deploy/countersign.service");
 
   it("runs npm start's entry point as its own user, restarts on failure but not on a bad setting (exit 2)", () => {
-    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/env node --import tsx src\/main\.ts$/m);
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/env node --import \.\/bin\/preload\.mjs src\/main\.ts$/m);
     expect(unit).toMatch(/^User=countersign$/m);
     expect(unit).toMatch(/^Restart=on-failure$/m);
     expect(unit).toMatch(/^RestartPreventExitStatus=2$/m);

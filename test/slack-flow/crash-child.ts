@@ -1,6 +1,6 @@
 /**
  * Runs countersign in a child process for the kill -9 test:
- *   node --import tsx test/slack-flow/crash-child.ts <dbPath|postgres://…> <slackApiUrl> <clockMs> [leaseMs]
+ *   node test/slack-flow/crash-child.ts <dbPath|postgres://…> <slackApiUrl> <clockMs> [leaseMs]
  * Prints one JSON line `{ "url": … }` once it listens, then runs until killed.
  */
 import { pino } from "pino";

@@ -15,7 +15,7 @@ export function spawnCrashChild(
   leaseMs?: number,
 ): CrashChild {
   const lease = leaseMs === undefined ? [] : [String(leaseMs)];
-  return spawn(process.execPath, ["--import", "tsx", CHILD, dbPath, apiUrl, String(clockMs), ...lease], {
+  return spawn(process.execPath, [CHILD, dbPath, apiUrl, String(clockMs), ...lease], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });

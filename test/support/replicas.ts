@@ -1,6 +1,6 @@
 /**
  * Several countersign replicas on one PostgreSQL database (issue 14): child
- * processes started as `npm start` starts the service (node + tsx on
+ * processes started as `npm start` starts the service (node --import ./bin/preload.mjs on
  * src/main.ts, configured only by env), a pass-through tap in front of the
  * fake Slack that tells which replica has calls in flight, and signed clicks
  * aimed at one replica.
@@ -50,7 +50,7 @@ export async function startReplica(name: string, setup: ReplicaSetup): Promise<R
   const envFile = join(t.dir, ".env");
   writeFileSync(envFile, "");
   const port = await freePort();
-  const proc = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const proc = spawn(process.execPath, ["--import", "./bin/preload.mjs", "src/main.ts"], {
     cwd: process.cwd(),
     env: {
       PATH: process.env.PATH ?? "",

@@ -22,7 +22,7 @@ describe.skipIf(!onPostgres)("start-up waits for PostgreSQL (DATABASE_URL), then
     writeFileSync(envFile, "");
     const dbPort = await freePort();
     const started = Date.now();
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    const child = spawn(process.execPath, ["--import", "./bin/preload.mjs", "src/main.ts"], {
       cwd: process.cwd(),
       env: {
         PATH: process.env.PATH ?? "",

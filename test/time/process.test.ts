@@ -15,7 +15,7 @@ import { freePort } from "../support/ports.ts";
 import { onPostgres } from "../support/postgres.ts";
 import { sleep } from "./helpers.ts";
 
-/** The real service as `npm start` runs it: node + tsx on src/main.ts, configured only by env. */
+/** The real service as `npm start` runs it: node --import ./bin/preload.mjs src/main.ts, configured only by env. */
 interface Child {
   process: ChildProcess;
   stdout: string[];
@@ -36,7 +36,7 @@ afterEach(async () => {
 });
 
 function spawnService(env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const proc = spawn(process.execPath, ["--import", "./bin/preload.mjs", "src/main.ts"], {
     cwd: process.cwd(),
     env: { PATH: process.env.PATH ?? "", NODE_ENV: "test", ...env },
     stdio: ["ignore", "pipe", "pipe"],

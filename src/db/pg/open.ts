@@ -5,6 +5,7 @@ import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
 import type { Logger } from "pino";
 import { permanentConnectError } from "./connect-errors.ts";
+import { describeServer } from "./describe-server.ts";
 
 export type PgLog = Pick<Logger, "info" | "warn" | "error">;
 
@@ -23,16 +24,7 @@ const migrationsFolder = fileURLToPath(new URL("../../../migrations/pg", import.
 /** pg_advisory_lock key held while migrating, so replicas starting together migrate exactly once. */
 export const MIGRATION_LOCK_KEY = 0x636f756e; // "coun"
 
-/** host:port of a connection URL, for messages (never the password). */
-export function describeServer(url: string): string {
-  try {
-    const u = new URL(url);
-    const host = u.hostname || u.searchParams.get("host") || "localhost";
-    return `${host}:${u.port || "5432"}`;
-  } catch {
-    return "the configured server";
-  }
-}
+export { describeServer };
 
 const reason = (error: unknown): string =>
   error instanceof Error ? error.message || (error as { code?: string }).code || error.name : String(error);
