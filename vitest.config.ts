@@ -33,10 +33,13 @@ const DATABASE_FREE = [
   "test/bench/**",
   "test/demo/**",
   "test/client/canonical.test.ts",
+  "test/client/canonical-vectors.test.ts",
   "test/client/types.test.ts",
   "test/client/schema-drift.test.ts",
   "test/client/verify-token.test.ts",
   "test/client/demo-e2e.test.ts",
+  // The OpenAPI tools' workspace (its node_modules must never be collected as tests).
+  "test/openapi-clients/**",
 ];
 
 export default defineConfig({

@@ -169,7 +169,11 @@ async function startOn(
     callbacks.kick();
   };
 
-  const routes = createApiRoutes(deps, { stopping: shutdown.signal, afterChange: kick });
+  const routes = createApiRoutes(deps, {
+    stopping: shutdown.signal,
+    afterChange: kick,
+    slackEndpoints: options.slack.appToken === null ? [SLACK_EVENTS_PATH] : [],
+  });
   // Calls made while answering Slack (views.open, usergroups) must be quick: one retry at most.
   const clientOptions = { slackApiUrl: options.slack.apiUrl, retryConfig: { retries: 1 }, timeout: 2_500 };
   const apiClient = new WebClient(options.slack.botToken, { ...clientOptions, logger: slackLogger });

@@ -8,6 +8,7 @@ export const API_ERROR_CODES = [
   "method_not_allowed",
   "conflict",
   "idempotency_conflict",
+  "token_used",
   "payload_too_large",
   "unsupported_media_type",
   "no_matching_policy",
@@ -19,7 +20,7 @@ export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 export const apiIssueSchema = z.object({ path: z.string(), message: z.string() });
 export type ApiIssue = z.infer<typeof apiIssueSchema>;
 
-/** The body of every refusal (CONTRACT §3). */
+/** The body of every refusal. */
 export const apiErrorBodySchema = z.object({
   error: z.object({
     code: z.enum(API_ERROR_CODES),
@@ -42,6 +43,7 @@ export function statusOf(code: ApiErrorCode): number {
       return 405;
     case "conflict":
     case "idempotency_conflict":
+    case "token_used":
       return 409;
     case "payload_too_large":
       return 413;

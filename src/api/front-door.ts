@@ -74,9 +74,12 @@ export function answerClientErrors(server: Server): void {
     const body = JSON.stringify({
       error: { code: "invalid_request", message: `malformed HTTP request (${error.code ?? "parse error"})` },
     });
+    // A HEAD response never carries a body, even this one (strict clients read it as the next response).
+    const raw = (error as { rawPacket?: Buffer }).rawPacket;
+    const head = raw !== undefined && raw.subarray(0, 5).toString("latin1") === "HEAD ";
     socket.end(
       `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=utf-8\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${head ? "" : body}`,
     );
   });
 }

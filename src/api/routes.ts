@@ -14,8 +14,11 @@ import { isUnavailable, StoreUnavailable } from "../db/group-commit.ts";
 import { createAuthenticator } from "./auth.ts";
 import { ApiError, statusOf } from "./errors.ts";
 import { issuesOf, parseWith, readJson, sendError, sendJson } from "./http.ts";
+import { answerOptions, methodNotAllowed, methodOf, resolveMethod } from "./methods.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { idempotencyKeySchema, REQUEST_ID_PATTERN, waitSchema } from "./parameters.ts";
+import type { ServiceIndex } from "./service-documents.ts";
+import { createTokenRoutes } from "./token-routes.ts";
 
 export const JWKS_PATH = "/.well-known/jwks.json";
 export const OPENAPI_PATH = "/openapi.json";
@@ -27,6 +30,8 @@ export interface ApiOptions {
   stopping: AbortSignal;
   /** Called after a verb may have queued Slack side effects or callbacks. */
   afterChange: () => void;
+  /** Paths where Slack posts (HTTP mode; none in Socket Mode): other methods there get a 405. */
+  slackEndpoints: readonly string[];
 }
 
 type Handler = (
@@ -168,6 +173,11 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     }
   };
 
+  const tokenRoutes = createTokenRoutes(deps, {
+    notFound: (id) => notFound(id),
+    validId: (id) => validId(id),
+  });
+
   const notFound = (id: string | null) => new ApiError("not_found", `request ${id ?? ""} not found`);
   /** A malformed id cannot name a request: not found, without asking the database. */
   const validId = (id: string | null): string => {
@@ -175,30 +185,48 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     return id;
   };
 
+  /** /v1 resources by shape: the handler of each method they implement. */
+  const resources: Record<string, Partial<Record<"GET" | "POST", Handler>>> = {
+    "/v1/requests": { GET: list, POST: create },
+    "/v1/requests/:id": { GET: get },
+    "/v1/requests/:id/cancel": { POST: cancel },
+    "/v1/requests/:id/outcome": { POST: outcome },
+    "/v1/requests/:id/events": { GET: events },
+    "/v1/requests/:id/token": { POST: tokenRoutes.reissue },
+    "/v1/tokens/consume": { POST: tokenRoutes.consume },
+  };
+  /** The resource a path names (its shape and request id), or null for no such endpoint. */
+  const resourceOf = (pathname: string): { shape: string; id: string | null } | null => {
+    const [v1, collection, id = null, verb = null, ...rest] = pathname.split("/").filter(Boolean);
+    if (v1 !== "v1" || rest.length > 0) return null;
+    if (collection === "tokens")
+      return id === "consume" && verb === null ? { shape: "/v1/tokens/consume", id: null } : null;
+    if (collection !== "requests") return null;
+    const shape = `/v1/requests${id === null ? "" : "/:id"}${verb === null ? "" : `/${verb}`}`;
+    return shape in resources ? { shape, id } : null;
+  };
+
   const dispatch = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
-    const parts = url.pathname.split("/").filter(Boolean); // ["v1", "requests", id?, verb?]
     let route = "unknown";
     try {
-      const method = req.method ?? "GET";
-      const [v1, collection, id = null, verb = null, ...rest] = parts;
-      if (v1 !== "v1" || collection !== "requests" || rest.length > 0) {
-        throw new ApiError("not_found", `no such endpoint: ${method} ${url.pathname}`);
+      const method = methodOf(req);
+      const found = resourceOf(url.pathname);
+      if (found === null) throw new ApiError("not_found", `no such endpoint: ${method} ${url.pathname}`);
+      const handlers = resources[found.shape] ?? {};
+      const implemented = Object.keys(handlers) as ("GET" | "POST")[];
+      const resolved = resolveMethod(method, implemented);
+      route = `${resolved.kind === "run" ? resolved.as : method} ${found.shape}`;
+      if (resolved.kind === "options") {
+        answerOptions(res, implemented);
+        deps.metrics.apiResponse(route, 204);
+        return;
       }
-      const handler = pick(method, id, verb);
-      route = `${method} /v1/requests${id === null ? "" : "/:id"}${verb === null ? "" : `/${verb}`}`;
-      if (handler === "404") throw new ApiError("not_found", `no such endpoint: ${method} ${url.pathname}`);
-      if (typeof handler === "string") {
-        // RFC 9110: a 405 names the methods the resource does allow.
-        res.setHeader("allow", handler);
-        throw new ApiError(
-          "method_not_allowed",
-          `${method} is not allowed on ${url.pathname}; use ${handler}`,
-        );
-      }
+      if (resolved.kind === "not_allowed") throw methodNotAllowed(res, method, url.pathname, implemented);
+      const handler = handlers[resolved.as] as Handler;
       const agent = authenticate(req);
-      await handler(req, res, agent, id, url);
-      if (method === "POST") options.afterChange();
+      await handler(req, res, agent, found.id, url);
+      if (resolved.as === "POST") options.afterChange();
       deps.metrics.apiResponse(route, res.statusCode);
     } catch (error) {
       if (error instanceof ApiError) {
@@ -218,20 +246,6 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
         sendError(res, new ApiError("internal_error", "internal error; see the server log"));
       deps.metrics.apiResponse(route, 500);
     }
-  };
-
-  /** The handler, "404" for no such endpoint, or the allowed methods (for a 405). */
-  const pick = (
-    method: string,
-    id: string | null,
-    verb: string | null,
-  ): Handler | "404" | "GET" | "POST" | "GET, POST" => {
-    if (id === null) return method === "POST" ? create : method === "GET" ? list : "GET, POST";
-    if (verb === null) return method === "GET" ? get : "GET";
-    if (verb === "cancel") return method === "POST" ? cancel : "POST";
-    if (verb === "outcome") return method === "POST" ? outcome : "POST";
-    if (verb === "events") return method === "GET" ? events : "GET";
-    return "404";
   };
 
   const health = async (_req: IncomingMessage, res: ServerResponse) => {
@@ -259,7 +273,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
         metrics: "/metrics",
         slack: "/slack/events",
       },
-    });
+    } satisfies ServiceIndex);
 
   const metrics = (_req: IncomingMessage, res: ServerResponse) => {
     deps.metrics.render().then(
@@ -275,16 +289,10 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
   };
 
   let openApi: unknown;
-  /** A document anyone may read (no auth); other methods get the same 405 as under /v1. */
+  /** A document anyone may read (no auth). */
   const publicDocument =
     (path: string, cacheControl: string, body: () => unknown) =>
-    async (req: IncomingMessage, res: ServerResponse) => {
-      const method = req.method ?? "GET";
-      if (method !== "GET" && method !== "HEAD") {
-        res.setHeader("allow", "GET, HEAD");
-        sendError(res, new ApiError("method_not_allowed", `${method} is not allowed on ${path}; use GET`));
-        return;
-      }
+    async (_req: IncomingMessage, res: ServerResponse) => {
       try {
         sendJson(res, 200, await body(), { "cache-control": cacheControl });
       } catch (error) {
@@ -293,33 +301,71 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
       }
     };
 
-  // Every method and /v1 itself reach dispatch, so whatever an agent gets wrong under /v1 is answered in JSON.
-  // Every method Node parses (PROPFIND, TRACE…), so an odd one gets a JSON 405, not Bolt's bare 404.
+  // Every method Node parses (PROPFIND, TRACE…) reaches a handler, so whatever a
+  // client gets wrong is answered in JSON, never with Bolt's bare 404.
   const all = [...METHODS];
+  const v1 = (req: IncomingMessage, res: ServerResponse) => void dispatch(req, res);
   return [
-    {
-      path: OPENAPI_PATH,
-      method: all,
-      handler: publicDocument(OPENAPI_PATH, "public, max-age=300", () => {
+    resource(OPENAPI_PATH, {
+      GET: publicDocument(OPENAPI_PATH, "public, max-age=300", () => {
         openApi ??= buildOpenApiDocument("v1");
         return openApi;
       }),
-    },
-    {
-      path: JWKS_PATH,
-      method: all,
+    }),
+    resource(JWKS_PATH, {
       // Short enough that a rotated-in key is seen within minutes; a verifier that
       // meets an unknown kid refetches at once anyway (as jose's createRemoteJWKSet does).
-      handler: publicDocument(JWKS_PATH, `public, max-age=${JWKS_MAX_AGE_S}`, () =>
+      GET: publicDocument(JWKS_PATH, `public, max-age=${JWKS_MAX_AGE_S}`, () =>
         deps.tokens.jwks(deps.clock.now()),
       ),
+    }),
+    { path: "/v1", method: all, handler: v1 },
+    { path: "/v1/*rest", method: all, handler: v1 },
+    resource("/", { GET: index }),
+    resource("/healthz", { GET: (req, res) => void health(req, res) }),
+    resource("/metrics", { GET: metrics }),
+    // Slack posts here (HTTP mode): the receiver takes every POST before custom routes are tried,
+    // so this POST handler never runs; the entry gives the other methods their 405 and OPTIONS.
+    ...options.slackEndpoints.map((path) =>
+      resource(path, {
+        POST: (_req, res) => sendError(res, new ApiError("internal_error", "Slack endpoint not wired")),
+      }),
+    ),
+    // Last: every other path, whatever the method.
+    {
+      path: "/*rest",
+      method: all,
+      handler: (req, res) => {
+        const url = new URL(req.url ?? "/", "http://localhost");
+        sendError(res, new ApiError("not_found", `no such endpoint: ${methodOf(req)} ${url.pathname}`));
+      },
     },
-    { path: "/v1", method: all, handler: (req, res) => void dispatch(req, res) },
-    { path: "/v1/*rest", method: all, handler: (req, res) => void dispatch(req, res) },
-    { path: "/", method: ["GET"], handler: index },
-    { path: "/healthz", method: ["GET"], handler: (req, res) => void health(req, res) },
-    { path: "/metrics", method: ["GET"], handler: metrics },
   ];
+}
+
+/**
+ * A Bolt custom route for one path that takes every method: the ones given
+ * run their handler (HEAD runs GET), OPTIONS answers 204 with Allow, any other is a JSON 405.
+ */
+function resource(
+  path: string,
+  handlers: Partial<Record<"GET" | "POST", (req: IncomingMessage, res: ServerResponse) => unknown>>,
+): CustomRoute {
+  const implemented = Object.keys(handlers) as ("GET" | "POST")[];
+  return {
+    path,
+    method: [...METHODS],
+    handler: (req, res) => {
+      const method = methodOf(req);
+      const resolved = resolveMethod(method, implemented);
+      if (resolved.kind === "options") return answerOptions(res, implemented);
+      if (resolved.kind === "not_allowed") {
+        req.resume();
+        return sendError(res, methodNotAllowed(res, method, path, implemented));
+      }
+      handlers[resolved.as]?.(req, res);
+    },
+  };
 }
 
 function unavailableMessage(error: unknown): string {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { RequestDecided } from "../callbacks/payload.ts";
 import type { RequestRow } from "../db/schema.ts";
 import { approversOfVersion } from "./approved-version.ts";
 import type { Deps } from "./deps.ts";
@@ -60,11 +61,12 @@ export async function queueCallbackInTx(
   const row = await deps.store.getRequest(requestId);
   if (!row || row.callbackUrl === null) return;
   const id = `msg_${randomUUID().replaceAll("-", "")}`;
-  const body = JSON.stringify({
+  const event: RequestDecided = {
     type: "request.decided",
     timestamp: new Date(now).toISOString(),
     data: toResource(row, await deps.store.decisionsFor(requestId)),
-  });
+  };
+  const body = JSON.stringify(event);
   await deps.store.insertCallback({
     id,
     requestId,

@@ -1,15 +1,24 @@
+import { z } from "zod";
+import { AUDIT_EVENTS } from "../audit/events.ts";
 import type { AuditRow } from "../db/schema.ts";
 import type { Deps } from "./deps.ts";
+import { isoTime } from "./types.ts";
 
-/** One entry of `GET /v1/requests/:id/events` (CONTRACT §7). */
-export interface RequestEvent {
-  seq: number;
-  at: string;
-  event: string;
-  /** `slack:<user id>`, `agent:<id>`, `policy:<name>`, `system:<part>`, or null for countersign itself. */
-  actor: string | null;
-  detail: unknown;
-}
+/** One entry of `GET /v1/requests/:id/events`. */
+export const requestEventSchema = z.object({
+  seq: z.number().int().min(1).describe("position in the audit log (hash-chained; increasing, may skip)"),
+  at: isoTime,
+  event: z.enum(AUDIT_EVENTS),
+  actor: z
+    .string()
+    .nullable()
+    .describe(
+      "`slack:<user id>`, `agent:<id>`, `policy:<name>`, `system:<part>`, or null for countersign itself",
+    ),
+  detail: z.unknown().describe("what the event records (values of redacted keys left out)"),
+});
+export type RequestEvent = z.infer<typeof requestEventSchema>;
+export const requestEventsSchema = z.array(requestEventSchema);
 
 export type ListEventsResult = { kind: "found"; events: RequestEvent[] } | { kind: "not_found" };
 
@@ -28,7 +37,7 @@ function toEvent(r: AuditRow): RequestEvent {
   return {
     seq: r.id,
     at: new Date(r.at).toISOString(),
-    event: r.event,
+    event: r.event as RequestEvent["event"],
     actor: r.actor,
     detail: parseDetail(r.detail),
   };

@@ -13,7 +13,7 @@ export const RESOLUTIONS = [
   "rejected_by_policy",
   "approval_timeout",
   "cancelled_by_agent",
-  /** A reviewer sent it back for a revision (CONTRACT §9): status `rejected`. */
+  /** A reviewer sent it back for a revision: status `rejected`. */
   "changes_requested",
 ] as const;
 export type Resolution = (typeof RESOLUTIONS)[number];
@@ -39,14 +39,15 @@ export const evidenceItemSchema = z.object({
 });
 export type EvidenceItem = z.infer<typeof evidenceItemSchema>;
 
+/** A time as every answer gives it. */
+export const isoTime = z.iso.datetime({ precision: 3 }).describe("ISO 8601 UTC with milliseconds");
+
 export const outcomeSchema = z.object({
   status: z.enum(["succeeded", "failed"]),
   detail: z.string().max(2000).nullable().optional(),
-  at: z.string(),
+  at: isoTime,
 });
 export type Outcome = z.infer<typeof outcomeSchema>;
-
-const isoTime = z.iso.datetime({ precision: 3 }).describe("ISO 8601 UTC with milliseconds");
 
 /** One approver's vote as the API shows it. */
 export const decisionViewSchema = z.object({
@@ -61,7 +62,7 @@ export const decisionViewSchema = z.object({
 export type DecisionView = z.infer<typeof decisionViewSchema>;
 
 /**
- * The request resource of CONTRACT §3 and §6, exactly as the API returns it.
+ * The request resource, exactly as the API returns it.
  * The one source of its type and of its schema in /openapi.json.
  */
 export const requestResourceSchema = z.object({
@@ -84,14 +85,14 @@ export const requestResourceSchema = z.object({
   approved_params: z
     .record(z.string(), z.unknown())
     .nullable()
-    .describe("CONTRACT §9: the params a reviewer approved instead (approve with edits); null unless edited"),
+    .describe("the params a reviewer approved instead (approve with edits); null unless edited"),
   approved_args_hash: z
     .string()
     .regex(/^sha256:[0-9a-f]{64}$/)
     .nullable()
     .describe("args hash of approved_params; the approval token binds it; null unless edited"),
   edited_by: z.string().nullable().describe("Slack user id of who edited the params; null unless edited"),
-  revises: z.string().nullable().describe("the request this one revises (CONTRACT §9)"),
+  revises: z.string().nullable().describe("the request this one revises (posted in its thread)"),
   revised_by: z.string().nullable().describe("the latest request that revises this one"),
   agent: z.string(),
   policy: z.string(),

@@ -38,6 +38,7 @@ export const AUDIT_EVENTS = [
   "key_rotated", // actor cli:keys-rotate; detail: kid (new), retired (old)
   // Reserved for issues 11 and 13 (approval tokens, reviewer actions): record them under these names.
   "token_issued",
+  "token_reissued", // actor agent:<id>; detail: kid, jti, exp (the new token), replaces (the old jti)
   "edited",
   "changes_requested",
   "sampled_out",

@@ -9,6 +9,7 @@ import type {
   OutboxRow,
   RequestRow,
   SigningKeyRow,
+  TokenUseRow,
 } from "./schema.ts";
 
 /**
@@ -79,6 +80,11 @@ export interface Store {
   approvedWithoutToken(limit: number): Promise<RequestRow[]>;
   setApprovalToken(id: string, token: string): Promise<boolean>;
   setOutcome(id: string, outcome: string): Promise<boolean>;
+  /** Swaps the token of an approved request with no outcome for a re-issued one; false when it changed meanwhile. */
+  replaceApprovalToken(id: string, previous: string, token: string): Promise<boolean>;
+  /** Marks a token unusable: true for exactly one caller per jti, across replicas (the primary key decides). */
+  useToken(row: TokenUseRow): Promise<boolean>;
+  tokenUse(jti: string): Promise<TokenUseRow | undefined>;
   setChannelMessage(id: string, channel: string, ts: string): Promise<void>;
   setDmMessage(id: string, channel: string, ts: string): Promise<void>;
 

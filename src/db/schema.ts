@@ -208,6 +208,21 @@ export const jobTicks = sqliteTable("job_ticks", {
   tick: integer("tick").notNull(),
 });
 
+/**
+ * Approval tokens that can no longer be used, by jti: `consumed` by a gateway
+ * (POST /v1/tokens/consume) or `superseded` by a re-issued token. The primary
+ * key decides "first caller wins", across replicas.
+ */
+export const tokenUses = sqliteTable("token_uses", {
+  jti: text("jti").primaryKey(),
+  kind: text("kind").$type<"consumed" | "superseded">().notNull(),
+  /** The request, when known (always for `superseded`). */
+  requestId: text("request_id"),
+  /** The agent that consumed the token, or whose token was re-issued. */
+  agent: text("agent").notNull(),
+  at: integer("at").notNull(),
+});
+
 export type RequestRow = typeof requests.$inferSelect;
 export type NewRequestRow = typeof requests.$inferInsert;
 export type DecisionRow = typeof decisions.$inferSelect;
@@ -217,3 +232,4 @@ export type AuditRow = typeof auditLog.$inferSelect;
 export type SigningKeyRow = typeof signingKeys.$inferSelect;
 export type ChannelPauseRow = typeof channelPauses.$inferSelect;
 export type JobTickRow = typeof jobTicks.$inferSelect;
+export type TokenUseRow = typeof tokenUses.$inferSelect;

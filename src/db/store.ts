@@ -5,7 +5,16 @@ import type { OpenDatabase } from "./open.ts";
 
 export type { FinalUpdate, NewCallback };
 
-import { auditLog, callbacks, channelPauses, decisions, jobTicks, requests, slackOutbox } from "./schema.ts";
+import {
+  auditLog,
+  callbacks,
+  channelPauses,
+  decisions,
+  jobTicks,
+  requests,
+  slackOutbox,
+  tokenUses,
+} from "./schema.ts";
 
 const p = sql.placeholder;
 
@@ -127,6 +136,28 @@ export function createStore(
       .update(requests)
       .set({ outcome: sql`${p("outcome")}` })
       .where(and(eq(requests.id, p("id")), eq(requests.status, "approved"), isNull(requests.outcome)))
+      .prepare(),
+    replaceApprovalToken: db
+      .update(requests)
+      .set({ approvalToken: sql`${p("token")}` })
+      .where(
+        and(
+          eq(requests.id, p("id")),
+          eq(requests.status, "approved"),
+          isNull(requests.outcome),
+          eq(requests.approvalToken, p("previous")),
+        ),
+      )
+      .prepare(),
+    useToken: db
+      .insert(tokenUses)
+      .values(placeholdersFor(getTableColumns(tokenUses)))
+      .onConflictDoNothing()
+      .prepare(),
+    tokenUse: db
+      .select()
+      .from(tokenUses)
+      .where(eq(tokenUses.jti, p("jti")))
       .prepare(),
     setChannelMessage: db
       .update(requests)
@@ -363,6 +394,10 @@ export function createStore(
     approvedWithoutToken: (limit) => read(() => s.approvedWithoutToken.all({ limit })),
     setApprovalToken: (id, token) => write(() => s.setApprovalToken.run({ id, token }).changes === 1),
     setOutcome: (id, outcome) => write(() => s.setOutcome.run({ id, outcome }).changes === 1),
+    replaceApprovalToken: (id, previous, token) =>
+      write(() => s.replaceApprovalToken.run({ id, previous, token }).changes === 1),
+    useToken: (row) => write(() => s.useToken.run(row).changes === 1),
+    tokenUse: (jti) => read(() => s.tokenUse.get({ jti })),
     setChannelMessage: (id, channel, ts) => write(() => void s.setChannelMessage.run({ id, channel, ts })),
     setDmMessage: (id, channel, ts) => write(() => void s.setDmMessage.run({ id, channel, ts })),
     audit: (requestId, at, event, actor, detail) =>

@@ -56,3 +56,31 @@ export function approvalClaims(
 export function approverIds(decisions: readonly Pick<DecisionRow, "decision" | "approverId">[]): string[] {
   return decisions.filter((d) => d.decision === "approve").map((d) => d.approverId);
 }
+
+/** The jti of a token this service signed (its payload is read, not verified: it came from our own row). */
+export function jtiOf(token: string): string {
+  return payloadOf(token).jti;
+}
+
+/**
+ * The claims of a re-issued token: those of `previous` unchanged but `iat`
+ * (now), `exp` (now + the previous token's lifetime) and a new `jti`.
+ */
+export function reissuedClaims(previous: string, now: number): { claims: ApprovalClaims; replaces: string } {
+  const old = payloadOf(previous);
+  const iat = Math.floor(now / 1000);
+  return {
+    claims: { ...old, iat, exp: iat + (old.exp - old.iat), jti: randomUUID() },
+    replaces: old.jti,
+  };
+}
+
+function payloadOf(token: string): ApprovalClaims {
+  const payload = token.split(".")[1];
+  if (payload === undefined) throw new Error("stored approval token is not a compact JWS");
+  const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as ApprovalClaims;
+  if (typeof claims.jti !== "string" || typeof claims.iat !== "number" || typeof claims.exp !== "number") {
+    throw new Error("stored approval token lacks jti, iat or exp");
+  }
+  return claims;
+}

@@ -2,7 +2,7 @@ import { createSigner } from "fast-jwt";
 import { type AppConfig, DEFAULT_TOKEN_TTL_MS } from "../config/file.ts";
 import type { KeyStore } from "../db/backend.ts";
 import type { RequestRow } from "../db/schema.ts";
-import { type ApprovalClaims, approvalClaims, TOKEN_TYPE } from "./claims.ts";
+import { type ApprovalClaims, approvalClaims, reissuedClaims, TOKEN_TYPE } from "./claims.ts";
 import { describeKey, type Jwks, publishedKeys } from "./keys.ts";
 
 /** The longest token_ttl of any policy: how long a retired key must stay published. */
@@ -63,6 +63,22 @@ export function createTokenIssuer(deps: {
       });
       const token = signerFor(active.kid, active.privateKey)(claims);
       return { token, audit: { kid: active.kid, jti: claims.jti, exp: claims.exp } };
+    },
+    /**
+     * Inside a transaction: `previous` (a token this service signed) signed
+     * again with the active key, every claim kept but `iat`, `exp` (now + the
+     * same lifetime) and a fresh `jti`.
+     */
+    async reissueInTx(previous: string, now: number): Promise<IssuedToken & { replaces: string }> {
+      const active = await keys.active();
+      if (!active) throw new Error("no active signing key (ensureSigningKey runs at start-up)");
+      const claims = reissuedClaims(previous, now);
+      const token = signerFor(active.kid, active.privateKey)(claims.claims);
+      return {
+        token,
+        audit: { kid: active.kid, jti: claims.claims.jti, exp: claims.claims.exp },
+        replaces: claims.replaces,
+      };
     },
     /** The public keys a verifier needs at `now`. */
     jwks(now: number): Promise<Jwks> {

@@ -315,13 +315,14 @@ describe("404 not_found", () => {
 
 describe("405 method_not_allowed", () => {
   it.each([
-    ["DELETE", "/v1/requests", "GET, POST"],
-    ["POST", "/v1/requests/req_abc", "GET"],
-    ["DELETE", "/v1/requests/req_abc", "GET"],
-    ["PUT", "/v1/requests/req_abc", "GET"],
-    ["GET", "/v1/requests/req_abc/cancel", "POST"],
-    ["PATCH", "/v1/requests/req_abc/outcome", "POST"],
-    ["OPTIONS", "/v1/requests", "GET, POST"],
+    ["DELETE", "/v1/requests", "GET, HEAD, POST, OPTIONS"],
+    ["POST", "/v1/requests/req_abc", "GET, HEAD, OPTIONS"],
+    ["DELETE", "/v1/requests/req_abc", "GET, HEAD, OPTIONS"],
+    ["PUT", "/v1/requests/req_abc", "GET, HEAD, OPTIONS"],
+    ["GET", "/v1/requests/req_abc/cancel", "POST, OPTIONS"],
+    ["PATCH", "/v1/requests/req_abc/outcome", "POST, OPTIONS"],
+    ["GET", "/v1/requests/req_abc/token", "POST, OPTIONS"],
+    ["PUT", "/v1/tokens/consume", "POST, OPTIONS"],
   ])("%s %s → 405 method_not_allowed with Allow: %s, nothing stored", async (method, path, allow) => {
     const res = await refused(() =>
       h.api(method, path, ["POST", "PUT", "PATCH"].includes(method) ? {} : undefined),

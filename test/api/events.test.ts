@@ -115,7 +115,7 @@ describe("GET /v1/requests/:id/events", () => {
     const mine = await h.create(REFUND);
     const post = await h.api("POST", `/v1/requests/${mine.json.id}/events`, {});
     expect(post.status).toBe(405);
-    expect(post.headers.get("allow")).toBe("GET");
+    expect(post.headers.get("allow")).toBe("GET, HEAD, OPTIONS");
     expectError(await h.api("GET", "/v1/requests/req_nope/events"), 404, "not_found");
   });
 });

@@ -64,11 +64,18 @@ describe("GET /openapi.json", () => {
 
   it("describes every /v1 endpoint with its body, the bearer scheme, Idempotency-Key and the error shape", () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
+      "/",
       "/.well-known/jwks.json",
+      "/healthz",
+      "/metrics",
+      "/openapi.json",
       "/v1/requests",
       "/v1/requests/{id}",
       "/v1/requests/{id}/cancel",
+      "/v1/requests/{id}/events",
       "/v1/requests/{id}/outcome",
+      "/v1/requests/{id}/token",
+      "/v1/tokens/consume",
     ]);
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
     expect(doc.security).toEqual([{ bearer: [] }]);
@@ -85,11 +92,13 @@ describe("GET /openapi.json", () => {
       "201",
       "400",
       "401",
+      "405",
       "409",
       "413",
       "415",
       "422",
       "500",
+      "503",
     ]);
     expect(doc.components.schemas.CreateRequestBody.required).toEqual(["action", "summary", "params"]);
     expect(doc.components.schemas.RequestResource.required).toContain("approval_token");

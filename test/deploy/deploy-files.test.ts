@@ -183,7 +183,7 @@ describe("repository hygiene", () => {
     expect(ignored).toContain(".env");
   });
 
-  it("package.json allowScripts covers every dependency with an install script (no npm warning)", () => {
+  it("package.json allowScripts decides every dependency with an install script (no npm warning)", () => {
     const lock = JSON.parse(read("package-lock.json")) as {
       packages: Record<string, { hasInstallScript?: boolean }>;
     };
@@ -192,6 +192,7 @@ describe("repository hygiene", () => {
       .map(([path]) => path.slice(path.lastIndexOf("node_modules/") + "node_modules/".length));
     const allowed = JSON.parse(read("package.json")).allowScripts as Record<string, boolean>;
     expect(withScripts.length).toBeGreaterThan(0);
-    for (const name of new Set(withScripts)) expect(allowed[name], name).toBe(true);
+    // true runs it; false (@scarf/scarf: a download-analytics ping) is a decision not to.
+    for (const name of new Set(withScripts)) expect(typeof allowed[name], name).toBe("boolean");
   });
 });

@@ -272,7 +272,7 @@ describe("the shell blocks of README.md and docs/", () => {
     const state = (await (await fetch(`${local(sim)}/sim/state`)).json()) as { callbacks: unknown };
     expect(JSON.stringify(state.callbacks)).toContain(decided.id);
     expect(JSON.stringify(state.callbacks)).toContain("signature verified");
-    // docs/api.md: the create example is created (pending, routed to support-lead)…
+    // docs/agent-api.md: the create example is created (pending, routed to support-lead)…
     expect(JSON.parse(outputOf("Idempotency-Key: run_7f3a-refund-1"))).toMatchObject({
       status: "pending",
       policy: "medium-refunds",

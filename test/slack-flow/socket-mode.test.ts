@@ -239,4 +239,31 @@ describe("Socket Mode end to end (interactions over the fake's WebSocket)", () =
       }
     },
   );
+
+  it("Socket Mode: HEAD /healthz → 200 without a body, OPTIONS → 204 with Allow, /slack/events (not served) → JSON 404, POST /metrics → JSON 405", async () => {
+    slack = await startFakeSlack({ validateBlocks: (b) => validateMessage(b) });
+    const port = await freePort();
+    service = await startService({
+      config: testConfig(),
+      slack: { botToken: "xoxb-test", signingSecret: "secret", appToken: "xapp-1-test", apiUrl: slack.url },
+      port,
+      database: await testDatabase(),
+      log: pino({ level: "silent" }),
+      sweepCron: null,
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const head = await fetch(`${base}/healthz`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe("");
+    const options = await fetch(`${base}/metrics`, { method: "OPTIONS" });
+    expect(options.status).toBe(204);
+    expect(options.headers.get("allow")).toBe("GET, HEAD, OPTIONS");
+    const events = await fetch(`${base}/slack/events`, { method: "POST", body: "{}" });
+    expect(events.status).toBe(404);
+    expect(((await events.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    const post = await fetch(`${base}/metrics`, { method: "POST" });
+    expect(post.status).toBe(405);
+    expect(post.headers.get("allow")).toBe("GET, HEAD, OPTIONS");
+    expect(((await post.json()) as { error: { code: string } }).error.code).toBe("method_not_allowed");
+  });
 });

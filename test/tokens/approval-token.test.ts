@@ -274,7 +274,7 @@ describe("GET /.well-known/jwks.json", () => {
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
     const post = await h.api("POST", "/.well-known/jwks.json", {}, { token: null });
     expect(post.status).toBe(405);
-    expect(post.headers.get("allow")).toBe("GET, HEAD");
+    expect(post.headers.get("allow")).toBe("GET, HEAD, OPTIONS");
     expect(post.json.error.code).toBe("method_not_allowed");
     const head = await fetch(`${h.url}/.well-known/jwks.json`, { method: "HEAD" });
     expect(head.status).toBe(200);

@@ -2,6 +2,7 @@ import { CountersignApiError, CountersignConnectionError } from "./errors.ts";
 import type {
   ApiErrorBody,
   AuditEvent,
+  ConsumedToken,
   CreateRequestBody,
   OutcomeBody,
   RequestResource,
@@ -156,9 +157,37 @@ export class CountersignClient {
     return json;
   }
 
-  /** `GET /v1/requests/:id/events`: the request's audit events in order (CONTRACT §7). */
+  /** `GET /v1/requests/:id/events`: the request's audit events in order. */
   async listEvents(id: string, options: CallOptions = {}): Promise<AuditEvent[]> {
     const { json } = await this.#call<AuditEvent[]>("GET", `/v1/requests/${encodeURIComponent(id)}/events`, {
+      signal: options.signal,
+    });
+    return json;
+  }
+
+  /**
+   * `POST /v1/requests/:id/token`: a fresh approval token (same claims, new
+   * iat/exp/jti) for an approved request whose action has not run; the one it
+   * replaces can no longer be consumed. Errors: `conflict`, `token_used`.
+   */
+  async reissueToken(id: string, options: CallOptions = {}): Promise<RequestResource> {
+    const { json } = await this.#call<RequestResource>(
+      "POST",
+      `/v1/requests/${encodeURIComponent(id)}/token`,
+      {
+        signal: options.signal,
+      },
+    );
+    return json;
+  }
+
+  /**
+   * `POST /v1/tokens/consume`: single use of a verified token, by its jti. The
+   * first call wins on every replica; later ones fail with `token_used` (409).
+   */
+  async consumeToken(jti: string, options: CallOptions = {}): Promise<ConsumedToken> {
+    const { json } = await this.#call<ConsumedToken>("POST", "/v1/tokens/consume", {
+      body: { jti },
       signal: options.signal,
     });
     return json;

@@ -102,6 +102,10 @@ export const TOKEN_ERROR_REASONS = [
   "expired",
   "not_yet_valid",
   "jwks_unavailable",
+  /** The single-use check (`consume`) says this token was used already (or replaced by a re-issue). */
+  "already_used",
+  /** The single-use check could not reach countersign: never a pass. */
+  "consume_unavailable",
 ] as const;
 export type TokenErrorReason = (typeof TOKEN_ERROR_REASONS)[number];
 

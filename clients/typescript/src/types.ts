@@ -110,6 +110,13 @@ export interface OutcomeBody {
 }
 
 /** One audit event of `GET /v1/requests/:id/events` (CONTRACT §7). */
+/** The answer of `POST /v1/tokens/consume` the first time. */
+export interface ConsumedToken {
+  jti: string;
+  /** ISO 8601 UTC with milliseconds. */
+  consumed_at: string;
+}
+
 export interface AuditEvent {
   seq: number;
   at: string;

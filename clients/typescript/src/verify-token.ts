@@ -7,7 +7,7 @@ import {
   type JWTVerifyGetKey,
 } from "jose";
 import { argsHash } from "./canonical.ts";
-import { ApprovalTokenError, type TokenErrorReason } from "./errors.ts";
+import { ApprovalTokenError, CountersignApiError, type TokenErrorReason } from "./errors.ts";
 import type { ApprovalClaims } from "./types.ts";
 
 export const TOKEN_TYPE = "countersign-approval+jwt";
@@ -35,6 +35,15 @@ export interface VerifyOptions extends KeySource {
   clockTolerance?: number;
   /** "Now" for the expiry check; the system clock by default. */
   currentDate?: Date;
+  /**
+   * Opt-in online single-use check: after every offline check passed, consume
+   * the token's jti at countersign (`POST /v1/tokens/consume`, e.g. a
+   * CountersignClient). A token used before, or replaced by a re-issue, fails
+   * with reason `already_used`; when countersign cannot be asked, with
+   * `consume_unavailable`. Without it, verification is offline and a token can
+   * be replayed until it expires.
+   */
+  consume?: { consumeToken(jti: string): Promise<unknown> };
 }
 
 const localSets = new WeakMap<JSONWebKeySet, JWTVerifyGetKey>();
@@ -139,7 +148,20 @@ export async function verifyApprovalToken(
 
   const claims = decodeSegment(encodedPayload, "payload") as unknown as ApprovalClaims & { nbf?: unknown };
   checkClaims(claims, options);
+  if (options.consume) await consumeOnce(claims.jti, options.consume);
   return claims;
+}
+
+async function consumeOnce(jti: string, consumer: NonNullable<VerifyOptions["consume"]>): Promise<void> {
+  try {
+    await consumer.consumeToken(jti);
+  } catch (error) {
+    if (error instanceof CountersignApiError && error.code === "token_used") {
+      throw refuse("already_used", error.message, error);
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    throw refuse("consume_unavailable", `the single-use check failed: ${message}`, error);
+  }
 }
 
 function checkClaims(claims: ApprovalClaims & { nbf?: unknown }, options: VerifyOptions): void {

@@ -168,6 +168,14 @@ export const jobTicks = pgTable("job_ticks", {
   tick: ms("tick").notNull(),
 });
 
+export const tokenUses = pgTable("token_uses", {
+  jti: text("jti").primaryKey(),
+  kind: text("kind").$type<"consumed" | "superseded">().notNull(),
+  requestId: text("request_id"),
+  agent: text("agent").notNull(),
+  at: ms("at").notNull(),
+});
+
 /**
  * Compile-time proof that rows read here are the rows the Store interface
  * promises (the SQLite schema's types), in both directions, so a column added
@@ -184,6 +192,7 @@ type Mirrors = {
   signingKeys: Same<typeof signingKeys.$inferSelect, sqlite.SigningKeyRow>;
   channelPauses: Same<typeof channelPauses.$inferSelect, sqlite.ChannelPauseRow>;
   jobTicks: Same<typeof jobTicks.$inferSelect, sqlite.JobTickRow>;
+  tokenUses: Same<typeof tokenUses.$inferSelect, sqlite.TokenUseRow>;
 };
 export const schemaMirrorsSqlite = {
   requests: true,
@@ -195,4 +204,5 @@ export const schemaMirrorsSqlite = {
   signingKeys: true,
   channelPauses: true,
   jobTicks: true,
+  tokenUses: true,
 } as const satisfies Mirrors;

@@ -15,7 +15,16 @@ import {
 import type { FinalUpdate, NewCallback, OutboxItem, Store } from "../backend.ts";
 import type { CallbackRow, DecisionRow, NewRequestRow, RequestRow } from "../schema.ts";
 import { createPgAuditAppender } from "./audit.ts";
-import { auditLog, callbacks, channelPauses, decisions, jobTicks, requests, slackOutbox } from "./schema.ts";
+import {
+  auditLog,
+  callbacks,
+  channelPauses,
+  decisions,
+  jobTicks,
+  requests,
+  slackOutbox,
+  tokenUses,
+} from "./schema.ts";
 import type { PgSession } from "./session.ts";
 
 const p = sql.placeholder;
@@ -164,6 +173,30 @@ export function createPgStore(
       .where(and(eq(requests.id, p("id")), eq(requests.status, "approved"), isNull(requests.outcome)))
       .returning({ id: requests.id })
       .prepare("cs_set_outcome"),
+    replaceApprovalToken: db
+      .update(requests)
+      .set({ approvalToken: sql`${p("token")}` })
+      .where(
+        and(
+          eq(requests.id, p("id")),
+          eq(requests.status, "approved"),
+          isNull(requests.outcome),
+          eq(requests.approvalToken, p("previous")),
+        ),
+      )
+      .returning({ id: requests.id })
+      .prepare("cs_replace_approval_token"),
+    useToken: db
+      .insert(tokenUses)
+      .values(placeholdersFor(getTableColumns(tokenUses)))
+      .onConflictDoNothing()
+      .returning({ jti: tokenUses.jti })
+      .prepare("cs_use_token"),
+    tokenUse: db
+      .select()
+      .from(tokenUses)
+      .where(eq(tokenUses.jti, p("jti")))
+      .prepare("cs_token_use"),
     setChannelMessage: db
       .update(requests)
       .set({ slackChannel: sql`${p("channel")}`, slackTs: sql`${p("ts")}` })
@@ -430,6 +463,10 @@ export function createPgStore(
     approvedWithoutToken: (limit) => s.approvedWithoutToken.execute({ limit }),
     setApprovalToken: async (id, token) => changed(await s.setApprovalToken.execute({ id, token })),
     setOutcome: async (id, outcome) => changed(await s.setOutcome.execute({ id, outcome })),
+    replaceApprovalToken: async (id, previous, token) =>
+      changed(await s.replaceApprovalToken.execute({ id, previous, token })),
+    useToken: async (row) => changed(await s.useToken.execute(row)),
+    tokenUse: async (jti) => (await s.tokenUse.execute({ jti }))[0],
     setChannelMessage: async (id, channel, ts) =>
       void (await s.setChannelMessage.execute({ id, channel, ts })),
     setDmMessage: async (id, channel, ts) => void (await s.setDmMessage.execute({ id, channel, ts })),
