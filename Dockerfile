@@ -8,11 +8,12 @@
 # binding inside the npm package: no compiler, no download at install time)
 FROM node:26-slim AS deps
 WORKDIR /app
-# The lockfile names the client workspace, and `prepare` checks it (it builds the client only
+# The lockfile names the workspaces (the client, the OpenAPI tools' check), and `prepare` checks it (it builds the client only
 # where TypeScript is installed, never here): both come along so `npm ci` sees the same tree.
 COPY package.json package-lock.json ./
 COPY scripts/prepare.mjs ./scripts/
 COPY clients/typescript/package.json ./clients/typescript/
+COPY test/openapi-clients/package.json ./test/openapi-clients/
 RUN npm ci --omit=dev --no-audit --no-fund
 
 # ---- runtime stage: Node runs the TypeScript sources itself (type stripping), as the unprivileged "node" user
