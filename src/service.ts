@@ -315,7 +315,7 @@ async function startOn(
   const logAuditHead = async (why: string) =>
     log.info({ audit_head: await backend.audit.head() }, `audit chain head (${why})`);
   await logAuditHead("start-up");
-  // Once a day, so the head can be anchored outside the database (README: "Audit log").
+  // Once a day, so the head can be anchored outside the database (docs/audit.md).
   const headTask = cron.schedule("0 0 * * *", () => logAuditHead("daily"), { name: "audit-head" });
   let task: ScheduledTask | null = null;
   if (options.sweepCron !== null) {

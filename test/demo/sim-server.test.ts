@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { textOf, type VNode } from "../../src/demo/page/vnode.ts";
+import { FakeClock } from "../support/clock.ts";
 import { DEPLOY_TOKEN, startTestDemo, type TestDemo, until } from "./support.ts";
 
 let t: TestDemo | undefined;
@@ -128,6 +129,28 @@ describe("the simulator page server", () => {
     const text = textOf(state.json.timeline as VNode);
     expect(text).toContain("Approved by @ana.alvarez");
     expect(text).not.toContain("Reject");
+  });
+
+  it("an escalation DM is the manager's alone: in their sidebar and timeline, not in anyone else's", async () => {
+    const clock = new FakeClock(Date.now());
+    t = await startTestDemo({ clock });
+    await postedRefund();
+    clock.advance(61_000);
+    await t.demo.service.sweepNow();
+    const dm = await t.demo.slack.waitFor((s) =>
+      s.channels().find((c) => c.kind === "dm" && c.user === "U0MANAGER" && s.messages(c.id).length > 0),
+    );
+    const as = async (viewer: string, channel: string) => {
+      const state = await t!.sim(`/sim/state?channel=${channel}&as=${viewer}`);
+      return { sidebar: textOf(state.json.sidebar as VNode), timeline: textOf(state.json.timeline as VNode) };
+    };
+    const manager = await as("U0MANAGER", dm.id);
+    expect(manager.sidebar).toContain("Morgan Lee");
+    expect(manager.timeline).toContain("Escalated to you");
+    const lead = await as("U0LEAD1", dm.id);
+    expect(lead.sidebar).not.toContain("Morgan Lee");
+    expect(lead.timeline).not.toContain("Escalated to you");
+    expect(lead.timeline).toContain("only Morgan Lee sees it");
   });
 
   it("the requester's click gets an ephemeral refusal that only the requester sees", async () => {
