@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # countersign as a container: one process, one SQLite file on the /data volume.
-# Build: docker build -t countersign .   Run: see compose.yaml and README "Deploy".
+# Build: docker build -t countersign .   Run: see compose.yaml and docs/operations.md.
 # Untested here: the machine this was written on has no Docker daemon; it is linted
 # (test/deploy/deploy-files.test.ts) but has never been built.
 
@@ -8,8 +8,12 @@
 # binding inside the npm package: no compiler, no download at install time)
 FROM node:26-slim AS deps
 WORKDIR /app
+# The lockfile names the workspaces (the client, the OpenAPI tools' check), and `prepare` checks it (it builds the client only
+# where TypeScript is installed, never here): both come along so `npm ci` sees the same tree.
 COPY package.json package-lock.json ./
+COPY scripts/prepare.mjs ./scripts/
 COPY clients/typescript/package.json ./clients/typescript/
+COPY test/openapi-clients/package.json ./test/openapi-clients/
 RUN npm ci --omit=dev --no-audit --no-fund
 
 # ---- runtime stage: Node runs the TypeScript sources itself (type stripping), as the unprivileged "node" user
@@ -24,7 +28,9 @@ COPY package.json ./
 COPY src ./src
 COPY bin ./bin
 COPY migrations ./migrations
-RUN mkdir -p /data /etc/countersign && chown node:node /data
+# `countersign <command>` (the operator CLI) on PATH: docker compose exec countersign countersign audit verify
+RUN ln -s /app/bin/countersign.mjs /usr/local/bin/countersign \
+  && mkdir -p /data /etc/countersign && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 3000

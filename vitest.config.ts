@@ -34,6 +34,7 @@ const DATABASE_FREE = [
   "test/bench/**",
   "test/demo/**",
   "test/client/canonical.test.ts",
+  "test/client/canonical-vectors.test.ts",
   "test/client/types.test.ts",
   "test/client/schema-drift.test.ts",
   "test/client/verify-token.test.ts",

@@ -126,7 +126,13 @@ async function intakeRounds(dir: string, rounds: number, perRound: number): Prom
       config,
       clock: systemClock,
       events: new RequestEvents(),
-      metrics: createMetrics({ outboxDepth: async () => 0, pendingCallbacks: async () => 0 }),
+      metrics: createMetrics({
+        outboxDepth: async () => 0,
+        pendingCallbacks: async () => 0,
+        oldestPendingCreatedAt: async () => null,
+        countPending: async () => 0,
+        now: () => systemClock.now(),
+      }),
       log: pino({ level: "silent" }),
       // Requests are routed to humans here: nothing is signed.
       tokens: createTokenIssuer({ keys: createKeyStore(database), config, suppliedKey: null }),

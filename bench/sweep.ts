@@ -100,7 +100,7 @@ export async function sweepBench(ctx: BenchContext): Promise<Metric[]> {
         config: parsed.config,
         clock: { now: () => base },
         events: new RequestEvents(),
-        metrics: createMetrics(store),
+        metrics: createMetrics({ ...store, now: () => base }),
         log: pino({ level: "silent" }),
         // The sweep never approves, so no key is needed.
         tokens: createTokenIssuer({

@@ -1,6 +1,6 @@
 /**
  * Two replicas on one PostgreSQL; kill one during a burst; lose nothing.
- * README "Running several replicas on PostgreSQL", "Try it":
+ * docs/postgresql.md, "Try it":
  *
  *   node bench/try-replicas.ts            (DATABASE_URL=postgres://… to use your own server,
  *                                            TRY_REQUESTS=N for a bigger burst, TRY_PORTS=A,B)

@@ -1,11 +1,9 @@
-import { existsSync } from "node:fs";
 import { loadEnv } from "./config/env.ts";
+import { withEnvFile } from "./config/env-file.ts";
 import { loadConfigFile } from "./config/file.ts";
 import { createLogger } from "./log.ts";
 import { StartupError, startService } from "./service.ts";
 import { describeServer } from "./storage/open.ts";
-
-const DEFAULT_ENV_FILE = ".env";
 
 /**
  * Composition root: read env → load config → open db + migrate → start the
@@ -14,15 +12,12 @@ const DEFAULT_ENV_FILE = ".env";
  */
 async function main(): Promise<void> {
   // A .env file (KEY=value lines) fills in what the environment leaves unset; the environment wins.
-  const envFile = process.env.COUNTERSIGN_ENV_FILE?.trim() || DEFAULT_ENV_FILE;
-  if (existsSync(envFile)) process.loadEnvFile(envFile);
-  else if (envFile !== DEFAULT_ENV_FILE) {
-    return fail("invalid environment", [`COUNTERSIGN_ENV_FILE: no such file ${JSON.stringify(envFile)}`]);
-  }
-  const envResult = loadEnv(process.env, { requireSlack: true });
+  const source = withEnvFile(process.env);
+  if (!source.ok) return fail("invalid environment", source.problems);
+  const envResult = loadEnv(source.env, { requireSlack: true });
   if (!envResult.ok) return fail("invalid environment", envResult.problems);
   const env = envResult.env;
-  const configResult = loadConfigFile(env.configPath, process.env);
+  const configResult = loadConfigFile(env.configPath, source.env);
   if (!configResult.ok) {
     return fail(
       `invalid configuration file ${env.configPath}`,
@@ -37,6 +32,7 @@ async function main(): Promise<void> {
       signingSecret: env.slackSigningSecret,
       appToken: env.slackAppToken,
       apiUrl: env.slackApiUrl,
+      teamIds: env.slackTeamIds,
     },
     port: env.port,
     database:

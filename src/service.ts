@@ -17,7 +17,7 @@ import { registerHome } from "./slack/home.ts";
 import { registerListeners } from "./slack/listeners/index.ts";
 import { createSlackOutbox, type OutboxOptions } from "./slack/outbox.ts";
 import { rethrowNotStored } from "./slack/store-then-ack.ts";
-import { createUsergroupDirectory } from "./slack/usergroups.ts";
+import { createUsergroupDirectory, type UsergroupOptions } from "./slack/usergroups.ts";
 import {
   acquireDatabaseLock,
   type DatabaseLock,
@@ -33,7 +33,16 @@ export { StartupError };
 
 export interface ServiceOptions {
   config: AppConfig;
-  slack: { botToken: string; signingSecret: string; appToken: string | null; apiUrl: string };
+  slack: {
+    botToken: string;
+    signingSecret: string;
+    appToken: string | null;
+    apiUrl: string;
+    /** SLACK_TEAM_ID: the workspaces answered; unset or null: the bot token's own (auth.test). */
+    teamIds?: readonly string[] | null;
+  };
+  /** User group member lists: cache ages and the background refresh interval. */
+  usergroups?: UsergroupOptions;
   port: number;
   /**
    * SQLite: a path (opened and migrated here) or an already open database;
@@ -161,8 +170,21 @@ async function startOn(
   // Calls made while answering Slack (views.open, usergroups) must be quick: one retry at most.
   const clientOptions = { slackApiUrl: options.slack.apiUrl, retryConfig: { retries: 1 }, timeout: 2_500 };
   const apiClient = new WebClient(options.slack.botToken, { ...clientOptions, logger: slackLogger });
-  const app = await createSlackApp({ ...options, routes, clientOptions, apiClient, log, slackLogger });
-  const directory = createUsergroupDirectory(apiClient, clock);
+  const app = await createSlackApp({
+    ...options,
+    routes,
+    clientOptions,
+    apiClient,
+    log,
+    slackLogger,
+    metrics: deps.metrics,
+  });
+  // Member lists are fetched before the listener opens and kept fresh in the
+  // background, so a click never waits on usergroups.users.list.
+  const directory = createUsergroupDirectory(apiClient, clock, { ...options.usergroups, log });
+  const usergroups = Object.values(config.roles).flatMap((role) => (role.usergroup ? [role.usergroup] : []));
+  await directory.warm(usergroups);
+  directory.start(usergroups);
   registerListeners(app, {
     deps,
     isMember: (group, user) => directory.isMember(group, user),
@@ -207,6 +229,7 @@ async function startOn(
         app,
         server,
         workers: [outbox, callbacks],
+        directory,
         beforeClose: () => scheduler.logAuditHead("shutdown"),
         close: async () => {
           await backend.close();

@@ -264,7 +264,7 @@ export function createApiRoutes(deps: Deps, options: ApiOptions): CustomRoute[] 
     sendJson(res, 200, {
       service: "countersign",
       description: "a Slack approval gate for AI agents",
-      docs: 'README.md of the countersign repository, section "Agent API"',
+      docs: "docs/api.md (Agent API) in the countersign repository",
       endpoints: {
         requests: "/v1/requests",
         openapi: OPENAPI_PATH,

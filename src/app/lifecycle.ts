@@ -38,6 +38,8 @@ export interface ShutdownParts {
   app: App;
   server: Server | null;
   workers: { stop(settleMs: number): Promise<void> }[];
+  /** The user group directory's background refresh. */
+  directory: { stop(): void };
   /** Last words before the database closes (the audit head). */
   beforeClose: () => Promise<void>;
   close: () => Promise<void>;
@@ -53,6 +55,7 @@ export async function shutDown(parts: ShutdownParts): Promise<void> {
   const abortTimer = setTimeout(() => parts.abortInFlight.abort(), SHUTDOWN_GRACE_MS);
   abortTimer.unref();
   await parts.scheduler.stop();
+  parts.directory.stop();
   parts.shutdown.abort();
   // Keep-alive connections that go idle after close() would hold it open
   // until the client hangs up: close them as they go idle.

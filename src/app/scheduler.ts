@@ -50,7 +50,7 @@ export function createScheduler(
     sweepNow,
     logAuditHead,
     start() {
-      // Once a day, so the head can be anchored outside the database (README: "Audit log").
+      // Once a day, so the head can be anchored outside the database (docs/audit.md).
       tasks.push(cron.schedule("0 0 * * *", () => logAuditHead("daily"), { name: "audit-head" }));
       if (options.sweepCron === null) return;
       const task = cron.schedule(

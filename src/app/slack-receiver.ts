@@ -6,12 +6,19 @@ import type { Logger } from "pino";
 import { answerClientErrors, frontDoor } from "../api/front-door.ts";
 import { systemClock } from "../clock.ts";
 import type { boltLogger } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
+import { teamGuard } from "../slack/team-guard.ts";
 import { StartupError } from "./lifecycle.ts";
 
 export const SLACK_EVENTS_PATH = "/slack/events";
 
 export interface SlackReceiverOptions {
-  slack: { botToken: string; signingSecret: string; appToken: string | null };
+  slack: {
+    botToken: string;
+    signingSecret: string;
+    appToken: string | null;
+    teamIds?: readonly string[] | null;
+  };
   port: number;
   host?: string;
   /** The agent API, served on the same listener. */
@@ -23,6 +30,8 @@ export interface SlackReceiverOptions {
   log: Logger;
   /** The Bolt-shaped logger every Slack client of this process shares. */
   slackLogger: ReturnType<typeof boltLogger>;
+  /** Counts interactions refused for coming from another workspace. */
+  metrics: Pick<Metrics, "refusedClick">;
 }
 
 /**
@@ -71,17 +80,35 @@ export async function createSlackApp(options: SlackReceiverOptions): Promise<App
       answerClientErrors(server);
     }
   }
-  return new App({
+  const app = new App({
     // Our own authorize (instead of `token`) so an unreachable Slack at start-up
     // does not crash the process: auth.test is retried on the next interaction.
     authorize: async () => {
       identity ??= await checkBotToken(apiClient, log);
-      return { botToken: options.slack.botToken, ...identity };
+      return {
+        botToken: options.slack.botToken,
+        ...(identity?.botId ? { botId: identity.botId } : {}),
+        ...(identity?.botUserId ? { botUserId: identity.botUserId } : {}),
+      };
     },
     receiver,
     logger: slackLogger,
     clientOptions,
   });
+  // Only the configured workspaces (SLACK_TEAM_ID), else the bot token's own, are answered.
+  const configuredTeams = options.slack.teamIds?.length ? new Set(options.slack.teamIds) : null;
+  app.use(
+    teamGuard({
+      allowed: async () => {
+        if (configuredTeams !== null) return configuredTeams;
+        identity ??= await checkBotToken(apiClient, log);
+        return identity?.teamId ? new Set([identity.teamId]) : null;
+      },
+      log,
+      metrics: options.metrics,
+    }),
+  );
+  return app;
 }
 
 /**
@@ -156,12 +183,13 @@ const BAD_TOKEN = new Set([
 async function checkBotToken(
   client: WebClient,
   log: Logger,
-): Promise<{ botId?: string; botUserId?: string } | null> {
+): Promise<{ botId?: string; botUserId?: string; teamId?: string } | null> {
   try {
     const result = await client.auth.test();
     return {
       ...(result.bot_id ? { botId: result.bot_id } : {}),
       ...(result.user_id ? { botUserId: result.user_id } : {}),
+      ...(result.team_id ? { teamId: result.team_id } : {}),
     };
   } catch (error) {
     const code = (error as { data?: { error?: string } }).data?.error;

@@ -23,7 +23,16 @@ export async function wireDeps(
   const { config, clock, log } = options;
   const { store, keys, writes } = backend;
   const events = new RequestEvents(backend.bus);
-  const metrics = createMetrics({ outboxDepth: store.outboxDepth, pendingCallbacks: store.pendingCallbacks });
+  const metrics = createMetrics(
+    {
+      outboxDepth: store.outboxDepth,
+      pendingCallbacks: store.pendingCallbacks,
+      oldestPendingCreatedAt: store.oldestPendingCreatedAt,
+      countPending: store.countPending,
+      now: () => clock.now(),
+    },
+    config,
+  );
   metrics.seed(await store.countByStatus());
   const suppliedKey = options.signingKey;
   const signingKey = await shared(() =>

@@ -88,7 +88,7 @@ export async function afterFinal(
 ): Promise<void> {
   const row = committed ?? (await deps.store.getRequest(requestId));
   if (row?.resolution && row.decidedAt !== null) {
-    deps.metrics.finalized(row.status, row.resolution, row.createdAt, row.decidedAt);
+    deps.metrics.finalized(row.status, row.resolution, row.createdAt, row.decidedAt, row.policy);
   }
   deps.events.notify(requestId);
 }

@@ -4,6 +4,7 @@ import { expiryDue, type RefusalReason } from "../domain/transitions.ts";
 import type { RequestResource } from "../domain/vocabulary.ts";
 import type { WriteOptions } from "../storage/ports.ts";
 import { authorityOf, type MembershipCheck } from "./authority.ts";
+import { type ClickOrigin, originRefusal } from "./click-origin.ts";
 import type { Deps } from "./deps.ts";
 import { afterFinal, finalizeInTx, queueSlack } from "./finalize.ts";
 import { toResource } from "./resource.ts";
@@ -18,6 +19,8 @@ export interface DecisionInput {
   channel: string | null;
   /** A rejection that asks the agent for a revision (CONTRACT §9): resolution `changes_requested`. */
   changesRequested?: boolean;
+  /** The message a button was clicked on; a click counts only for that message's request. */
+  origin?: ClickOrigin;
 }
 
 /** What a screened click is about: a vote, or opening the edit modal. */
@@ -134,23 +137,31 @@ export async function screenClick(
 /** The authority check happens before the transaction because a user group lookup may call Slack. */
 export async function refusalFor(
   deps: Deps,
-  input: Pick<DecisionInput, "requestId" | "user">,
+  input: Pick<DecisionInput, "requestId" | "user" | "origin">,
   isMember: MembershipCheck,
 ): Promise<RefusalReason | null | "not_found"> {
   const row = await deps.store.getRequest(input.requestId);
   if (!row) return "not_found";
   if (row.status !== "pending") return null;
+  const misplaced = input.origin === undefined ? null : originRefusal(row, input.origin);
+  if (misplaced !== null) {
+    deps.log.warn(
+      { requestId: row.id, user: input.user.id, origin: input.origin, reason: misplaced },
+      "click on a message that is not this request's; refusing it",
+    );
+    return misplaced;
+  }
   const role = row.role === null ? undefined : deps.config.roles[row.role];
   try {
     return await authorityOf(row, role, input.user.id, isMember);
   } catch (error) {
-    // Membership could not be checked (Slack down, unknown user group): fail
-    // closed, but answer and audit the click like any refusal instead of dropping it.
+    // Membership could not be checked (Slack slow or down, unknown user group, no
+    // recent member list): fail closed, and say so — this is not "not an approver".
     deps.log.warn(
       { err: error, requestId: row.id, user: input.user.id },
-      "usergroup lookup failed; refusing the click",
+      "usergroup membership could not be checked; refusing the click",
     );
-    return "not_an_approver";
+    return "membership_unknown";
   }
 }
 

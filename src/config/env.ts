@@ -12,7 +12,8 @@ import { z } from "zod";
  *   DATABASE_CONNECT_TIMEOUT → databaseConnectTimeoutMs (seconds in the environment),
  *   WORK_LEASE_SECONDS → workLeaseMs (how long a replica's claim on a queued Slack call or callback lasts),
  *   SWEEP_CRON → sweepCron, LOG_LEVEL → logLevel,
- *   COUNTERSIGN_SIGNING_KEY → signingKey (PKCS#8 PEM of an Ed25519 key, given inline or as a file path).
+ *   COUNTERSIGN_SIGNING_KEY → signingKey (PKCS#8 PEM of an Ed25519 key, given inline or as a file path),
+ *   SLACK_TEAM_ID → slackTeamIds (workspaces whose signed requests are answered; default: the token's, from auth.test).
  * Unset optional settings are null, never undefined.
  */
 
@@ -46,6 +47,7 @@ const ENV_KEYS = [
   "SWEEP_CRON",
   "LOG_LEVEL",
   "COUNTERSIGN_SIGNING_KEY",
+  "SLACK_TEAM_ID",
 ] as const;
 
 const got = (input: unknown): string => ` (got ${JSON.stringify(input)})`;
@@ -208,6 +210,14 @@ function envSchema(requireSlack: boolean) {
         })
         .default(ENV_DEFAULTS.SWEEP_CRON),
       LOG_LEVEL: logLevelSetting(ENV_DEFAULTS.LOG_LEVEL),
+      SLACK_TEAM_ID: z
+        .string()
+        .refine((value) => value.split(",").every((id) => /^[TE][A-Z0-9]{2,}$/.test(id.trim())), {
+          error: (iss) =>
+            `must be Slack workspace ids like "T0123ABCD" (or an org's "E…"), separated by commas${got(iss.input)}`,
+        })
+        .transform((value) => value.split(",").map((id) => id.trim()))
+        .optional(),
       COUNTERSIGN_SIGNING_KEY: z
         .string()
         .transform((value, ctx) => {
@@ -233,6 +243,7 @@ function envSchema(requireSlack: boolean) {
       sweepCron: e.SWEEP_CRON,
       logLevel: e.LOG_LEVEL,
       signingKey: e.COUNTERSIGN_SIGNING_KEY ?? null,
+      slackTeamIds: e.SLACK_TEAM_ID ?? null,
     }));
 }
 

@@ -1,19 +1,19 @@
-import { rmSync } from "node:fs";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadDemoEnv } from "../config/demo-env.ts";
 import { createLogger } from "../log.ts";
+import { DatabaseLockedError } from "../storage/open.ts";
+import { freshDemoDatabase } from "./fresh-database.ts";
 import { DEMO_CONFIG_URL, type Demo, startDemo } from "./start.ts";
 
 /**
  * `npm run demo`: countersign plus a simulated Slack on localhost, no Slack app,
- * tokens or public URL. Reads PORT (default 3000), SIM_PORT (default 3001) and
- * LOG_LEVEL (default warn) only; never any Slack setting. Never imported by src/main.ts.
+ * tokens or public URL. Reads PORT (default 3000), SIM_PORT (default 3001),
+ * DATABASE_PATH (default ./data/demo.db), LOG_LEVEL (default warn) and
+ * DEMO_SOCKET_MODE only; never any Slack setting. Never imported by src/main.ts.
  */
 
-const DB_PATH = "./data/demo.db";
-
-function banner(demo: Demo): string {
+function banner(demo: Demo, dbPath: string, socketMode: boolean): string {
   const api = demo.apiUrl.replace("127.0.0.1", "localhost");
   const sim = demo.simUrl.replace("127.0.0.1", "localhost");
   const agents = demo.config.agents;
@@ -21,11 +21,12 @@ function banner(demo: Demo): string {
   const token = agents[0]?.token ?? "";
   const config = relative(process.cwd(), fileURLToPath(DEMO_CONFIG_URL));
   return `
-countersign demo: the whole approval loop, with a simulated Slack
+countersign demo: the whole approval loop, with a simulated Slack${socketMode ? " (Socket Mode)" : ""}
 
   Simulated Slack   ${sim}   <- open this in a browser
   Agent API         ${api}/v1
-  Database          ${DB_PATH} (fresh on every run)
+  Database          ${dbPath} (fresh on every run)
+  Slack traffic     ${socketMode ? "Socket Mode: envelopes over the simulator's WebSocket" : "HTTP: signed posts to /slack/events"}
   Config            ${config}
 
   Demo agent tokens ${agents.map((a, i) => `${i === 0 ? "" : "                    "}${a.id.padEnd(width)}  ${a.token}`).join("\n")}
@@ -55,26 +56,27 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
-  const { port, simPort, logLevel, socketMode } = settings.env;
+  const { port, simPort, logLevel, socketMode, databasePath } = settings.env;
   const log = createLogger(logLevel);
-  // The simulated Slack lives in memory, so yesterday's requests would point at messages it never had.
-  for (const suffix of ["", "-wal", "-shm"]) rmSync(`${DB_PATH}${suffix}`, { force: true });
 
   let demo: Demo;
   try {
-    demo = await startDemo({ port, simPort, dbPath: DB_PATH, log, socketMode });
+    freshDemoDatabase(databasePath);
+    demo = await startDemo({ port, simPort, dbPath: databasePath, log, socketMode });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const message =
       code === "EADDRINUSE"
         ? `a port is already in use (PORT=${port}, SIM_PORT=${simPort}); pick others, e.g. PORT=4000 SIM_PORT=4001 npm run demo`
-        : error instanceof Error
-          ? error.message
-          : String(error);
+        : error instanceof DatabaseLockedError
+          ? `${error.message} (a second demo: DATABASE_PATH=./data/demo-2.db PORT=4000 SIM_PORT=4001 npm run demo)`
+          : error instanceof Error
+            ? error.message
+            : String(error);
     process.stderr.write(`countersign demo: failed to start: ${message}\n`);
-    process.exit(1);
+    process.exit(error instanceof DatabaseLockedError ? 2 : 1);
   }
-  process.stdout.write(banner(demo));
+  process.stdout.write(banner(demo, databasePath, socketMode));
 
   let stopping = false;
   const shutdown = () => {

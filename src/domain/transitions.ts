@@ -27,8 +27,21 @@ export function finalState<R extends Resolution>(resolution: R): Extract<FinalSt
   return { status: STATUS_OF[resolution], resolution } as Extract<FinalState, { resolution: R }>;
 }
 
-/** Why a click changes nothing although the request is still pending. */
-export const REFUSAL_REASONS = ["not_an_approver", "requester", "already_voted"] as const;
+/**
+ * Why a click changes nothing although the request is still pending.
+ * `membership_unknown`: Slack could not say whether the clicker is in the role's
+ * user group (and no recent member list could); `wrong_message`: the button's
+ * request is not the request of the message it is on; `message_not_recorded`:
+ * the message it is on is not (yet) recorded for that request.
+ */
+export const REFUSAL_REASONS = [
+  "not_an_approver",
+  "requester",
+  "already_voted",
+  "membership_unknown",
+  "wrong_message",
+  "message_not_recorded",
+] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /** The fields of a request (RequestRecord) that say what is due. */

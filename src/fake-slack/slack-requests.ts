@@ -48,8 +48,8 @@ export type BlockActionsInput = {
   /** Where `respond()` would post; Slack's is on hooks.slack.com. */
   responseUrl?: string;
   blockId?: string;
-  /** The clicked message as Slack echoes it (e.g. from `fake.messages()`). */
-  message?: { text?: string; blocks?: unknown[] };
+  /** The clicked message as Slack echoes it (e.g. from `fake.messages()`), with the metadata it was posted with. */
+  message?: { text?: string; blocks?: unknown[]; metadata?: unknown };
   actionTs?: string;
 };
 
@@ -80,6 +80,7 @@ export function blockActionsPayload(input: BlockActionsInput): Record<string, un
       ts: input.messageTs,
       text: input.message?.text ?? "",
       ...(input.message?.blocks !== undefined ? { blocks: input.message.blocks } : {}),
+      ...(input.message?.metadata !== undefined ? { metadata: input.message.metadata } : {}),
     },
     state: { values: {} },
     response_url:

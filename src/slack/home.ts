@@ -45,9 +45,11 @@ export async function pendingFor(
 }
 
 function line(row: RequestRecord, now?: number): string {
+  // The channel mention stands beside the link, never inside its label: Slack's
+  // mrkdwn has no nested entities and would show `<#C…>` and a stray `>`.
   const where =
     row.slackChannel !== null && row.slackTs !== null
-      ? ` · <${messageUrl(row.slackChannel, row.slackTs, row.slackThreadTs)}|open in <#${row.slackChannel}>>`
+      ? ` · in <#${row.slackChannel}> · <${messageUrl(row.slackChannel, row.slackTs, row.slackThreadTs)}|open message>`
       : "";
   const left =
     now === undefined

@@ -19,7 +19,7 @@ import {
 } from "./render/index.ts";
 
 /** Message metadata that names the request a post is for (finds a post whose recording was lost). */
-const POST_METADATA_TYPE = "countersign_request";
+export const POST_METADATA_TYPE = "countersign_request";
 
 /** How long recording a finished Slack call may wait for a foreign write lock. */
 const BOOKKEEPING_BUDGET_MS = 60_000;

@@ -8,7 +8,12 @@ import {
   openReadOnlyFile,
   type SqliteFile,
 } from "./sqlite/files.ts";
-import { acquireDatabaseLock, type DatabaseLock, DatabaseLockedError } from "./sqlite/lock.ts";
+import {
+  acquireDatabaseLock,
+  type DatabaseLock,
+  DatabaseLockedError,
+  isMemoryDatabase,
+} from "./sqlite/lock.ts";
 import type { OpenDatabase } from "./sqlite/open.ts";
 
 /**
@@ -90,6 +95,7 @@ export {
   DatabaseFileError,
   DatabaseLockedError,
   describeServer,
+  isMemoryDatabase,
   openBackupCopy,
   openReadOnlyFile,
 };

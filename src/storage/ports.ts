@@ -88,6 +88,10 @@ export interface RequestStore {
     until: number;
     id: string;
   }): Promise<{ status: RequestRecord["status"]; n: number }[]>;
+  /** Creation time of the oldest pending request (an index seek per agent), or null when none is pending. */
+  oldestPendingCreatedAt(): Promise<number | null>;
+  /** Pending requests (a count over the pending-only partial index). */
+  countPending(): Promise<number>;
   countByStatus(): Promise<
     { status: RequestRecord["status"]; resolution: RequestRecord["resolution"]; n: number }[]
   >;

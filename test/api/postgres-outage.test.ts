@@ -2,8 +2,9 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { blockActionsPayload, postToApp } from "../../src/fake-slack/slack-requests.ts";
 import { migratePostgres } from "../../src/storage/pg/open.ts";
-import { eventually, type Harness, REFUND, startHarness } from "../support/harness.ts";
+import { eventually, type Harness, REFUND, SIGNING_SECRET, startHarness } from "../support/harness.ts";
 import { onPostgres, startCluster, stopCluster } from "../support/postgres.ts";
 
 const script = fileURLToPath(new URL("../../scripts/pg-cluster.mjs", import.meta.url));
@@ -64,7 +65,24 @@ describe.skipIf(!onPostgres)("PostgreSQL down and back (DATABASE_URL)", () => {
     );
     const after = await h.create({ ...REFUND, summary: "after the outage" });
     expect(after.status).toBe(201);
-    expect(await h.click("U0LEAD1", "approve", before.json.id, where)).toBe(200);
+    // The click comes from the message as Slack shows it, metadata included: this cluster runs
+    // with synchronous_commit off, so the crash-like pause may have lost the recording of its ts
+    // (a click counts only on its request's message, known by its recorded ts or its metadata).
+    const message = h.slack.messages(where.channel).find((m) => m.ts === where.ts);
+    expect(message?.metadata).toMatchObject({ event_payload: { request_id: before.json.id } });
+    const clicked = await postToApp(
+      `${h.url}/slack/events`,
+      SIGNING_SECRET,
+      blockActionsPayload({
+        user: { id: "U0LEAD1" },
+        actionId: "approve",
+        value: before.json.id,
+        channelId: where.channel,
+        messageTs: where.ts,
+        message: { metadata: message?.metadata },
+      }),
+    );
+    expect(clicked.status).toBe(200);
     const decided = await h.api("GET", `/v1/requests/${before.json.id}`);
     expect(decided.json.status).toBe("approved");
     // Exactly what was acknowledged is stored: the refused create is not.

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it, vi } from "vitest";
@@ -225,6 +225,18 @@ describe("countersign audit verify / export", () => {
     expect(run).toMatchObject({ code: 1, stderr: expect.stringContaining("is not in the chain") });
   });
 
+  it("--anchor that is not a whole hash (sha256:0000, a bare hex, uppercase) → exit 2 naming --anchor, not a failed chain", async () => {
+    const { env, target } = await dbSetup();
+    await seedEvents(target, 3);
+    const full = `sha256:${"ab".repeat(32)}`;
+    for (const anchor of ["sha256:0000", "ab".repeat(32), full.toUpperCase()]) {
+      const run = await runCli(["audit", "verify", "--anchor", anchor], env);
+      expect(run.code, anchor).toBe(2);
+      expect(run.stderr, anchor).toContain("--anchor: must be a whole head hash");
+      expect(run.stderr, anchor).not.toContain("FAILED");
+    }
+  });
+
   // A missing or empty SQLite file (DATABASE_PATH).
   it.skipIf(onPostgres)("no database, or one never migrated → exit 2 naming DATABASE_PATH", async () => {
     const { env, dbPath } = setup();
@@ -372,8 +384,12 @@ describe.skipIf(onPostgres)("countersign backup", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`backup: written to ${target}`);
     expect(run.stdout).toContain("audit chain in the copy: ok");
+    // It holds the signing key: owner-only. One file, nothing left beside it.
+    expect(statSync(target).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).filter((f) => f.startsWith("backup.db"))).toEqual(["backup.db"]);
     const verify = await runCli(["audit", "verify"], { ...env, DATABASE_PATH: target });
     expect(verify.code).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.startsWith("backup.db"))).toEqual(["backup.db"]);
     const requests = new Database(target, { readonly: true })
       .prepare("SELECT count(*) AS n FROM requests")
       .get() as { n: number };
@@ -388,5 +404,15 @@ describe.skipIf(onPostgres)("countersign backup", () => {
     expect(again).toMatchObject({ code: 2, stderr: expect.stringContaining("already exists") });
     expect(verifyLive).toMatchObject({ code: 0, stdout: expect.stringContaining("audit verify: ok") });
     expect(migrate).toMatchObject({ code: 2, stderr: expect.stringContaining("stop the service first") });
+  });
+
+  it("into a folder that does not exist → exit 2 naming the folder, nothing written", async () => {
+    const { env, dbPath, dir } = setup();
+    expect((await runCli(["migrate"], { ...env, DATABASE_PATH: dbPath })).code).toBe(0);
+    const target = join(dir, "backups", "x.db");
+    const run = await runCli(["backup", target], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`<path>: the folder ${join(dir, "backups")} does not exist`);
+    expect(existsSync(join(dir, "backups"))).toBe(false);
   });
 });

@@ -105,6 +105,31 @@ describe("CountersignClient against the real service over HTTP", () => {
     });
   });
 
+  it("listRequests → the agent's own requests, newest first, by status, a page at a time; requests() walks every page", async () => {
+    const h = await harness(cleanups);
+    const client = clientFor(h);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      ids.push((await client.createRequest({ ...REFUND, summary: `refund ${i}` })).request.id);
+      h.clock.advance(1000);
+    }
+    await client.cancelRequest(ids[0]!);
+    const first = await client.listRequests({ status: "pending", limit: 2 });
+    expect(first.data.map((r) => r.id)).toEqual([ids[4], ids[3]]);
+    expect(first.next_cursor).toEqual(expect.any(String));
+    const second = await client.listRequests({ status: "pending", limit: 2, cursor: first.next_cursor! });
+    expect(second.data.map((r) => r.id)).toEqual([ids[2], ids[1]]);
+    const all: string[] = [];
+    for await (const r of client.requests({ limit: 2 })) all.push(r.id);
+    expect(all).toEqual([...ids].reverse());
+    expect((await client.listRequests({ status: "cancelled" })).data.map((r) => r.id)).toEqual([ids[0]]);
+    await expect(client.listRequests({ limit: 0 })).rejects.toBeInstanceOf(RangeError);
+    await expect(client.listRequests({ status: "nope" as "pending" })).rejects.toMatchObject({
+      code: "invalid_request",
+      status: 400,
+    });
+  });
+
   it("reportOutcome once on an approved request; a second time → conflict", async () => {
     const h = await harness(cleanups);
     const client = clientFor(h);

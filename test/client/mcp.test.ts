@@ -1,39 +1,17 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
+import { TOOLS } from "../../clients/typescript/src/mcp/server.ts";
 import { useCleanups } from "../support/cleanups.ts";
 import { TOKENS } from "../support/config.ts";
 import { eventually } from "../support/harness.ts";
 import { harness, REFUND } from "./helpers.ts";
+import { BIN, call as callTool, session as spawnSession } from "./mcp-session.ts";
 
 const cleanups = useCleanups();
-const BIN = fileURLToPath(new URL("../../clients/typescript/src/mcp/bin.ts", import.meta.url));
-
-/** A real stdio session with `countersign-mcp`, spawned as an MCP client would. */
-async function session(env: Record<string, string>): Promise<Client> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [BIN],
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stderr: "pipe",
-  });
-  const client = new Client({ name: "countersign-test", version: "1.0.0" });
-  await client.connect(transport);
-  cleanups.push(() => client.close());
-  return client;
-}
-
-async function call(client: Client, name: string, args: object) {
-  const result = (await client.callTool({
-    name,
-    arguments: args as Record<string, unknown>,
-  })) as CallToolResult;
-  const text = result.content.map((c) => (c.type === "text" ? c.text : "")).join("");
-  return { isError: result.isError === true, text };
-}
+const session = (env: Record<string, string>) => spawnSession(cleanups, env);
+const call = (client: Parameters<typeof callTool>[0], name: string, args: object) =>
+  callTool(client, name, args);
 
 describe("countersign-mcp over stdio", () => {
   it("initialize → tools/list → request_approval (pending) → approve in Slack → get_approval with wait → approved", async () => {
@@ -42,10 +20,14 @@ describe("countersign-mcp over stdio", () => {
     expect(client.getServerVersion()?.name).toBe("countersign");
 
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(["get_approval", "request_approval"]);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      "get_approval",
+      "permission_prompt",
+      "request_approval",
+    ]);
     const request = tools.find((t) => t.name === "request_approval")!;
     expect(request.inputSchema.required).toEqual(["action", "summary", "params"]);
-    expect(request.inputSchema.properties?.wait_seconds).toMatchObject({ minimum: 0, maximum: 60 });
+    expect(request.inputSchema.properties?.wait_seconds).toMatchObject({ minimum: 0, maximum: 3600 });
 
     const created = await call(client, "request_approval", { ...REFUND, wait_seconds: 0 });
     expect(created.isError).toBe(false);
@@ -81,7 +63,7 @@ describe("countersign-mcp over stdio", () => {
   it("bad arguments, a refused body, an unknown id → tool errors naming the problem; the server keeps running", async () => {
     const h = await harness(cleanups);
     const client = await session({ COUNTERSIGN_URL: h.url, COUNTERSIGN_TOKEN: TOKENS.support });
-    const badWait = await call(client, "request_approval", { ...REFUND, wait_seconds: 600 });
+    const badWait = await call(client, "request_approval", { ...REFUND, wait_seconds: 3601 });
     expect(badWait).toMatchObject({ isError: true });
     expect(badWait.text).toContain("wait_seconds");
     const noParams = await call(client, "request_approval", { action: "refund.issue", summary: "x" });
@@ -93,7 +75,7 @@ describe("countersign-mcp over stdio", () => {
     const unknown = await call(client, "get_approval", { id: "req_doesnotexist" });
     expect(unknown.text).toContain("not_found");
     // Still answering after all of that.
-    expect((await client.listTools()).tools).toHaveLength(2);
+    expect((await client.listTools()).tools).toHaveLength(3);
     expect(await h.service.deps.store.countByStatus()).toEqual([]);
   });
 
@@ -111,7 +93,7 @@ describe("countersign-mcp over stdio", () => {
     const unreachable = await call(offline, "get_approval", { id: "req_x" });
     expect(unreachable.isError).toBe(true);
     expect(unreachable.text).toContain("unreachable at http://127.0.0.1:1");
-    expect((await offline.listTools()).tools).toHaveLength(2);
+    expect((await offline.listTools()).tools).toHaveLength(3);
   });
 
   it("started without COUNTERSIGN_URL or with a bad one → exits 2 naming the setting", () => {
@@ -130,4 +112,106 @@ describe("countersign-mcp over stdio", () => {
     expect(noToken.status).toBe(2);
     expect(noToken.stderr).toContain("COUNTERSIGN_TOKEN is not set");
   });
+
+  it("tools/list: every input property described, annotations, an outputSchema on every tool", async () => {
+    const h = await harness(cleanups);
+    const client = await session({ COUNTERSIGN_URL: h.url, COUNTERSIGN_TOKEN: TOKENS.support });
+    const { tools } = await client.listTools();
+    const undescribed: string[] = [];
+    const walk = (schema: Record<string, unknown>, path: string) => {
+      const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+      for (const [name, property] of Object.entries(properties)) {
+        if (typeof property.description !== "string" || property.description.length < 5) {
+          undescribed.push(`${path}.${name}`);
+        }
+        walk(property, `${path}.${name}`);
+        if (property.items && typeof property.items === "object") {
+          walk(property.items as Record<string, unknown>, `${path}.${name}[]`);
+        }
+      }
+    };
+    for (const tool of tools) walk(tool.inputSchema, tool.name);
+    expect(undescribed).toEqual([]);
+    expect(
+      Object.keys(tools.find((t) => t.name === "request_approval")!.inputSchema.properties ?? {}),
+    ).toHaveLength(14);
+    const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
+    expect(byName.get_approval?.annotations).toMatchObject({ readOnlyHint: true, openWorldHint: true });
+    expect(byName.request_approval?.annotations).toMatchObject({
+      readOnlyHint: false,
+      destructiveHint: false,
+      idempotentHint: true,
+    });
+    expect(byName.permission_prompt?.annotations).toMatchObject({ readOnlyHint: false });
+    for (const tool of tools) expect(tool.outputSchema?.type, tool.name).toBe("object");
+    // The listed tools are the module's TOOLS, unchanged on the wire.
+    expect(tools).toEqual(JSON.parse(JSON.stringify(TOOLS)));
+  });
+
+  it("answers carry structuredContent (validated by the SDK client against outputSchema) equal to the JSON text", async () => {
+    const h = await harness(cleanups);
+    const client = await session({ COUNTERSIGN_URL: h.url, COUNTERSIGN_TOKEN: TOKENS.support });
+    const created = await call(client, "request_approval", REFUND);
+    expect(created.structured).toEqual(JSON.parse(created.text));
+    expect(created.structured).toMatchObject({
+      status: "pending",
+      next: expect.stringContaining("get_approval"),
+    });
+    const read = await call(client, "get_approval", { id: created.structured?.id });
+    expect(read.structured).toMatchObject({ id: created.structured?.id, status: "pending" });
+    const small = await call(client, "request_approval", {
+      ...REFUND,
+      params: { ...REFUND.params, amount: 30 },
+    });
+    expect(small.structured).toMatchObject({
+      status: "approved",
+      resolution: "approved_by_policy",
+      approver: null,
+      approval_token: expect.any(String),
+      next: null,
+    });
+  });
+
+  it("stdout carries JSON-RPC only: the bin, and `npm run --silent mcp` (no npm banner)", async () => {
+    const root = fileURLToPath(new URL("../..", import.meta.url));
+    const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+    const transcripts = await Promise.all(
+      [
+        [process.execPath, [BIN]],
+        [npm, ["run", "--silent", "mcp"]],
+      ].map(
+        ([command, args]) =>
+          new Promise<string>((resolve, reject) => {
+            const child = spawn(command as string, args as string[], {
+              cwd: root,
+              env: { ...process.env, COUNTERSIGN_URL: "http://127.0.0.1:1", COUNTERSIGN_TOKEN: "t" },
+            });
+            let out = "";
+            child.stdout.on("data", (chunk) => {
+              out += chunk;
+              if (out.split("\n").length > 2) child.kill();
+            });
+            child.on("error", reject);
+            child.on("close", () => resolve(out));
+            const init = {
+              jsonrpc: "2.0",
+              id: 1,
+              method: "initialize",
+              params: {
+                protocolVersion: "2025-06-18",
+                capabilities: {},
+                clientInfo: { name: "t", version: "1" },
+              },
+            };
+            child.stdin.write(`${JSON.stringify(init)}\n`);
+            child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" })}\n`);
+          }),
+      ),
+    );
+    for (const out of transcripts) {
+      const lines = out.split("\n").filter((line) => line !== "");
+      expect(lines.length).toBeGreaterThanOrEqual(2);
+      for (const line of lines) expect(JSON.parse(line)).toMatchObject({ jsonrpc: "2.0" });
+    }
+  }, 30_000);
 });

@@ -11,13 +11,13 @@ describe("the client's copy of the create-body JSON Schema", () => {
     );
   });
 
-  it("request_approval's input schema is that schema plus wait_seconds 0–60", () => {
+  it("request_approval's input schema is that schema plus wait_seconds 0–3600 (waits past one call return early)", () => {
     const generated = JSON.parse(createBodyJsonSchema());
     const tool = TOOLS.find((t) => t.name === "request_approval")!;
     expect(tool.inputSchema.required).toEqual(["action", "summary", "params"]);
     expect(tool.inputSchema.properties).toMatchObject({
       ...generated.properties,
-      wait_seconds: { type: "integer", minimum: 0, maximum: 60 },
+      wait_seconds: { type: "integer", minimum: 0, maximum: 3600 },
     });
     // What a client sends, not what the service makes of it: params an object, ttl a duration string.
     expect(tool.inputSchema.properties).toMatchObject({

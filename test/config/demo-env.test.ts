@@ -2,10 +2,17 @@ import { describe, expect, it } from "vitest";
 import { loadDemoEnv } from "../../src/config/demo-env.ts";
 
 describe("demo settings", () => {
-  it("defaults: PORT 3000, SIM_PORT 3001, LOG_LEVEL warn; Slack settings are ignored", () => {
+  it("defaults: PORT 3000, SIM_PORT 3001, LOG_LEVEL warn, ./data/demo.db; Slack settings are ignored", () => {
     expect(loadDemoEnv({ SLACK_BOT_TOKEN: "xoxb-real" })).toEqual({
       ok: true,
-      env: { port: 3000, simPort: 3001, logLevel: "warn", socketMode: false },
+      env: { port: 3000, simPort: 3001, logLevel: "warn", socketMode: false, databasePath: "./data/demo.db" },
+    });
+  });
+
+  it("DATABASE_PATH → the demo's own database there (a second demo beside a first)", () => {
+    expect(loadDemoEnv({ DATABASE_PATH: " ./data/demo-2.db " })).toMatchObject({
+      ok: true,
+      env: { databasePath: "./data/demo-2.db" },
     });
   });
 

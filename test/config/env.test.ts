@@ -29,6 +29,7 @@ describe("loadEnv", () => {
         sweepCron: "*/10 * * * * *",
         logLevel: "info",
         signingKey: null,
+        slackTeamIds: null,
       },
     });
   });
@@ -72,6 +73,7 @@ describe("loadEnv", () => {
         COUNTERSIGN_CONFIG: "/etc/countersign.yml",
         SWEEP_CRON: "* * * * *",
         LOG_LEVEL: "debug",
+        SLACK_TEAM_ID: "T0MAIN, E0ORG",
         UNRELATED: "ignored",
       },
       { requireSlack: true },
@@ -93,8 +95,19 @@ describe("loadEnv", () => {
         sweepCron: "* * * * *",
         logLevel: "debug",
         signingKey: null,
+        slackTeamIds: ["T0MAIN", "E0ORG"],
       },
     });
+  });
+
+  it("SLACK_TEAM_ID that is not a list of workspace ids → names the setting and the value", () => {
+    for (const value of ["my-workspace", "T0MAIN,,T0OTHER", "t0lower"]) {
+      const result = loadEnv({ SLACK_TEAM_ID: value }, { requireSlack: false });
+      expect(result.ok).toBe(false);
+      expect(result.ok ? [] : result.problems).toEqual([
+        `SLACK_TEAM_ID: must be Slack workspace ids like "T0123ABCD" (or an org's "E…"), separated by commas (got ${JSON.stringify(value)})`,
+      ]);
+    }
   });
 
   it("keeps a trailing slash that is already there and accepts the port bounds", () => {

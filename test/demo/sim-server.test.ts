@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { textOf, type VNode } from "../../src/demo/page/vnode.ts";
+import { FakeClock } from "../support/clock.ts";
 import { DEPLOY_TOKEN, startTestDemo, type TestDemo, until } from "./support.ts";
 
 let t: TestDemo | undefined;
@@ -130,6 +131,28 @@ describe("the simulator page server", () => {
     expect(text).not.toContain("Reject");
   });
 
+  it("an escalation DM is the manager's alone: in their sidebar and timeline, not in anyone else's", async () => {
+    const clock = new FakeClock(Date.now());
+    t = await startTestDemo({ clock });
+    await postedRefund();
+    clock.advance(61_000);
+    await t.demo.service.sweepNow();
+    const dm = await t.demo.slack.waitFor((s) =>
+      s.channels().find((c) => c.kind === "dm" && c.user === "U0MANAGER" && s.messages(c.id).length > 0),
+    );
+    const as = async (viewer: string, channel: string) => {
+      const state = await t!.sim(`/sim/state?channel=${channel}&as=${viewer}`);
+      return { sidebar: textOf(state.json.sidebar as VNode), timeline: textOf(state.json.timeline as VNode) };
+    };
+    const manager = await as("U0MANAGER", dm.id);
+    expect(manager.sidebar).toContain("Morgan Lee");
+    expect(manager.timeline).toContain("Escalated to you");
+    const lead = await as("U0LEAD1", dm.id);
+    expect(lead.sidebar).not.toContain("Morgan Lee");
+    expect(lead.timeline).not.toContain("Escalated to you");
+    expect(lead.timeline).toContain("only Morgan Lee sees it");
+  });
+
   it("the requester's click gets an ephemeral refusal that only the requester sees", async () => {
     t = await startTestDemo();
     const { id, ts } = await postedRefund();
@@ -238,7 +261,10 @@ describe("the simulator page server", () => {
       ).status,
     ).toBe(404);
     expect((await t.sim("/sim/submit", { as: "U0LEAD1", viewId: "V404", values: {} })).status).toBe(404);
-    expect(t.demo.slack.calls.filter((c) => c.method !== "auth.test")).toEqual([]);
+    // Only what start-up asks (auth.test, the user groups' member lists).
+    expect(
+      t.demo.slack.calls.filter((c) => c.method !== "auth.test" && c.method !== "usergroups.users.list"),
+    ).toEqual([]);
   });
 });
 

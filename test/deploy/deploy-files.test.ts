@@ -46,6 +46,28 @@ describe("Dockerfile", () => {
     expect(dockerfile).toMatch(/^FROM node:26-slim/m);
   });
 
+  it("puts the operator CLI on PATH as `countersign` (the package's bin)", () => {
+    const bin = JSON.parse(read("package.json")).bin.countersign as string;
+    expect(dockerfile).toMatch(
+      new RegExp(`ln -s /app/${bin.replace(".", "\\.")} /usr/local/bin/countersign`),
+    );
+    expect(existsSync(join(ROOT, bin))).toBe(true);
+  });
+
+  it("the dependency stage has every file `npm ci` reads: the lockfile's workspace and the prepare script", () => {
+    const deps = instructions.slice(
+      0,
+      instructions.findLastIndex((l) => l.startsWith("FROM ")),
+    );
+    const copied = deps.filter((l) => l.startsWith("COPY ")).join("\n");
+    const prepare = JSON.parse(read("package.json")).scripts.prepare as string;
+    const script = /node (\S+)/.exec(prepare)?.[1];
+    expect(script).toBeDefined();
+    expect(copied).toContain(script);
+    for (const ws of JSON.parse(read("package.json")).workspaces as string[])
+      expect(copied).toContain(`${ws}/package.json`);
+  });
+
   it(".dockerignore keeps secrets and local state out of the image", () => {
     const ignored = read(".dockerignore").split("\n");
     for (const entry of [".env", "countersign.yml", "node_modules", "data"]) expect(ignored).toContain(entry);

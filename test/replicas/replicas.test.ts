@@ -166,11 +166,27 @@ describe.skipIf(!onPostgres)("several replicas on one PostgreSQL", () => {
     );
     expect(created.map((c) => c.status)).toEqual(created.map(() => 201));
     const ids = created.map((c) => c.json.id as string);
-    // Approve them all, on both replicas (a click needs no posted message: its value names the request).
+    // Approve them all, on both replicas, each on its message as Slack shows it (a post whose
+    // answer A never got is in Slack all the same; the click carries the message's metadata).
+    const shown = (id: string) =>
+      slack
+        .messages("C0SUPPORT")
+        .find(
+          (m) =>
+            m.thread_ts === undefined &&
+            (m.metadata as { event_payload?: { request_id?: string } } | undefined)?.event_payload
+              ?.request_id === id,
+        );
+    await eventually(() => ids.every((id) => shown(id) !== undefined), 15_000);
     const clicks = await Promise.all(
-      ids.map((id, i) =>
-        clickOn(i % 2 === 0 ? b.base : a.base, "U0LEAD1", "approve", id, { channel: "C0SUPPORT" }),
-      ),
+      ids.map((id, i) => {
+        const message = shown(id)!;
+        return clickOn(i % 2 === 0 ? b.base : a.base, "U0LEAD1", "approve", id, {
+          channel: "C0SUPPORT",
+          ts: message.ts,
+          metadata: message.metadata,
+        });
+      }),
     );
     expect(clicks).toEqual(ids.map(() => 200));
 

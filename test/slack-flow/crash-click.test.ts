@@ -32,6 +32,8 @@ describe("kill -9 right after Slack got the ack", () => {
     const dbPath = join(t.dir, "cs.db");
     slack = await startFakeSlack({ validateBlocks: (b) => validateMessage(b) });
     slack.setUsergroup("S0LEADS", ["U0GROUP1"]);
+    // The start-up fetch of the member list fails: the click has to look the member up itself.
+    slack.failNext("usergroups.users.list", { error: "internal_error" });
     const database = onPostgres ? await postgresUrlFor(dbPath) : dbPath;
     child = spawnCrashChild(database, slack.url, Date.parse("2026-11-22T10:00:00.000Z"));
     const url = await crashChildUrl(child);
@@ -57,6 +59,8 @@ describe("kill -9 right after Slack got the ack", () => {
         value: id,
         channelId: "C0SUPPORT",
         messageTs: posted.ts,
+        // As Slack echoes the message (its ts may not be recorded yet when the click comes this early).
+        message: { metadata: posted.metadata },
       }),
     );
     child.kill("SIGKILL");

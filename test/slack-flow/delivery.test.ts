@@ -293,7 +293,8 @@ describe("a stop or crash between the state change and the post", () => {
       expect(res.status).toBe(201);
       ids.push(((await res.json()) as { id: string }).id);
     }
-    // The approver clicks before the message even arrived (e.g. from the DM of a teammate); Slack gets its 200.
+    // Slack shows the message but its answer hangs: countersign never learnt the ts. The approver
+    // clicks; the click's message carries the metadata the post named the request with. Slack gets its 200.
     const clicked = await postToApp(
       `${url}/slack/events`,
       SIGNING_SECRET,
@@ -303,6 +304,7 @@ describe("a stop or crash between the state change and the post", () => {
         value: ids[1]!,
         channelId: "C0SUPPORT",
         messageTs: "1.000100",
+        message: { metadata: { event_type: "countersign_request", event_payload: { request_id: ids[1]! } } },
       }),
     );
     expect(clicked.status).toBe(200);

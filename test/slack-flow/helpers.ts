@@ -8,7 +8,7 @@ import {
   viewSubmissionPayload,
 } from "../../src/fake-slack/slack-requests.ts";
 import type { SlackMessage } from "../../src/fake-slack/workspace.ts";
-import { type Harness, REFUND, SIGNING_SECRET } from "../support/harness.ts";
+import { type Harness, postedRow, REFUND, SIGNING_SECRET } from "../support/harness.ts";
 
 export { auditEvents, createPosted } from "../support/requests.ts";
 
@@ -75,9 +75,7 @@ export async function clickRaw(
 ) {
   // With both given, nothing is read (a click while the database is unreachable).
   const r =
-    opts.channel !== undefined && opts.ts !== undefined
-      ? undefined
-      : await h.service.deps.store.getRequest(requestId);
+    opts.channel !== undefined && opts.ts !== undefined ? undefined : await postedRow(h.service, requestId);
   return postToApp(
     `${h.url}/slack/events`,
     SIGNING_SECRET,

@@ -86,9 +86,12 @@ describe("/countersign and the Home tab", () => {
   });
 
   it("/countersign while Slack fails the user group lookup → the lookup failure is logged with context, the list still answers", async () => {
-    h = await startHarness();
+    // Failing since start-up: no member list was ever fetched.
+    h = await startHarness({
+      usergroups: { S0LEADS: ["U0GROUP1"] },
+      beforeStart: (slack) => slack.failNext("usergroups.users.list", { error: "internal_error", times: 6 }),
+    });
     await h.create(REFUND);
-    h.slack.failNext("usergroups.users.list", { error: "internal_error", times: 5 });
     // U0STRANGER is named in no role, so only the user group lookup could make them an approver.
     const body = JSON.parse((await command("U0STRANGER", "")).text);
     expect(body.text).toBe("Nothing is waiting for your decision.");

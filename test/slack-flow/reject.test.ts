@@ -170,8 +170,11 @@ describe("Reject through the modal", () => {
   });
 
   it("reject submission while the usergroup lookup is slower than Slack's 3 s → answered in time with an error in the modal and nothing recorded; the resubmission rejects", async () => {
-    h = await startHarness();
-    h.slack.setUsergroup("S0LEADS", ["U0GROUP1"]);
+    // No member list at hand: the start-up fetch failed.
+    h = await startHarness({
+      usergroups: { S0LEADS: ["U0GROUP1"] },
+      beforeStart: (slack) => slack.failNext("usergroups.users.list", { error: "internal_error" }),
+    });
     const id = await createPosted(h);
     h.slack.delayNext("usergroups.users.list", 4_000);
 

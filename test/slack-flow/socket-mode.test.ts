@@ -8,7 +8,7 @@ import { type PostgresDatabase, type Service, startService } from "../../src/ser
 import { validateMessage } from "../../src/slack/render/index.ts";
 import { openDatabase } from "../../src/storage/sqlite/open.ts";
 import { TOKENS, testConfig } from "../support/config.ts";
-import { REFUND, tempDir, testDatabase } from "../support/harness.ts";
+import { eventually, REFUND, tempDir, testDatabase } from "../support/harness.ts";
 import { freePort } from "../support/ports.ts";
 import { freshPostgresUrl, onPostgres } from "../support/postgres.ts";
 import { startDbProxy } from "../support/tcp-proxy.ts";
@@ -85,7 +85,7 @@ async function socketService(
 ): Promise<{ service: Service; slack: FakeSlack; id: string; ts: string }> {
   slack = await startFakeSlack({ validateBlocks: (b) => validateMessage(b), socketMode: true });
   const port = await freePort();
-  service = await startService({
+  const started = await startService({
     config: testConfig(),
     slack: { botToken: "xoxb-test", signingSecret: "secret", appToken: "xapp-1-test", apiUrl: slack.url },
     port,
@@ -100,6 +100,7 @@ async function socketService(
     sweepCron: null,
     outbox: { pollMs: 20 },
   });
+  service = started;
   await slack.socket.waitForConnection();
   const created = await fetch(`http://127.0.0.1:${port}/v1/requests`, {
     method: "POST",
@@ -109,7 +110,9 @@ async function socketService(
   expect(created.status).toBe(201);
   const { id } = (await created.json()) as { id: string };
   const posted = await slack.waitFor((s) => s.messages("C0SUPPORT")[0]);
-  return { service, slack, id, ts: posted.ts };
+  // A click counts for the message recorded for its request: wait until the post's answer is stored.
+  await eventually(async () => (await started.deps.store.getRequest(id))?.slackTs);
+  return { service: started, slack, id, ts: posted.ts };
 }
 
 const click = (user: string, action: "approve" | "reject", id: string, ts: string, triggerId?: string) =>

@@ -12,6 +12,7 @@ import {
 } from "../../src/fake-slack/slack-requests.ts";
 import { type PostgresDatabase, type Service, startService } from "../../src/service.ts";
 import { validateMessage } from "../../src/slack/render/index.ts";
+import type { UsergroupOptions } from "../../src/slack/usergroups.ts";
 import type { GroupCommitOptions } from "../../src/storage/sqlite/group-commit.ts";
 import { type OpenDatabase, openDatabase } from "../../src/storage/sqlite/open.ts";
 import { FakeClock } from "./clock.ts";
@@ -41,6 +42,14 @@ export interface HarnessOptions {
   port?: number;
   /** COUNTERSIGN_SIGNING_KEY as the service receives it (PKCS#8 PEM). */
   signingKey?: string;
+  /** User groups the fake Slack knows from the start (when the harness starts its own fake). */
+  usergroups?: Record<string, string[]>;
+  /** The service's user group cache settings (e.g. a short background refresh). */
+  usergroupCache?: UsergroupOptions;
+  /** SLACK_TEAM_ID as the service receives it. */
+  teamIds?: string[];
+  /** Runs on the fake Slack before the service starts (e.g. Slack failing from the very start). */
+  beforeStart?: (slack: FakeSlack) => void;
 }
 
 export interface Harness {
@@ -81,7 +90,13 @@ export { REFUND };
 /** A real service on an ephemeral port, with a fake Slack over HTTP and a fake clock. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const clock = options.clock ?? new FakeClock();
-  const slack = options.slack ?? (await startFakeSlack({ validateBlocks: (b) => validateMessage(b) }));
+  const slack =
+    options.slack ??
+    (await startFakeSlack({
+      validateBlocks: (b) => validateMessage(b),
+      ...(options.usergroups ? { usergroups: options.usergroups } : {}),
+    }));
+  options.beforeStart?.(slack);
   const config = options.config ?? testConfig();
   const logs: string[] = [];
   const sink = new Writable({
@@ -93,7 +108,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const database = await testDatabase(options);
   const service = await startService({
     config,
-    slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, appToken: null, apiUrl: slack.url },
+    slack: {
+      botToken: BOT_TOKEN,
+      signingSecret: SIGNING_SECRET,
+      appToken: null,
+      apiUrl: slack.url,
+      ...(options.teamIds ? { teamIds: options.teamIds } : {}),
+    },
+    ...(options.usergroupCache ? { usergroups: options.usergroupCache } : {}),
     port: options.port ?? 0,
     host: "127.0.0.1",
     database,
@@ -140,9 +162,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async click(user, action, requestId, opts = {}) {
       // Only when the caller does not say where the message is (the database may be down on purpose).
       const row =
-        opts.channel !== undefined && opts.ts !== undefined
-          ? undefined
-          : await service.deps.store.getRequest(requestId);
+        opts.channel !== undefined && opts.ts !== undefined ? undefined : await postedRow(service, requestId);
       const res = await postToApp(
         `${url}/slack/events`,
         SIGNING_SECRET,
@@ -229,6 +249,20 @@ export function postgresUrlFor(dbPath: string): Promise<string> {
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "countersign-test-"));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * The request's row once its message is recorded (a person clicks a message
+ * that is there; a click counts only on its own request's message), or as it
+ * is after a short wait when it never gets one (Slack failing on purpose).
+ */
+export async function postedRow(service: Service, requestId: string) {
+  const deadline = Date.now() + 2_000;
+  for (;;) {
+    const row = await service.deps.store.getRequest(requestId);
+    if (!row || row.slackTs !== null || Date.now() > deadline) return row;
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 /** Polls until fn returns a truthy value (for state that changes outside the fake Slack). */

@@ -152,7 +152,7 @@ export async function clickOn(
   user: string,
   action: "approve" | "reject",
   requestId: string,
-  where: { channel: string; ts?: string | null },
+  where: { channel: string; ts?: string | null; metadata?: unknown },
 ): Promise<number> {
   const res = await postToApp(
     `${base}/slack/events`,
@@ -163,6 +163,7 @@ export async function clickOn(
       value: requestId,
       channelId: where.channel,
       messageTs: where.ts ?? "1.000100",
+      ...(where.metadata === undefined ? {} : { message: { metadata: where.metadata } }),
     }),
   );
   return res.status;

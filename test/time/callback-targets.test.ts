@@ -135,6 +135,9 @@ describe("callback_url targets (SSRF)", () => {
     await first.stop();
 
     const second = await harness({ dbPath, clock, slack, config: testConfig(STRICT_YAML) });
+    // Posted (by the first or, after the restart, the second): the clicks are on recorded messages.
+    for (const id of ids)
+      await eventually(async () => (await second.service.deps.store.getRequest(id))?.slackTs);
     for (const id of ids) await second.click("U0LEAD1", "approve", id);
     for (const id of ids) {
       const row = await eventually(async () => {

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useCleanups } from "../support/cleanups.ts";
 import { FakeClock } from "../support/clock.ts";
+import { TOKENS } from "../support/config.ts";
 import { eventually, type Harness, REFUND, startHarness, tempDir } from "../support/harness.ts";
 import { createPosted, MINUTE, type Receiver } from "./helpers.ts";
 
@@ -198,5 +199,129 @@ describe("/metrics", () => {
     const after = await scrape(second);
     expect(sample(after, 'countersign_requests{status="expired",resolution="approval_timeout"}')).toBe(2);
     expect(sample(after, 'countersign_requests{status="pending",resolution="none"}')).toBe(0);
+  });
+});
+
+describe("/metrics by policy and action glob", () => {
+  it("fresh start → every configured policy's series exist at zero, labelled with its action glob, nothing per raw action", async () => {
+    const h = await cleanups.harness();
+    const text = await scrape(h);
+    const finalized = (labels: string) => sample(text, `countersign_requests_finalized_total{${labels}}`);
+    expect(
+      finalized(
+        'policy="small-refunds",action="refund.*",resolution="approved_by_policy",decided_by="policy"',
+      ),
+    ).toBe(0);
+    expect(
+      finalized('policy="no-deletes",action="db.drop*",resolution="rejected_by_policy",decided_by="policy"'),
+    ).toBe(0);
+    expect(
+      finalized(
+        'policy="medium-refunds",action="refund.*",resolution="approval_timeout",decided_by="timeout"',
+      ),
+    ).toBe(0);
+    expect(
+      sample(
+        text,
+        'countersign_requests_created_total{policy="large-refunds",action="refund.*",route="human"}',
+      ),
+    ).toBe(0);
+    // A policy that decides itself never routes to a human: no such series.
+    expect(text).not.toContain('policy="small-refunds",action="refund.*",route="human"');
+  });
+
+  it("policy approve, policy reject, human approve, timeout → counted per policy and glob; raw actions never become labels", async () => {
+    const h = await cleanups.harness();
+    const refund = (amount: number) => ({ ...REFUND, action: `refund.issue_${amount}`, params: { amount } });
+    expect((await h.api("POST", "/v1/requests", refund(20))).status).toBe(201);
+    expect(
+      (await h.api("POST", "/v1/requests", { action: "db.drop_table", summary: "drop", params: {} })).status,
+    ).toBe(201);
+    const approved = await createPosted(h, refund(75));
+    const expired = await createPosted(h, refund(80));
+    await h.click("U0LEAD1", "approve", approved);
+    await eventually(async () => (await h.service.deps.store.getRequest(approved))?.status === "approved");
+    h.clock.advance(30 * MINUTE);
+    await h.service.sweepNow();
+    expect((await h.service.deps.store.getRequest(expired))?.status).toBe("expired");
+
+    const text = await scrape(h);
+    const finalized = (labels: string) => sample(text, `countersign_requests_finalized_total{${labels}}`);
+    expect(
+      finalized(
+        'policy="small-refunds",action="refund.*",resolution="approved_by_policy",decided_by="policy"',
+      ),
+    ).toBe(1);
+    expect(
+      finalized('policy="no-deletes",action="db.drop*",resolution="rejected_by_policy",decided_by="policy"'),
+    ).toBe(1);
+    expect(
+      finalized(
+        'policy="medium-refunds",action="refund.*",resolution="approved_by_humans",decided_by="human"',
+      ),
+    ).toBe(1);
+    expect(
+      finalized(
+        'policy="medium-refunds",action="refund.*",resolution="approval_timeout",decided_by="timeout"',
+      ),
+    ).toBe(1);
+    expect(
+      sample(
+        text,
+        'countersign_requests_created_total{policy="medium-refunds",action="refund.*",route="human"}',
+      ),
+    ).toBe(2);
+    expect(
+      sample(
+        text,
+        'countersign_requests_created_total{policy="small-refunds",action="refund.*",route="policy"}',
+      ),
+    ).toBe(1);
+    expect(text).not.toContain("refund.issue_");
+  });
+});
+
+describe("countersign_oldest_pending_age_seconds (from the database at scrape time)", () => {
+  it("none pending → 0; two agents' pending requests → the oldest of all; decided → the next oldest; all decided → 0", async () => {
+    const h = await cleanups.harness();
+    expect(sample(await scrape(h), "countersign_oldest_pending_age_seconds")).toBe(0);
+
+    const created = await h.create({ ...REFUND, params: { amount: 75 } }, { token: TOKENS.deploy });
+    expect(created.status).toBe(201);
+    expect(created.json.agent).toBe("deploy-bot");
+    const first = created.json.id as string;
+    await eventually(async () => (await h.service.deps.store.getRequest(first))?.slackTs);
+    h.clock.advance(90_000);
+    const second = await createPosted(h);
+    h.clock.advance(30_000);
+    const both = await scrape(h);
+    expect(sample(both, "countersign_oldest_pending_age_seconds")).toBe(120);
+    expect(sample(both, "countersign_pending_requests")).toBe(2);
+
+    await h.click("U0LEAD1", "approve", first);
+    await eventually(async () => (await h.service.deps.store.getRequest(first))?.status === "approved");
+    expect(sample(await scrape(h), "countersign_oldest_pending_age_seconds")).toBe(30);
+
+    await h.api("POST", `/v1/requests/${second}/cancel`, {});
+    const none = await scrape(h);
+    expect(sample(none, "countersign_oldest_pending_age_seconds")).toBe(0);
+    expect(sample(none, "countersign_pending_requests")).toBe(0);
+  });
+
+  it("another replica's pending request (written straight to the shared database) → counted, although this process never saw it", async () => {
+    const h = await cleanups.harness();
+    const id = await createPosted(h);
+    // As if another process had created it: only the database knows.
+    const row = await h.service.deps.store.getRequest(id);
+    await h.service.deps.store.insertRequest({
+      ...row!,
+      id: "req_from_another_replica",
+      agent: "agent-of-another-replica",
+      createdAt: h.clock.now() - 600_000,
+      idempotencyKey: null,
+    });
+    const text = await scrape(h);
+    expect(sample(text, "countersign_oldest_pending_age_seconds")).toBe(600);
+    expect(sample(text, "countersign_pending_requests")).toBe(2);
   });
 });

@@ -115,7 +115,13 @@ function insertRows(sqlite: Database.Database, now: number): { due: string[] } {
 
 function depsFor(store: Store, clock: FakeClock, open: OpenDatabase): Deps {
   const config = testConfig();
-  const metrics = createMetrics({ outboxDepth: store.outboxDepth, pendingCallbacks: store.pendingCallbacks });
+  const metrics = createMetrics({
+    outboxDepth: store.outboxDepth,
+    pendingCallbacks: store.pendingCallbacks,
+    oldestPendingCreatedAt: store.oldestPendingCreatedAt,
+    countPending: store.countPending,
+    now: () => clock.now(),
+  });
   return {
     store,
     writes: createGroupCommit(open),

@@ -1,5 +1,6 @@
-// The README's ten-line guard() example. Against `npm run demo`:
-//   npx tsx clients/typescript/examples/guard-refund.ts
+// The guard() example of the README and docs/typescript-client.md (the docs test keeps them equal).
+// Against `npm run demo`:
+//   node clients/typescript/examples/guard-refund.ts
 // then approve the request in the simulator (http://localhost:3001/sim, #support-approvals).
 import { guard } from "@countersign/client";
 

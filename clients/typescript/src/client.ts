@@ -6,6 +6,7 @@ import type {
   CreateRequestBody,
   OutcomeBody,
   RequestResource,
+  RequestStatus,
 } from "./types.ts";
 
 export interface ClientOptions {
@@ -34,6 +35,21 @@ export interface CreateResult {
   replayed: boolean;
 }
 
+export interface ListOptions extends CallOptions {
+  /** Only requests in this status. */
+  status?: RequestStatus;
+  /** Page size, 1–100 (the service's default is 20). */
+  limit?: number;
+  /** The previous page's `next_cursor`. */
+  cursor?: string;
+}
+
+/** One page of `GET /v1/requests`, newest first; `next_cursor` is `null` on the last page. */
+export interface RequestPage {
+  data: RequestResource[];
+  next_cursor: string | null;
+}
+
 export interface GetOptions extends CallOptions {
   /** Hold the answer up to this many seconds (1–60) until the request leaves `pending`. */
   wait?: number;
@@ -53,7 +69,10 @@ export class CountersignClient {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
   }
 
-  /** `POST /v1/requests`. */
+  /**
+   * `POST /v1/requests`. Answers `{ request, replayed }`: the request resource,
+   * and whether an earlier call with the same `idempotencyKey` created it.
+   */
   async createRequest(body: CreateRequestBody, options: CreateOptions = {}): Promise<CreateResult> {
     const headers: Record<string, string> = {};
     if (options.idempotencyKey !== undefined) headers["idempotency-key"] = options.idempotencyKey;
@@ -63,6 +82,34 @@ export class CountersignClient {
       signal: options.signal,
     });
     return { request: json, replayed: status === 200 };
+  }
+
+  /** `GET /v1/requests`: one page of this agent's own requests, newest first. */
+  async listRequests(options: ListOptions = {}): Promise<RequestPage> {
+    const query = new URLSearchParams();
+    if (options.status !== undefined) query.set("status", options.status);
+    if (options.limit !== undefined) {
+      if (!Number.isInteger(options.limit) || options.limit < 1 || options.limit > 100) {
+        throw new RangeError("limit must be a whole number from 1 to 100");
+      }
+      query.set("limit", String(options.limit));
+    }
+    if (options.cursor !== undefined) query.set("cursor", options.cursor);
+    const search = query.size > 0 ? `?${query}` : "";
+    const { json } = await this.#call<RequestPage>("GET", `/v1/requests${search}`, {
+      signal: options.signal,
+    });
+    return json;
+  }
+
+  /** Every request `listRequests` would page through, newest first, fetched a page at a time. */
+  async *requests(options: Omit<ListOptions, "cursor"> = {}): AsyncGenerator<RequestResource> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listRequests(cursor === undefined ? options : { ...options, cursor });
+      yield* page.data;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor !== undefined);
   }
 
   /** `GET /v1/requests/:id`, optionally long-polling with `wait`. */

@@ -7,6 +7,8 @@ export {
   type CreateResult,
   type GetOptions,
   isRetryable,
+  type ListOptions,
+  type RequestPage,
 } from "./client.ts";
 export {
   ApprovalAlreadyUsedError,

@@ -11,8 +11,16 @@ export interface VerifyOptions {
   anchor?: string;
 }
 
+const ANCHOR = /^sha256:[0-9a-f]{64}$/;
+
 /** `audit verify`: walks the chain (database or export) row by row and names the first bad event. */
 export async function auditVerify(io: CliIo, options: VerifyOptions): Promise<ExitCode> {
+  // A mistyped or shortened anchor is bad usage, not a chain that lost its head.
+  if (options.anchor !== undefined && !ANCHOR.test(options.anchor)) {
+    throw new UsageError(
+      `--anchor: must be a whole head hash, sha256: and 64 hex digits, as audit verify prints it (got ${options.anchor.length} characters)`,
+    );
+  }
   if (options.file !== undefined) return verifyFile(io, options.file, options.anchor ?? null);
   const env = cliEnv(io.env);
   const postgres = await openPostgresForCli(env, { migrate: false });

@@ -1,4 +1,5 @@
-import { existsSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, rmSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { ChainVerifier } from "../../audit/verify.ts";
 import { openBackupCopy } from "../../storage/open.ts";
 import { type CliIo, EXIT, type ExitCode, line, UsageError } from "../io.ts";
@@ -7,10 +8,16 @@ import { cliEnv, openReadOnly } from "../settings.ts";
 /**
  * `backup <path>`: SQLite's online backup API (better-sqlite3's db.backup) from a
  * read-only connection, so the copy is one consistent snapshot even while the
- * service writes; then the copy's audit chain is verified.
+ * service writes; then the copy's audit chain is verified. The copy holds the
+ * approval-token signing key, so it is created readable by its owner only
+ * (0600), and it is a single file (rollback journal, no -wal/-shm beside it).
  */
 export async function backup(io: CliIo, target: string): Promise<ExitCode> {
   if (existsSync(target)) throw new UsageError(`<path>: ${target} already exists; choose a new file`);
+  const folder = dirname(resolve(target));
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new UsageError(`<path>: the folder ${folder} does not exist; create it first (mkdir -p ${folder})`);
+  }
   const env = cliEnv(io.env);
   if (env.databaseUrl !== null) {
     throw new UsageError(
@@ -19,7 +26,18 @@ export async function backup(io: CliIo, target: string): Promise<ExitCode> {
   }
   const sqlite = openReadOnly(env);
   try {
-    await sqlite.backup(target);
+    // Created here, owner-only, before a byte of the key is in it ('wx': never an existing file).
+    try {
+      closeSync(openSync(target, "wx", 0o600));
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+      throw new UsageError(`<path>: cannot create ${target} (${reason})`);
+    }
+    chmodSync(target, 0o600);
+    await sqlite.backup(target).catch((error: unknown) => {
+      rmSync(target, { force: true });
+      throw error;
+    });
   } finally {
     sqlite.close();
   }

@@ -146,9 +146,12 @@ function radios(el: Json, blockId: string, actionId: string, opts: BlockOptions)
         "data-action-id": actionId,
       };
       if (value === initial) attrs.checked = "";
-      const kids: VNode[] = [h("input", null, attrs), ...textObject(o.text, opts.names)];
+      const kids: VNode[] = [
+        h("input", null, attrs),
+        h("span", "cs-radio-text", null, textObject(o.text, opts.names)),
+      ];
       if (isObject(o.description))
-        kids.push(h("span", "cs-input-hint", null, [" — ", ...textObject(o.description, opts.names)]));
+        kids.push(h("span", "cs-radio-hint", null, textObject(o.description, opts.names)));
       return h("label", "cs-radio", null, kids);
     }),
   );

@@ -108,7 +108,11 @@ export function createInteractions(opts: {
         isDm: input.channel.startsWith("D"),
         triggerId,
         ...(input.blockId ? { blockId: input.blockId } : {}),
-        message: { text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) },
+        message: {
+          text: message.text,
+          ...(message.blocks ? { blocks: message.blocks } : {}),
+          ...(message.metadata !== undefined ? { metadata: message.metadata } : {}),
+        },
       });
       const res = await deliver(payload);
       return { status: 200, body: { appStatus: res.status } };

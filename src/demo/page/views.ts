@@ -77,7 +77,8 @@ export function sidebar(ctx: ViewContext, active: string, viewer: string): VNode
     );
   };
   const channels = ctx.ws.channels().filter((c) => c.kind === "channel");
-  const dms = ctx.ws.channels().filter((c) => c.kind === "dm");
+  // As in Slack, a person sees their own direct messages with the app, nobody else's.
+  const dms = ctx.ws.channels().filter((c) => c.kind === "dm" && c.user === viewer);
   return h("nav", "cs-nav", null, [
     h("div", "cs-workspace", null, [
       "countersign demo",
@@ -94,7 +95,7 @@ export function sidebar(ctx: ViewContext, active: string, viewer: string): VNode
     ...channels.map((c) => item(c.id, c.name, "#")),
     h("div", "cs-nav-title", null, ["Direct messages"]),
     ...(dms.length === 0
-      ? [h("div", "cs-nav-empty", null, ["none yet: escalations arrive here"])]
+      ? [h("div", "cs-nav-empty", null, ["none for you: escalations arrive here for the manager"])]
       : dms.map((c) => item(c.id, c.user ? (ctx.ws.user(c.user)?.real_name ?? c.user) : c.name, "●"))),
   ]);
 }
@@ -185,6 +186,15 @@ function ephemeral(e: Ephemeral, ctx: ViewContext): VNode {
 
 /** Top-level messages and the viewer's ephemerals in time order; replies under their parent. */
 export function timeline(ctx: ViewContext, channel: string, viewer: string): VNode {
+  const dm = ctx.ws.channels().find((c) => c.id === channel && c.kind === "dm");
+  if (dm?.user !== undefined && dm.user !== viewer) {
+    const owner = ctx.ws.user(dm.user)?.real_name ?? dm.user;
+    return h("div", "cs-timeline-inner", null, [
+      h("div", "cs-empty", null, [
+        `This is ${owner}'s direct message with countersign; only ${owner} sees it in Slack. Pick ${owner} under “You are” to read it.`,
+      ]),
+    ]);
+  }
   const all = ctx.ws.messages(channel);
   const isTop = (m: SlackMessage) => m.thread_ts === undefined || m.thread_ts === m.ts;
   const mine = ctx.ws.ephemerals(channel, viewer);

@@ -1,5 +1,6 @@
 import type { App } from "@slack/bolt";
 import { recordDecision } from "../../approvals/record-decision.ts";
+import { clickOrigin } from "../click-origin.ts";
 import { LOOKUP_BUDGET_MS, storeThenAck, withDeadline } from "../store-then-ack.ts";
 import type { ListenerDeps } from "./context.ts";
 import { parseClick } from "./payload.ts";
@@ -19,7 +20,7 @@ export function registerApprove(app: App, { deps, isMember, kickOutbox }: Listen
       store: (budget) =>
         recordDecision(
           deps,
-          { requestId, user, decision: "approve", comment: null, channel: where },
+          { requestId, user, decision: "approve", comment: null, channel: where, origin: clickOrigin(body) },
           withDeadline(isMember, LOOKUP_BUDGET_MS).check,
           { budgetMs: budget.left() },
         ),

@@ -3,6 +3,7 @@ import { approversNow, type MembershipCheck } from "../../approvals/authority.ts
 import type { Deps } from "../../approvals/deps.ts";
 import { type DecisionResult, screenClick } from "../../approvals/record-decision.ts";
 import { isUnavailable } from "../../storage/unavailable.ts";
+import { clickOrigin } from "../click-origin.ts";
 import { renderAlreadyFinal, renderRefusal } from "../render/index.ts";
 import {
   type Budget,
@@ -40,7 +41,7 @@ export async function screenThenOpen(
     store: (budget) =>
       screenClick(
         deps,
-        { requestId, user, decision, comment: null, channel: where },
+        { requestId, user, decision, comment: null, channel: where, origin: clickOrigin(body) },
         withDeadline(isMember, LOOKUP_BUDGET_MS).check,
         { budgetMs: budget.left() },
       ),

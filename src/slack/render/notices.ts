@@ -56,6 +56,14 @@ export function renderRefusal(reason: RefusalReason, req: RequestResource, role?
       const list = who.length ? `; approvers: ${joinAnd(who)}` : "";
       return `You are not an approver${roleName}${list}.`;
     }
+    case "membership_unknown": {
+      const group = role?.usergroup ? ` whether you are in ${usergroupMention(role.usergroup)}` : "";
+      return `Slack could not confirm${group} just now, so countersign cannot tell whether you may decide this request. Nothing was recorded — please try again in a moment.`;
+    }
+    case "wrong_message":
+      return "This button does not belong to the request of the message it is on, so nothing was recorded. Use the buttons on that request's own message.";
+    case "message_not_recorded":
+      return "countersign has not finished recording this message yet, so nothing was recorded. Please click again in a moment.";
     case "requester":
       return "You asked for this action (it runs on your behalf), so you cannot approve it; another approver has to decide.";
     case "already_voted": {

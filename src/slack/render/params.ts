@@ -15,21 +15,27 @@ function prettyJson(value: unknown): string {
   }
 }
 
-const OPEN = "*Parameters*\n```\n";
 const CLOSE = "\n```";
+const open = (label: string) => `*${label}*\n\`\`\`\n`;
 
 /** The full length `renderParams` would use without a limit. */
-export function paramsLength(params: unknown, redactKeys: readonly string[]): number {
-  return renderParams(params, redactKeys, Number.MAX_SAFE_INTEGER).length;
+export function paramsLength(params: unknown, redactKeys: readonly string[], label?: string): number {
+  return renderParams(params, redactKeys, Number.MAX_SAFE_INTEGER, label).length;
 }
 
 /**
  * The params as pretty JSON in a code block, redacted and escaped, at most `max`
  * characters; when cut, the marker sits inside the code block so the block stays closed.
  */
-export function renderParams(params: unknown, redactKeys: readonly string[], max: number): string {
+export function renderParams(
+  params: unknown,
+  redactKeys: readonly string[],
+  max: number,
+  label = "Parameters",
+): string {
   // A "```" inside a value would close the code block early; a zero-width space keeps it shut.
   const json = prettyJson(redactParams(params, redactKeys)).replace(/```/g, "`\u200b`\u200b`");
-  const room = max - OPEN.length - CLOSE.length;
-  return `${OPEN}${escapeTruncate(json, Math.max(room, 1))}${CLOSE}`;
+  const head = open(label);
+  const room = max - head.length - CLOSE.length;
+  return `${head}${escapeTruncate(json, Math.max(room, 1))}${CLOSE}`;
 }

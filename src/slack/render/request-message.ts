@@ -100,7 +100,8 @@ function fieldsBlock(req: RequestResource): SectionBlock {
     ["Target", req.target === null ? null : orPlaceholder(escapeTruncate(req.target, CAP.target), "—")],
     ["Risk", riskText(req)],
     ["Requested by", req.on_behalf_of === null ? null : userMention(req.on_behalf_of)],
-    ["Expires", slackDate(req.expires_at)],
+    // Only while it waits: once decided, the status line says when and how.
+    ["Expires", req.status === "pending" ? slackDate(req.expires_at) : null],
     [
       "Approvals",
       req.approvals_required > 1 ? `${approvers(req).length} of ${req.approvals_required}` : null,
@@ -209,11 +210,15 @@ export function renderRequestMessage(req: RequestResource, ctx: RenderContext): 
   const needs = req.evidence.map(evidenceLength);
   const evidenceNeed = needs.reduce((a, b) => a + b, 0);
   const reserve = needs.length ? Math.min(evidenceNeed, EVIDENCE_RESERVE) + MORE_RESERVE : 0;
-  const paramsRoom = Math.min(LIMITS.sectionText, paramsLength(req.params, ctx.redactKeys));
+  // After Edit & approve the params that will run are the approver's: show those (the edits block says what changed).
+  const shown = req.approved_params ?? req.params;
+  const label = req.approved_params === null ? undefined : "Parameters (as approved, edited)";
+  const paramsRoom = Math.min(LIMITS.sectionText, paramsLength(shown, ctx.redactKeys, label));
   const params = renderParams(
-    req.params,
+    shown,
     ctx.redactKeys,
     Math.min(paramsRoom, Math.max(remaining - reserve, PARAMS_MIN)),
+    label,
   );
   remaining -= params.length;
 

@@ -4,6 +4,7 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
 import type { Logger } from "pino";
+import { permanentConnectError } from "./connect-errors.ts";
 import { describeServer } from "./describe-server.ts";
 
 export type PgLog = Pick<Logger, "info" | "warn" | "error">;
@@ -58,6 +59,11 @@ export async function openPostgres(url: string, options: OpenPostgresOptions): P
       await pool.query("SELECT 1");
       break;
     } catch (error) {
+      const permanent = permanentConnectError(error);
+      if (permanent !== null) {
+        await pool.end().catch(() => undefined);
+        throw new Error(`PostgreSQL at ${server}: ${permanent}: ${reason(error)}`, { cause: error });
+      }
       const left = deadline - performance.now();
       if (left <= 0) {
         await pool.end().catch(() => undefined);

@@ -18,6 +18,7 @@ import type {
   NewRequestRecord,
   RequestRecord,
 } from "../../domain/records.ts";
+import { OLDEST_PENDING_SQL, oldestFrom, PENDING_COUNT_SQL } from "../oldest-pending.ts";
 import type { FinalUpdate, NewCallback, OutboxItem, Store } from "../ports.ts";
 import { createPgAuditAppender } from "./audit.ts";
 import {
@@ -540,6 +541,10 @@ export function createPgStore(
     dueEscalations: async (now, limit) => (await s.dueEscalations.execute({ now, limit })).map((r) => r.id),
     dueReminders: async (now, limit) => (await s.dueReminders.execute({ now, limit })).map((r) => r.id),
     countByStatus: () => s.countByStatus.execute(),
+    countPending: async () =>
+      Number(((await db.execute(sql.raw(PENDING_COUNT_SQL))).rows[0] as { n?: unknown } | undefined)?.n ?? 0),
+    oldestPendingCreatedAt: async () =>
+      oldestFrom((await db.execute(sql.raw(OLDEST_PENDING_SQL))).rows[0] as { oldest?: unknown } | undefined),
     pendingFor: (roles, userId, limit) =>
       db
         .select()

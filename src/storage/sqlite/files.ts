@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import Database from "better-sqlite3";
 import type { AuditReader } from "../ports.ts";
 import { createSqliteAuditReader } from "./audit.ts";
@@ -47,8 +47,16 @@ export function openReadOnlyFile(path: string): SqliteFile {
   return fileOf(sqlite);
 }
 
-/** A file just written by backup(), opened read-only to check its audit chain. */
+/**
+ * A file just written by backup(), made a single self-contained file (the copy
+ * carries the source's WAL flag: rollback journal instead, no -wal/-shm beside
+ * it), then opened read-only to check its audit chain.
+ */
 export function openBackupCopy(path: string): SqliteFile {
+  const writable = new Database(path);
+  writable.pragma("journal_mode = DELETE");
+  writable.close();
+  for (const side of ["-wal", "-shm"]) rmSync(`${path}${side}`, { force: true });
   return fileOf(new Database(path, { readonly: true }));
 }
 

@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
+import { OLDEST_PENDING_SQL, oldestFrom, PENDING_COUNT_SQL } from "../oldest-pending.ts";
 import type { FinalUpdate, NewCallback, Store } from "../ports.ts";
 import { createAuditAppender } from "./audit.ts";
 import type { OpenDatabase } from "./open.ts";
@@ -296,6 +297,8 @@ export function createStore(
       .orderBy(asc(requests.remindAt))
       .limit(p("limit"))
       .prepare(),
+    oldestPending: sqlite.prepare(OLDEST_PENDING_SQL),
+    countPending: sqlite.prepare(PENDING_COUNT_SQL),
     countByStatus: db
       .select({ status: requests.status, resolution: requests.resolution, n: sql<number>`count(*)` })
       .from(requests)
@@ -458,6 +461,9 @@ export function createStore(
     dueEscalations: (now, limit) => read(() => s.dueEscalations.all({ now, limit }).map((r) => r.id)),
     dueReminders: (now, limit) => read(() => s.dueReminders.all({ now, limit }).map((r) => r.id)),
     countByStatus: () => read(() => s.countByStatus.all()),
+    countPending: () => read(() => Number((s.countPending.get() as { n?: unknown } | undefined)?.n ?? 0)),
+    oldestPendingCreatedAt: () =>
+      read(() => oldestFrom(s.oldestPending.get() as { oldest?: unknown } | undefined)),
     pendingFor: (roles, userId, limit) =>
       read(() =>
         db

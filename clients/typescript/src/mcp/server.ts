@@ -3,89 +3,115 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
   ListToolsRequestSchema,
-  type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { CountersignClient } from "../client.ts";
 import { CountersignApiError, CountersignConnectionError } from "../errors.ts";
-import createBodySchema from "../generated/create-body.schema.json" with { type: "json" };
 import type { CreateRequestBody, RequestResource } from "../types.ts";
+import { CallKeys } from "./call-keys.ts";
+import { permissionPrompt } from "./permission-prompt.ts";
+import { MAX_WAIT_SECONDS, TOOLS } from "./tools.ts";
+import { type ProgressSink, waitForDecision } from "./wait.ts";
+
+export { TOOLS } from "./tools.ts";
 
 export const VERSION = "0.1.0";
 
-const { $schema: _draft, ...bodySchema } = createBodySchema;
-
-const waitSeconds = {
-  type: "integer",
-  minimum: 0,
-  maximum: 60,
-  description: "Hold the answer up to this many seconds until a person decides (0 answers at once).",
-} as const;
-
-/** The tools, with JSON Schemas generated from the service's body schema. */
-export const TOOLS: Tool[] = [
-  {
-    name: "request_approval",
-    title: "Ask a person to approve an action",
-    description:
-      "Asks countersign for a human approval in Slack before doing something consequential " +
-      "(moving money, deleting data, emailing a customer, deploying). Returns the request's id, " +
-      "status (pending, approved, rejected, expired, cancelled), resolution, the reviewer's comment and, " +
-      "once approved, approval_token. Do the action only when status is approved, with exactly these params. " +
-      "While pending, call get_approval with the id.",
-    inputSchema: {
-      ...bodySchema,
-      type: "object",
-      properties: {
-        ...bodySchema.properties,
-        wait_seconds: waitSeconds,
-        idempotency_key: {
-          type: "string",
-          minLength: 1,
-          maxLength: 255,
-          description:
-            "Repeat a call with the same key and body to get the same request instead of a new one.",
-        },
-      },
-    },
-  },
-  {
-    name: "get_approval",
-    title: "Check an approval request",
-    description:
-      "Reads an approval request by id, optionally waiting up to wait_seconds for a decision. " +
-      "Answers id, status, resolution, comment and approval_token.",
-    inputSchema: {
-      type: "object",
-      properties: {
-        id: { type: "string", pattern: "^req_[A-Za-z0-9_-]{1,64}$", description: "The request id (req_…)." },
-        wait_seconds: waitSeconds,
-      },
-      required: ["id"],
-      additionalProperties: false,
-    },
-  },
-];
-
 export interface McpOptions {
   client: CountersignClient;
+  /**
+   * Seconds one tool call holds without a progressToken before answering "still pending"
+   * with the id (below the 60 s request timeout most MCP clients use). Default 50.
+   */
+  callBudgetSeconds?: number;
+  /** Milliseconds between progress notifications while waiting. Default 10 000. */
+  progressIntervalMs?: number;
+  /** Seconds permission_prompt waits for a person before denying; default: until the request is final. */
+  permissionWaitSeconds?: number;
 }
 
 /** An MCP server (not yet connected to a transport) exposing countersign's approval tools. */
 export function createMcpServer(options: McpOptions): Server {
   const { client } = options;
+  const budgetSeconds = options.callBudgetSeconds ?? 50;
+  const progressIntervalMs = options.progressIntervalMs ?? 10_000;
+  const keys = new CallKeys();
   const server = new Server({ name: "countersign", version: VERSION }, { capabilities: { tools: {} } });
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOLS }));
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const args: Record<string, unknown> = request.params.arguments ?? {};
+    const progressToken = request.params._meta?.progressToken;
+    const progress: ProgressSink | undefined =
+      progressToken === undefined
+        ? undefined
+        : (value, total, message) =>
+            extra.sendNotification({
+              method: "notifications/progress",
+              params: { progressToken, progress: value, ...(total === undefined ? {} : { total }), message },
+            });
+    const waiting = {
+      budgetSeconds,
+      progressIntervalMs,
+      signal: extra.signal,
+      ...(progress ? { progress } : {}),
+    };
     try {
       switch (request.params.name) {
-        case "request_approval":
-          return answer(await requestApproval(client, args, extra.signal));
-        case "get_approval":
-          return answer(await getApproval(client, args, extra.signal));
+        case "request_approval": {
+          const { wait_seconds, idempotency_key, ...body } = args;
+          const seconds = parseWait(wait_seconds);
+          if (
+            idempotency_key !== undefined &&
+            (typeof idempotency_key !== "string" || idempotency_key === "")
+          ) {
+            throw new BadArguments("idempotency_key must be a non-empty string");
+          }
+          const derived = idempotency_key === undefined ? keys.keyFor(body) : undefined;
+          const { request: created } = await client.createRequest(body as unknown as CreateRequestBody, {
+            signal: extra.signal,
+            idempotencyKey: derived?.key ?? (idempotency_key as string),
+          });
+          if (derived) keys.created(derived.digest, created.id);
+          const waited = await waitForDecision(client, created, { ...waiting, seconds });
+          return answer(waited.request, waited.waitedSeconds, keys, extra.signal);
+        }
+        case "get_approval": {
+          const { id, wait_seconds, ...rest } = args;
+          const unknown = Object.keys(rest);
+          if (unknown.length > 0) {
+            throw new BadArguments(
+              `unknown argument ${unknown.join(", ")}; get_approval takes id and wait_seconds`,
+            );
+          }
+          if (typeof id !== "string" || !/^req_[A-Za-z0-9_-]{1,64}$/.test(id)) {
+            throw new BadArguments(
+              "id must be a request id such as req_01J…, as request_approval returned it",
+            );
+          }
+          const seconds = parseWait(wait_seconds);
+          const current = await client.getRequest(id, { signal: extra.signal });
+          const waited = await waitForDecision(client, current, { ...waiting, seconds });
+          return answer(waited.request, waited.waitedSeconds, keys, extra.signal);
+        }
+        case "permission_prompt": {
+          const decision = await permissionPrompt(
+            {
+              client,
+              keys,
+              waitSeconds: options.permissionWaitSeconds ?? Number.POSITIVE_INFINITY,
+              progressIntervalMs,
+              signal: extra.signal,
+              ...(progress ? { progress } : {}),
+            },
+            args,
+          );
+          return {
+            content: [{ type: "text", text: JSON.stringify(decision) }],
+            structuredContent: decision,
+          };
+        }
         default:
           return toolError(
-            `unknown tool "${request.params.name}"; the tools are request_approval and get_approval`,
+            `unknown tool "${request.params.name}"; the tools are ${TOOLS.map((t) => t.name).join(", ")}`,
           );
       }
     } catch (error) {
@@ -97,49 +123,16 @@ export function createMcpServer(options: McpOptions): Server {
 
 class BadArguments extends Error {}
 
-async function requestApproval(
-  client: CountersignClient,
-  args: Record<string, unknown>,
-  signal: AbortSignal,
-): Promise<RequestResource> {
-  const { wait_seconds, idempotency_key, ...body } = args;
-  const wait = parseWait(wait_seconds);
-  if (idempotency_key !== undefined && (typeof idempotency_key !== "string" || idempotency_key === "")) {
-    throw new BadArguments("idempotency_key must be a non-empty string");
-  }
-  const { request } = await client.createRequest(body as unknown as CreateRequestBody, {
-    signal,
-    ...(idempotency_key === undefined ? {} : { idempotencyKey: idempotency_key }),
-  });
-  if (wait === 0 || request.status !== "pending") return request;
-  return client.getRequest(request.id, { wait, signal });
-}
-
-async function getApproval(
-  client: CountersignClient,
-  args: Record<string, unknown>,
-  signal: AbortSignal,
-): Promise<RequestResource> {
-  const { id, wait_seconds, ...rest } = args;
-  const unknown = Object.keys(rest);
-  if (unknown.length > 0)
-    throw new BadArguments(`unknown argument ${unknown.join(", ")}; get_approval takes id and wait_seconds`);
-  if (typeof id !== "string" || !/^req_[A-Za-z0-9_-]{1,64}$/.test(id)) {
-    throw new BadArguments("id must be a request id such as req_01J…, as request_approval returned it");
-  }
-  return client.getRequest(id, { wait: parseWait(wait_seconds), signal });
-}
-
 function parseWait(value: unknown): number {
   if (value === undefined) return 0;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 60) {
-    throw new BadArguments("wait_seconds must be a whole number from 0 to 60");
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_WAIT_SECONDS) {
+    throw new BadArguments(`wait_seconds must be a whole number from 0 to ${MAX_WAIT_SECONDS}`);
   }
   return value;
 }
 
 /** What a tool answers about a request: enough to decide whether to act. */
-export function summarize(request: RequestResource) {
+export function summarize(request: RequestResource, waitedSeconds?: number) {
   const closing =
     request.decisions.filter((d) => d.decision === "reject").at(-1) ??
     (request.status === "approved" ? request.decisions.at(-1) : undefined);
@@ -154,11 +147,24 @@ export function summarize(request: RequestResource) {
     args_hash: request.args_hash,
     ...(request.approved_params ? { approved_params: request.approved_params } : {}),
     expires_at: request.expires_at,
+    ...(waitedSeconds === undefined ? {} : { waited_seconds: waitedSeconds }),
+    next:
+      request.status === "pending"
+        ? `Still pending. Call get_approval with id "${request.id}" and wait_seconds to keep waiting; do not act yet.`
+        : null,
   };
 }
 
-function answer(request: RequestResource): CallToolResult {
-  return { content: [{ type: "text", text: JSON.stringify(summarize(request), null, 2) }] };
+function answer(
+  request: RequestResource,
+  waitedSeconds: number,
+  keys: CallKeys,
+  signal: AbortSignal,
+): CallToolResult {
+  // Only a final answer that reaches the client ends the key: a cancelled call's answer is dropped.
+  if (request.status !== "pending" && !signal.aborted) keys.answered(request.id);
+  const summary = summarize(request, waitedSeconds);
+  return { content: [{ type: "text", text: JSON.stringify(summary, null, 2) }], structuredContent: summary };
 }
 
 function toolError(message: string): CallToolResult {
