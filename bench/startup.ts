@@ -69,6 +69,14 @@ export function groupRssMb(pgid: number): number {
   return kb / 1024;
 }
 
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // the whole group is gone already
+  }
+}
+
 async function healthy(url: string, proc: ChildProcess, deadlineMs: number): Promise<void> {
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`exited ${proc.exitCode} before /healthz answered`);
@@ -102,12 +110,10 @@ async function startOnce(
     await sleep(idleMs);
     return { ms, groupMb: groupRssMb(proc.pid!) };
   } finally {
-    try {
-      process.kill(-proc.pid!, "SIGTERM");
-    } catch {
-      // already gone
-    }
+    signalGroup(proc.pid!, "SIGTERM");
     await exited;
+    // A wrapper (npm, tsx's CLI) may exit before its child: nothing of the group may outlive the run.
+    signalGroup(proc.pid!, "SIGKILL");
   }
 }
 
