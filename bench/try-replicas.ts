@@ -29,6 +29,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startFakeSlack } from "../src/fake-slack/slack-api.ts";
 import { blockActionsPayload, encodeInteraction } from "../src/fake-slack/slack-requests.ts";
+import { POST_METADATA_TYPE } from "../src/slack/send-effect.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const REQUESTS = Number(process.env.TRY_REQUESTS ?? 200);
@@ -137,6 +138,7 @@ async function post(first: Name, path: string, init: RequestInit): Promise<Respo
   return null;
 }
 
+/** An Approve click on the message as Slack shows it (its metadata names the request). */
 function signedClick(id: string, ts: string): RequestInit {
   const body = encodeInteraction(
     blockActionsPayload({
@@ -145,6 +147,7 @@ function signedClick(id: string, ts: string): RequestInit {
       value: id,
       channelId: CHANNEL,
       messageTs: ts,
+      message: { metadata: { event_type: POST_METADATA_TYPE, event_payload: { request_id: id } } },
     }),
   );
   const stamp = Math.floor(Date.now() / 1000);
