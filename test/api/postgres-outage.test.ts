@@ -32,6 +32,11 @@ describe.skipIf(!onPostgres)("PostgreSQL down and back (DATABASE_URL)", () => {
     dirs.push(own.dir);
     const pool = new pg.Pool({ connectionString: own.url, max: 1 });
     await migratePostgres(pool);
+    // The shared test clusters trade durability for speed (synchronous_commit off); this one is
+    // stopped like a crash, so it keeps what it acknowledged, as a production server does.
+    await pool.query("ALTER SYSTEM SET synchronous_commit = on");
+    await pool.query("SELECT pg_reload_conf()");
+    await pool.query("CHECKPOINT");
     await pool.end();
     h = await startHarness({ dbPath: own.url, writes: { budgetMs: 500 } });
     // The harness maps the key to a fresh database on the shared server; run on this cluster instead.
