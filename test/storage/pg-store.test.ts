@@ -2,13 +2,12 @@ import { readFileSync } from "node:fs";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { ChainVerifier } from "../../src/audit/verify.ts";
-import type { NewRequestRecord, RequestRecord } from "../../src/domain/records.ts";
-import { finalState } from "../../src/domain/transitions.ts";
 import { openPostgres, openPostgresBackend } from "../../src/storage/pg/index.ts";
 import type { Backend, Store } from "../../src/storage/ports.ts";
 import { StoreUnavailable } from "../../src/storage/unavailable.ts";
 import { freePort } from "../support/ports.ts";
 import { freshPostgresUrl, onPostgres, startCluster, stopCluster } from "../support/postgres.ts";
+import { approve, claimSlack, request } from "../support/store-fixtures.ts";
 
 type Line = { level: string; msg: string };
 function recorder() {
@@ -42,68 +41,6 @@ async function open(url: string, options: { budgetMs?: number } = {}): Promise<B
 async function replicas(): Promise<[Backend, Backend]> {
   const url = await freshPostgresUrl();
   return [await open(url), await open(url)];
-}
-
-function request(id: string, over: Partial<RequestRecord> = {}): Required<NewRequestRecord> {
-  return {
-    id,
-    agent: "agent-1",
-    status: "pending",
-    resolution: null,
-    action: "refund",
-    summary: "Refund",
-    target: null,
-    params: "{}",
-    reason: null,
-    risk: null,
-    evidence: "{}",
-    runId: null,
-    onBehalfOf: null,
-    callbackUrl: null,
-    argsHash: "h",
-    policy: "p",
-    role: "finance",
-    approvalsRequired: 1,
-    ttlMs: 60_000,
-    createdAt: 1_000,
-    expiresAt: 61_000,
-    remindAt: null,
-    escalateAt: null,
-    escalatedAt: null,
-    escalatedTo: null,
-    decidedAt: null,
-    outcome: null,
-    slackChannel: "C1",
-    slackTs: null,
-    dmChannel: null,
-    dmTs: null,
-    idempotencyKey: null,
-    bodyHash: "b",
-    approvedParams: null,
-    approvedArgsHash: null,
-    editedBy: null,
-    revises: null,
-    revisedBy: null,
-    slackThreadTs: null,
-    approvalToken: null,
-    ...over,
-  };
-}
-
-const approve = (id: string, at: number) => ({
-  id,
-  ...finalState("approved_by_humans"),
-  decidedAt: at,
-  approvalToken: "jws",
-});
-
-/** A worker's pass: the due items, each claimed (only what this caller won), as the outbox does it. */
-async function claimSlack(store: Store, now: number, leaseMs: number, limit: number, afterId = 0) {
-  const mine = [];
-  for (const item of await store.dueSlack(now, limit, afterId)) {
-    if (await store.leaseSlack(item.id, now, leaseMs)) mine.push({ ...item, nextAttemptAt: now + leaseMs });
-  }
-  return mine;
 }
 
 async function claimCallbacks(
